@@ -1,0 +1,75 @@
+//! The hook through which each provider signs or authorises a request.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use reqwest::header::HeaderMap;
+
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::mask::Redactor;
+
+/// A request about to be sent, as the auth hook sees it.
+#[derive(Clone)]
+pub struct OutgoingRequest {
+    /// The endpoint being called.
+    pub endpoint: &'static Endpoint,
+    /// Full URL (base + path), without the parameters of [`OutgoingRequest::params`].
+    pub url: reqwest::Url,
+    /// Extra headers.
+    pub headers: HeaderMap,
+    /// Wire parameters in order; where they go depends on the endpoint's encoding.
+    pub params: Vec<(&'static str, String)>,
+    /// Raw body for JSON endpoints (parameters then go to the query string).
+    pub body: Option<bytes::Bytes>,
+}
+
+impl fmt::Debug for OutgoingRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Parameter values are personal data or signatures: names only.
+        let names: Vec<&str> = self.params.iter().map(|(k, _)| *k).collect();
+        f.debug_struct("OutgoingRequest")
+            .field("operation", &self.endpoint.site.operation)
+            .field("method", &self.endpoint.method)
+            .field("path", &self.url.path())
+            .field("params", &names)
+            .field("body_len", &self.body.as_ref().map(|b| b.len()))
+            .finish()
+    }
+}
+
+/// Signs or authorises requests for one provider account.
+///
+/// Implementations hold the credentials and expose them only inside
+/// [`Authorizer::authorize`].
+#[async_trait]
+pub trait Authorizer: Send + Sync + fmt::Debug {
+    /// Adds whatever the provider needs (sign parameters, key, bearer token, headers).
+    async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error>;
+
+    /// Called after the provider rejected the credentials, so a cached token can be
+    /// dropped before the next attempt. The default does nothing.
+    async fn invalidate(&self) {}
+
+    /// Whether [`Authorizer::invalidate`] can make a rejected request succeed (cached
+    /// tokens); when `true` the pipeline re-authenticates once after an auth failure.
+    fn is_refreshable(&self) -> bool {
+        false
+    }
+
+    /// Registers every secret this authorizer holds, so it is scrubbed from error text.
+    fn register_secrets(&self, redactor: &mut Redactor);
+}
+
+/// An authorizer that adds nothing (public endpoints, tests).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoAuth;
+
+#[async_trait]
+impl Authorizer for NoAuth {
+    async fn authorize(&self, _request: &mut OutgoingRequest) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn register_secrets(&self, _redactor: &mut Redactor) {}
+}

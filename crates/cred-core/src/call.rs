@@ -1,0 +1,185 @@
+//! The call pipeline every provider client runs: validate, authorise, send, decode, retry.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::header::HeaderMap;
+use tracing::Instrument;
+
+use crate::answer::Answer;
+use crate::auth::{Authorizer, OutgoingRequest};
+use crate::endpoint::{ApiRequest, Endpoint};
+use crate::error::{Error, ErrorKind};
+use crate::mask::Redactor;
+use crate::retry::RetryPolicy;
+use crate::transport::{RawResponse, Transport};
+
+/// Turns one raw response into an answer or an error. Provider crates implement their
+/// envelope with it; `redactor` must be applied to any provider text kept in an error.
+pub type Decoder<T> = fn(&'static Endpoint, &RawResponse, &Redactor) -> Result<Answer<T>, Error>;
+
+/// The runtime shared by one SDK client's operations: transport, auth hook, retry policy
+/// and base URL. Cheap to clone.
+#[derive(Clone)]
+pub struct ClientCore {
+    transport: Transport,
+    auth: Arc<dyn Authorizer>,
+    retry: RetryPolicy,
+    base_url: Arc<str>,
+}
+
+impl fmt::Debug for ClientCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCore")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
+
+/// Checks and normalises a base URL: `http` or `https`, a host, no query or fragment;
+/// the trailing `/` is dropped.
+pub fn normalize_base_url(base_url: &str) -> Result<String, Error> {
+    let trimmed = base_url.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(trimmed)
+        .map_err(|e| Error::config(format!("base URL `{trimmed}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::config(format!(
+            "base URL `{trimmed}` must start with http:// or https://"
+        )));
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "base URL `{trimmed}` must be scheme://host[:port][/path] without query or fragment"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+impl ClientCore {
+    /// A runtime sending to `base_url` (checked with [`normalize_base_url`]).
+    pub fn new(
+        transport: Transport,
+        auth: Arc<dyn Authorizer>,
+        retry: RetryPolicy,
+        base_url: &str,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            transport,
+            auth,
+            retry,
+            base_url: normalize_base_url(base_url)?.into(),
+        })
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Runs `request`: validates it (an error here means nothing was sent), then
+    /// authorises, sends and decodes, retrying as the policy allows.
+    pub async fn execute<R: ApiRequest>(
+        &self,
+        request: &R,
+        decode: Decoder<R::Response>,
+    ) -> Result<Answer<R::Response>, Error> {
+        request.validate()?;
+        let endpoint = request.endpoint();
+        let mut redactor = Redactor::new();
+        self.auth.register_secrets(&mut redactor);
+        request.register_pii(&mut redactor);
+        let mut params = Vec::with_capacity(8);
+        request.write_params(&mut params);
+        let url = reqwest::Url::parse(&format!("{}{}", self.base_url, endpoint.path))
+            .map_err(|e| Error::config(format!("cannot build the request URL: {e}")))?;
+
+        let span = tracing::debug_span!(
+            "cred.call",
+            provider = endpoint.site.provider,
+            operation = endpoint.site.operation,
+            request_id = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        async move {
+            let mut attempt = 1;
+            let mut reauthenticated = false;
+            loop {
+                let mut outgoing = OutgoingRequest {
+                    endpoint,
+                    url: url.clone(),
+                    headers: HeaderMap::new(),
+                    params: params.clone(),
+                    body: None,
+                };
+                let result = match self.auth.authorize(&mut outgoing).await {
+                    Ok(()) => match self.transport.send(outgoing, &redactor).await {
+                        Ok(raw) => {
+                            tracing::debug!(attempt, status = raw.status, bytes = raw.body.len(), "response");
+                            decode(endpoint, &raw, &redactor)
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(mut answer) => {
+                        let meta = answer.meta_mut();
+                        meta.attempts = attempt;
+                        meta.elapsed = started.elapsed();
+                        if let Some(id) = &meta.request_id {
+                            tracing::Span::current().record("request_id", id.as_str());
+                        }
+                        tracing::debug!(found = answer.found(), charged = answer.charged().as_str(), "answered");
+                        return Ok(answer);
+                    }
+                    Err(err) => {
+                        if let Some(id) = err.request_id() {
+                            tracing::Span::current().record("request_id", id);
+                        }
+                        // A rejected credential may be a stale cached token: drop it and
+                        // try once more, whatever the retry policy (nothing was billed).
+                        if err.kind() == ErrorKind::Auth
+                            && !reauthenticated
+                            && err.charged() == crate::error::Charged::No
+                            && matches!(err, Error::Provider(_) | Error::HttpStatus { .. })
+                            && self.auth_is_refreshable()
+                        {
+                            reauthenticated = true;
+                            self.auth.invalidate().await;
+                            continue;
+                        }
+                        if self.retry.should_retry(&err, attempt, endpoint.billing) {
+                            let delay = self.retry.delay(attempt);
+                            tracing::debug!(attempt, kind = err.kind().as_str(), delay_ms = delay.as_millis() as u64, "retrying");
+                            tokio::time::sleep(delay).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        tracing::debug!(attempt, kind = err.kind().as_str(), "failed");
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn auth_is_refreshable(&self) -> bool {
+        self.auth.is_refreshable()
+    }
+}

@@ -1,0 +1,201 @@
+//! Calendar dates as providers write them (`2013年07月08日`, `2021-12-31`, `20230403`).
+
+use std::fmt;
+
+/// A proleptic Gregorian calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    /// Year, e.g. 2024.
+    pub year: u16,
+    /// Month, 1-12.
+    pub month: u8,
+    /// Day of month, 1-31.
+    pub day: u8,
+}
+
+impl Date {
+    /// A date, if it exists in the calendar.
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
+        if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month)
+        {
+            return None;
+        }
+        Some(Date { year, month, day })
+    }
+
+    /// Parses the date forms providers use: `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYY.MM.DD`,
+    /// `YYYYMMDD`, `YYYY年MM月DD日`, each optionally followed by a time that is ignored.
+    /// Returns `None` for anything else, including dates that do not exist.
+    pub fn parse(text: &str) -> Option<Date> {
+        let text = text.trim();
+        // Drop a trailing time part (`2020-08-10 12:00:00`, `2020-08-10T12:00:00Z`).
+        let date_part = text.split([' ', 'T']).next().unwrap_or(text);
+        let digits: Vec<u32> = date_part
+            .split(['-', '/', '.', '年', '月', '日'])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 8 {
+                    s.parse::<u32>().ok()
+                } else {
+                    None
+                }
+            })
+            .collect::<Option<Vec<u32>>>()?;
+        let (y, m, d) = match digits.as_slice() {
+            [ymd] if date_part.len() == 8 => (ymd / 10000, (ymd / 100) % 100, ymd % 100),
+            [y, m, d] => (*y, *m, *d),
+            _ => return None,
+        };
+        if !(1000..=9999).contains(&y) || m > 12 || d > 31 {
+            return None;
+        }
+        Date::new(y as u16, m as u8, d as u8)
+    }
+
+    /// Today's date in UTC+8 (China Standard Time), from the system clock.
+    pub fn today_china() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            + 8 * 3600;
+        Date::from_days_since_epoch((secs / 86_400) as i64)
+    }
+
+    fn from_days_since_epoch(days: i64) -> Date {
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let y = (yoe + era * 400 + i64::from(m <= 2)) as u16;
+        Date {
+            year: y,
+            month: m,
+            day: d,
+        }
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+fn is_leap(year: u16) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// A date field as the provider sent it: the raw text, and the date when it is one.
+///
+/// Serializes as `YYYY-MM-DD` when the text is a date and as the raw text otherwise.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct DateText {
+    raw: String,
+    date: Option<Date>,
+}
+
+impl DateText {
+    /// Wraps provider text, parsing it when it is a date.
+    pub fn new(raw: impl Into<String>) -> Self {
+        let raw = raw.into();
+        let date = Date::parse(&raw);
+        Self { raw, date }
+    }
+
+    /// The text exactly as the provider sent it.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The date, when the text is one.
+    pub fn date(&self) -> Option<Date> {
+        self.date
+    }
+}
+
+impl fmt::Debug for DateText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.date {
+            Some(d) => write!(f, "{d}"),
+            None => write!(f, "{:?}", self.raw),
+        }
+    }
+}
+
+impl fmt::Display for DateText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.date {
+            Some(d) => write!(f, "{d}"),
+            None => f.write_str(&self.raw),
+        }
+    }
+}
+
+impl serde::Serialize for DateText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_provider_forms() {
+        let d = Date::new(2013, 7, 8);
+        assert_eq!(Date::parse("2013年07月08日"), d);
+        assert_eq!(Date::parse("2013-07-08"), d);
+        assert_eq!(Date::parse("2013/7/8"), d);
+        assert_eq!(Date::parse("20130708"), d);
+        assert_eq!(Date::parse("2013.07.08"), d);
+        assert_eq!(Date::parse("2013-07-08 12:30:00"), d);
+        assert_eq!(Date::parse("2013-07-08T12:30:00+08:00"), d);
+    }
+
+    #[test]
+    fn rejects_non_dates() {
+        for s in ["", "长期", "2013-02-30", "2013-13-01", "2013", "abcd-ef-gh", "2013-07"] {
+            assert_eq!(Date::parse(s), None, "{s}");
+        }
+        assert_eq!(Date::parse("2000-02-29"), Date::new(2000, 2, 29));
+        assert_eq!(Date::parse("1900-02-29"), None);
+    }
+
+    #[test]
+    fn date_text_keeps_raw_and_formats_iso() {
+        let t = DateText::new("2013年07月08日");
+        assert_eq!(t.raw(), "2013年07月08日");
+        assert_eq!(t.to_string(), "2013-07-08");
+        let other = DateText::new("长期有效");
+        assert_eq!(other.date(), None);
+        assert_eq!(other.to_string(), "长期有效");
+        assert_eq!(serde_json::to_string(&t).ok().as_deref(), Some("\"2013-07-08\""));
+    }
+
+    #[test]
+    fn civil_from_days() {
+        assert_eq!(Date::from_days_since_epoch(0), Date { year: 1970, month: 1, day: 1 });
+        assert_eq!(
+            Date::from_days_since_epoch(19_723),
+            Date { year: 2024, month: 1, day: 1 }
+        );
+        assert!(Date::today_china().year >= 2024);
+    }
+}

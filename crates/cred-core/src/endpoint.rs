@@ -1,0 +1,110 @@
+//! Static descriptions of endpoints and provider code tables, as generated from `api.toml`.
+
+use crate::error::{CallSite, Charged, Error, ErrorKind};
+use crate::mask::Redactor;
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`: parameters in the query string.
+    Get,
+    /// `POST`: parameters in the body.
+    Post,
+}
+
+impl Method {
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// How parameters travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// `application/x-www-form-urlencoded` body (POST) or query string (GET).
+    Form,
+    /// Query string, whatever the method.
+    Query,
+    /// JSON object body.
+    Json,
+}
+
+/// Whether a call costs money; decides what the retry policy may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Billing {
+    /// The provider bills (some) calls: never retried when a charge may have happened,
+    /// unless the caller opted in.
+    Paid,
+    /// The call is free: safe to retry after a lost answer.
+    Free,
+}
+
+/// One endpoint of a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Provider and operation id.
+    pub site: CallSite,
+    /// Human title, usually the provider's own (`职业资格证书查询`).
+    pub title: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// Path below the base URL, starting with `/`.
+    pub path: &'static str,
+    /// Parameter encoding.
+    pub encoding: Encoding,
+    /// Billing class.
+    pub billing: Billing,
+    /// Whether the provider marks this endpoint discontinued.
+    pub deprecated: bool,
+}
+
+/// What a provider's result code means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOutcome {
+    /// Success with data.
+    Ok,
+    /// The query ran and found nothing: an empty answer, not an error.
+    NoRecord,
+    /// A failure of this kind.
+    Error(ErrorKind),
+}
+
+/// One row of a provider's code table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// The code as text (`603`, `260204`).
+    pub code: &'static str,
+    /// What it means for the caller.
+    pub outcome: CodeOutcome,
+    /// Whether a call answered with this code is billed (when the response does not say).
+    pub charged: Charged,
+    /// The provider's documented message.
+    pub message: &'static str,
+}
+
+/// Looks `code` up in a code table.
+pub fn lookup_code(table: &'static [CodeInfo], code: &str) -> Option<&'static CodeInfo> {
+    table.iter().find(|c| c.code == code)
+}
+
+/// A request to one endpoint, as generated from a provider's `api.toml`.
+pub trait ApiRequest: Send + Sync {
+    /// The typed result the endpoint answers with.
+    type Response: serde::de::DeserializeOwned + Send;
+
+    /// The endpoint this request goes to.
+    fn endpoint(&self) -> &'static Endpoint;
+
+    /// Checks every parameter locally; an error means nothing may be sent.
+    fn validate(&self) -> Result<(), Error>;
+
+    /// Appends the wire parameters (wire name, value); optional ones only when set.
+    fn write_params(&self, out: &mut Vec<(&'static str, String)>);
+
+    /// Registers the personal values of this request so errors and logs mask them.
+    fn register_pii(&self, redactor: &mut Redactor);
+}

@@ -1,0 +1,64 @@
+//! # cred-core
+//!
+//! The shared runtime of the credkit SDKs. Provider crates (`jumdata-api`, ...) own the
+//! shapes of their API and their signer; this crate owns the behaviour every provider
+//! shares:
+//!
+//! - [`Error`] and [`ErrorKind`]: one error model, with billing ([`Charged`]) and
+//!   retryability on every failure; "no record" is an [`Answer`] without a result.
+//! - [`Transport`] and [`ClientCore`]: one pooled HTTP client per SDK client, timeouts,
+//!   a response-size cap, `tracing` spans, and the validate → authorise → send → decode
+//!   → retry pipeline.
+//! - [`Authorizer`]: the hook through which each provider signs requests.
+//! - [`RateLimiter`] ([`GovernorRateLimiter`]) and [`RetryPolicy`] (never bills twice
+//!   unless the caller opts in).
+//! - [`mask`], [`validate`], [`digest`], [`secret`], [`date`], [`lenient`]: PII masking,
+//!   local validators, hashing, secrets, provider dates, tolerant decoding.
+//!
+//! ```
+//! use cred_core::validate;
+//!
+//! let id = validate::resident_id("321083197812162119").unwrap();
+//! assert_eq!(id.to_string(), "3210**********2119"); // Display is masked
+//! assert!(validate::uscc("91310110666007217A").is_err()); // wrong check character
+//! ```
+
+pub mod answer;
+pub mod auth;
+pub mod call;
+pub mod date;
+pub mod digest;
+pub mod endpoint;
+pub mod error;
+pub mod lenient;
+pub mod mask;
+pub mod ratelimit;
+pub mod retry;
+pub mod secret;
+pub mod transport;
+pub mod validate;
+
+pub use answer::{Answer, ResponseMeta};
+pub use auth::{Authorizer, NoAuth, OutgoingRequest};
+pub use call::{ClientCore, Decoder};
+pub use endpoint::{ApiRequest, Billing, CodeInfo, CodeOutcome, Encoding, Endpoint, Method};
+pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError};
+pub use mask::{Pii, Redactor};
+pub use ratelimit::{GovernorRateLimiter, RateLimiter};
+pub use retry::RetryPolicy;
+pub use secret::{ExposeSecret, SecretString};
+pub use transport::{RawResponse, Transport, TransportConfig};
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Re-exports for generated code; not part of the stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}

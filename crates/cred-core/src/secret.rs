@@ -1,0 +1,32 @@
+//! Secrets: credentials are [`SecretString`]s, exposed only inside a signer.
+
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// Reads an environment variable as a secret; `None` when unset or empty.
+pub fn secret_from_env(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| SecretString::from(v.trim().to_owned()))
+}
+
+/// Reads a non-secret environment variable; `None` when unset or empty.
+pub fn var_from_env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_a_secret_is_redacted() {
+        let s = SecretString::from("hunter2-hunter2".to_owned());
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert_eq!(s.expose_secret(), "hunter2-hunter2");
+    }
+}

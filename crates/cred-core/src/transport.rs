@@ -1,0 +1,221 @@
+//! HTTP transport: one pooled `reqwest` client per SDK client, timeouts, a response-size
+//! cap, and errors that never carry the URL.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+
+use crate::auth::OutgoingRequest;
+use crate::endpoint::{Encoding, Method};
+use crate::error::{CallSite, Error};
+use crate::mask::Redactor;
+use crate::ratelimit::RateLimiter;
+
+/// Default overall timeout of one attempt.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default cap on a response body (2 MiB): far above any verification answer.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Transport settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// Overall timeout of one attempt (connect, send, read the whole body).
+    pub timeout: Duration,
+    /// Timeout for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Largest response body read; larger ones fail with [`Error::ResponseTooLarge`].
+    pub max_body_bytes: usize,
+    /// `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            user_agent: concat!("credkit/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// A complete HTTP response, body read (within the cap).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// A header's value as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Sends requests for one SDK client. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    config: Arc<TransportConfig>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("config", &self.config)
+            .field("limiter", &self.limiter)
+            .finish()
+    }
+}
+
+const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+impl Transport {
+    /// A transport with its own connection pool (rustls, HTTP/1.1 and HTTP/2).
+    pub fn new(
+        config: TransportConfig,
+        limiter: Option<Arc<dyn RateLimiter>>,
+    ) -> Result<Self, Error> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            config: Arc::new(config),
+            limiter,
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// Sends one attempt and reads the body (within the cap). Does not look at the status.
+    pub async fn send(
+        &self,
+        request: OutgoingRequest,
+        redactor: &Redactor,
+    ) -> Result<RawResponse, Error> {
+        let endpoint = request.endpoint;
+        let site = endpoint.site;
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire(site).await?;
+        }
+        let mut url = request.url;
+        let method = match endpoint.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let params_in_body = endpoint.encoding == Encoding::Form && endpoint.method == Method::Post;
+        if !params_in_body && !request.params.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &request.params {
+                q.append_pair(k, v);
+            }
+        }
+        let mut builder = self.client.request(method, url).headers(request.headers);
+        if params_in_body {
+            let body = form_urlencoded::Serializer::new(String::with_capacity(128))
+                .extend_pairs(request.params.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish();
+            builder = builder.header(CONTENT_TYPE, FORM).body(body);
+        } else if let Some(body) = request.body {
+            builder = builder.header(CONTENT_TYPE, JSON).body(body);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.map_error(site, e, redactor))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = self.read_body(site, response, redactor).await?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    async fn read_body(
+        &self,
+        site: CallSite,
+        mut response: reqwest::Response,
+        redactor: &Redactor,
+    ) -> Result<Bytes, Error> {
+        let limit = self.config.max_body_bytes;
+        match response.content_length() {
+            Some(len) if len > limit as u64 => Err(Error::ResponseTooLarge { site, limit }),
+            Some(_) => response
+                .bytes()
+                .await
+                .map_err(|e| self.map_error(site, e, redactor)),
+            None => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = response
+                    .chunk()
+                    .await
+                    .map_err(|e| self.map_error(site, e, redactor))?
+                {
+                    if buf.len() + chunk.len() > limit {
+                        return Err(Error::ResponseTooLarge { site, limit });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(Bytes::from(buf))
+            }
+        }
+    }
+
+    fn map_error(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout {
+                site,
+                after: self.config.timeout,
+            };
+        }
+        let sent = !(e.is_connect() || e.is_builder());
+        Error::Transport {
+            site,
+            message: redactor.redact(&error_chain(e.without_url())),
+            sent,
+        }
+    }
+}
+
+/// `e` and its sources, joined by `: `, with repeated text dropped.
+fn error_chain(e: reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

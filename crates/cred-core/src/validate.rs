@@ -1,0 +1,339 @@
+//! Local validators, run before any paid call.
+//!
+//! Errors never echo the value checked: they may be logged.
+
+use std::fmt;
+
+use crate::date::Date;
+use crate::mask::mask_id_number;
+
+/// Why a value failed validation. Never contains the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct ValidationError {
+    /// What is wrong, in words a user can act on.
+    pub reason: String,
+}
+
+impl ValidationError {
+    fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+
+/// A resident identity card number (居民身份证号码, GB 11643-1999) that passed every check.
+///
+/// `Debug` and `Display` show it masked (`3210**********2119`); use [`ResidentId::as_str`]
+/// for the full value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ResidentId {
+    value: String,
+    birth: Date,
+}
+
+impl ResidentId {
+    /// The normalised number (upper-case `X`).
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
+    /// The six-digit administrative division code of the issuing region.
+    pub fn region_code(&self) -> &str {
+        &self.value[..6]
+    }
+
+    /// The holder's date of birth.
+    pub fn birth_date(&self) -> Date {
+        self.birth
+    }
+
+    /// `true` for an odd sequence digit (male), `false` for even (female).
+    pub fn is_male(&self) -> bool {
+        self.value.as_bytes()[16] % 2 == 1
+    }
+}
+
+impl fmt::Debug for ResidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResidentId({})", mask_id_number(&self.value))
+    }
+}
+
+impl fmt::Display for ResidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_id_number(&self.value))
+    }
+}
+
+/// The GB 11643-1999 check character for the first 17 digits.
+pub fn resident_id_check_char(first17: &str) -> Option<char> {
+    if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum: u32 = first17
+        .bytes()
+        .zip(ID_WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    Some(ID_CHECK[(sum % 11) as usize])
+}
+
+/// Validates an 18-character resident ID number: format, region, birth date and the
+/// MOD 11-2 check character. A lower-case `x` is accepted and normalised.
+pub fn resident_id(input: &str) -> Result<ResidentId, ValidationError> {
+    let value = input.trim().to_ascii_uppercase();
+    if value.is_empty() {
+        return Err(ValidationError::new("ID number is empty"));
+    }
+    let n = value.chars().count();
+    if n == 15 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::new(
+            "15-digit (first-generation) ID numbers are not accepted; use the 18-character number",
+        ));
+    }
+    if n != 18 {
+        return Err(ValidationError::new(format!(
+            "ID number must have 18 characters, got {n}"
+        )));
+    }
+    let (body, last) = value.split_at(17);
+    if !body.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::new(
+            "ID number must be 17 digits followed by a digit or X",
+        ));
+    }
+    let last = last.chars().next().unwrap_or(' ');
+    if !(last.is_ascii_digit() || last == 'X') {
+        return Err(ValidationError::new(
+            "ID number must end in a digit or X",
+        ));
+    }
+    if !(b'1'..=b'9').contains(&value.as_bytes()[0]) {
+        return Err(ValidationError::new(
+            "ID number does not start with a valid region code",
+        ));
+    }
+    let num = |r: std::ops::Range<usize>| body[r].parse::<u16>().unwrap_or(0);
+    let birth = Date::new(num(6..10), num(10..12) as u8, num(12..14) as u8)
+        .filter(|d| d.year >= 1800 && *d <= Date::today_china())
+        .ok_or_else(|| ValidationError::new("ID number does not contain a real birth date"))?;
+    let expected = resident_id_check_char(body)
+        .ok_or_else(|| ValidationError::new("ID number is malformed"))?;
+    if last != expected {
+        return Err(ValidationError::new(
+            "ID number check character does not match (typo?)",
+        ));
+    }
+    Ok(ResidentId { value, birth })
+}
+
+const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/// A unified social credit code (统一社会信用代码, GB 32100-2015) that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Uscc(String);
+
+impl Uscc {
+    /// The normalised code (upper case).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The registration authority code (登记管理部门代码), first character.
+    pub fn authority(&self) -> char {
+        self.0.chars().next().unwrap_or('0')
+    }
+
+    /// The 9-character organisation code (组织机构代码) embedded at positions 9-17.
+    pub fn organization_code(&self) -> &str {
+        &self.0[8..17]
+    }
+}
+
+impl fmt::Display for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn uscc_value(c: char) -> Option<u32> {
+    USCC_ALPHABET.find(c).map(|i| i as u32)
+}
+
+/// The GB 32100-2015 check character for the first 17 characters.
+pub fn uscc_check_char(first17: &str) -> Option<char> {
+    if first17.chars().count() != 17 {
+        return None;
+    }
+    let mut sum = 0u32;
+    for (c, w) in first17.chars().zip(USCC_WEIGHTS) {
+        sum += uscc_value(c)? * w;
+    }
+    let check = (31 - sum % 31) % 31;
+    USCC_ALPHABET.chars().nth(check as usize)
+}
+
+/// Whether `input` has the shape of a unified social credit code (18 characters of its
+/// alphabet, check character not examined). Useful to decide whether to validate.
+pub fn looks_like_uscc(input: &str) -> bool {
+    let v = input.trim().to_ascii_uppercase();
+    v.chars().count() == 18 && v.chars().all(|c| uscc_value(c).is_some())
+}
+
+/// Validates an 18-character unified social credit code, including its check character.
+pub fn uscc(input: &str) -> Result<Uscc, ValidationError> {
+    let value = input.trim().to_ascii_uppercase();
+    let n = value.chars().count();
+    if n != 18 {
+        return Err(ValidationError::new(format!(
+            "unified social credit code must have 18 characters, got {n}"
+        )));
+    }
+    if let Some(bad) = value.chars().find(|c| uscc_value(*c).is_none()) {
+        return Err(ValidationError::new(format!(
+            "unified social credit code contains `{bad}`, which is not in its alphabet (no I, O, S, V, Z)"
+        )));
+    }
+    let (body, last) = value.split_at(17);
+    let expected = uscc_check_char(body)
+        .ok_or_else(|| ValidationError::new("unified social credit code is malformed"))?;
+    if !last.starts_with(expected) {
+        return Err(ValidationError::new(
+            "unified social credit code check character does not match (typo?)",
+        ));
+    }
+    Ok(Uscc(value))
+}
+
+/// Validates a person's name as the registries hold it: 1-50 characters, letters (any
+/// script), the middle dots used in transcribed names (`·`, `•`), and inner spaces; no
+/// digits, punctuation or control characters. Returns the trimmed name.
+pub fn person_name(input: &str) -> Result<&str, ValidationError> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(ValidationError::new("name is empty"));
+    }
+    let n = name.chars().count();
+    if n > 50 {
+        return Err(ValidationError::new(format!(
+            "name is {n} characters long; at most 50 are accepted"
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_alphabetic() || matches!(c, '·' | '•' | '.' | ' ' | '-')))
+    {
+        let what = if bad.is_ascii_digit() {
+            "a digit".to_owned()
+        } else if bad.is_control() {
+            "a control character".to_owned()
+        } else {
+            format!("`{bad}`")
+        };
+        return Err(ValidationError::new(format!(
+            "name contains {what}; only letters, `·` and spaces are accepted"
+        )));
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_resident_ids() {
+        for id in ["321083197812162119", "150102198807303035", "33010219200403064X"] {
+            let parsed = resident_id(id);
+            assert!(parsed.is_ok(), "{id}: {parsed:?}");
+        }
+        let lower = resident_id("33010219200403064x");
+        assert_eq!(lower.map(|r| r.as_str().to_owned()).ok().as_deref(), Some("33010219200403064X"));
+        let r = resident_id("321083197812162119").ok();
+        assert_eq!(r.as_ref().map(|r| r.birth_date()), Date::new(1978, 12, 16));
+        assert_eq!(r.as_ref().map(|r| r.region_code()), Some("321083"));
+        assert_eq!(r.as_ref().map(|r| r.is_male()), Some(true));
+        assert_eq!(format!("{:?}", r), "Some(ResidentId(3210**********2119))");
+    }
+
+    #[test]
+    fn invalid_resident_ids() {
+        let cases = [
+            ("321083197812162118", "check character"),
+            ("32108319781216211", "18 characters"),
+            ("3210831978121621199", "18 characters"),
+            ("321083197813162119", "birth date"),
+            ("321083197802302119", "birth date"),
+            ("32108319781216211Y", "digit or X"),
+            ("32108A197812162119", "17 digits"),
+            ("021083197812162119", "region"),
+            ("321083781216211", "15-digit"),
+            ("", "empty"),
+            ("321083299912162119", "birth date"),
+        ];
+        for (id, why) in cases {
+            match resident_id(id) {
+                Ok(_) => panic!("{id} accepted"),
+                Err(e) => {
+                    assert!(e.reason.contains(why), "{id}: {}", e.reason);
+                    assert!(!e.reason.contains(id) || id.is_empty(), "error echoes value");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn check_char_known_answers() {
+        assert_eq!(resident_id_check_char("32108319781216211"), Some('9'));
+        assert_eq!(resident_id_check_char("33010219200403064"), Some('X'));
+        assert_eq!(resident_id_check_char("1501021988073030"), None);
+        assert_eq!(uscc_check_char("91310110666007217"), Some('T'));
+        assert_eq!(uscc_check_char("91310115591693856"), Some('A'));
+    }
+
+    #[test]
+    fn valid_usccs() {
+        for code in ["91310110666007217T", "91310115591693856A", "91310115591693856a"] {
+            assert!(uscc(code).is_ok(), "{code}");
+            assert!(looks_like_uscc(code));
+        }
+        let u = uscc("91310110666007217T").ok();
+        assert_eq!(u.as_ref().map(|u| u.organization_code()), Some("666007217"));
+        assert_eq!(u.as_ref().map(|u| u.authority()), Some('9'));
+    }
+
+    #[test]
+    fn invalid_usccs() {
+        let cases = [
+            ("91310110666007217A", "check character"),
+            ("91310110666007217", "18 characters"),
+            ("9131011066600721OT", "alphabet"),
+            ("91310110I66007217T", "alphabet"),
+        ];
+        for (code, why) in cases {
+            match uscc(code) {
+                Ok(_) => panic!("{code} accepted"),
+                Err(e) => assert!(e.reason.contains(why), "{code}: {}", e.reason),
+            }
+        }
+        assert!(!looks_like_uscc("河南省建筑科学研究院有限公司"));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(person_name(" 王小明 "), Ok("王小明"));
+        assert!(person_name("买买提·艾力").is_ok());
+        assert!(person_name("John Smith").is_ok());
+        assert!(person_name("").is_err());
+        assert!(person_name("王1明").map_err(|e| e.reason).unwrap_err().contains("digit"));
+        assert!(person_name("王\n明").is_err());
+        assert!(person_name("<script>").is_err());
+        assert!(person_name(&"王".repeat(51)).is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! The Jumdata response envelope `{code, msg, taskNo, charge, data[, success]}`.
+//!
+//! Quirk: "no record" answers `code 701` with `data: []` (an array where success has an
+//! object) and `charge: false`; that is an empty [`Answer`], not an error.
+
+use cred_core::endpoint::lookup_code;
+use cred_core::{
+    Answer, Charged, CodeOutcome, Endpoint, Error, ErrorKind, ProviderError, RawResponse,
+    Redactor, ResponseMeta, lenient,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::generated::CODES;
+
+/// Characters of a body kept in an error (after redaction).
+const SNIPPET: usize = 160;
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    code: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    msg: Option<String>,
+    #[serde(default, rename = "taskNo", deserialize_with = "lenient::opt_string")]
+    task_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    charge: Option<bool>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// Whether a JSON value is absent in substance: `null`, `[]`, `{}` or `""`.
+fn is_empty_data(raw: &RawValue) -> bool {
+    let text: String = raw.get().chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(text.as_str(), "null" | "[]" | "{}" | "\"\"")
+}
+
+fn describe_non_json(raw: &RawResponse) -> String {
+    let content_type = raw.header("content-type").unwrap_or("none");
+    let first = raw
+        .body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    match first {
+        None => "empty body".to_owned(),
+        Some(b'<') => format!("expected a JSON envelope, got an HTML/XML page (content-type {content_type})"),
+        _ => format!("expected a JSON envelope (content-type {content_type})"),
+    }
+}
+
+/// Decodes one Jumdata response into an answer or an error.
+pub fn decode<T: DeserializeOwned>(
+    endpoint: &'static Endpoint,
+    raw: &RawResponse,
+    redactor: &Redactor,
+) -> Result<Answer<T>, Error> {
+    let site = endpoint.site;
+    let snippet = || redactor.snippet(&String::from_utf8_lossy(&raw.body), SNIPPET);
+    let envelope: Envelope<'_> = match serde_json::from_slice(&raw.body) {
+        Ok(env) => env,
+        Err(e) => {
+            if !raw.is_success() {
+                return Err(Error::HttpStatus {
+                    site,
+                    status: raw.status,
+                    snippet: snippet(),
+                });
+            }
+            let first = raw.body.iter().find(|b| !b.is_ascii_whitespace());
+            let reason = if matches!(first, Some(b'{')) {
+                format!("malformed JSON: {e}")
+            } else {
+                describe_non_json(raw)
+            };
+            return Err(Error::Decode {
+                site,
+                reason,
+                snippet: snippet(),
+            });
+        }
+    };
+    let Some(code) = envelope.code else {
+        if !raw.is_success() {
+            return Err(Error::HttpStatus {
+                site,
+                status: raw.status,
+                snippet: snippet(),
+            });
+        }
+        return Err(Error::Decode {
+            site,
+            reason: "the envelope has no `code`".to_owned(),
+            snippet: snippet(),
+        });
+    };
+    let info = lookup_code(CODES, &code);
+    let outcome = info
+        .map(|i| i.outcome)
+        .unwrap_or(CodeOutcome::Error(ErrorKind::Unknown));
+    let charged = Charged::from_flag(
+        envelope.charge,
+        info.map(|i| i.charged).unwrap_or(Charged::Unknown),
+    );
+    let message = redactor.redact(
+        envelope
+            .msg
+            .as_deref()
+            .or(info.map(|i| i.message))
+            .unwrap_or(""),
+    );
+    let mut meta = ResponseMeta::new(site.provider, site.operation);
+    meta.request_id = envelope.task_no.clone();
+    meta.charged = charged;
+    meta.code = code.clone();
+    meta.message = message.clone();
+    meta.http_status = raw.status;
+
+    match outcome {
+        CodeOutcome::Ok if !raw.is_success() => Err(Error::HttpStatus {
+            site,
+            status: raw.status,
+            snippet: snippet(),
+        }),
+        CodeOutcome::Ok => {
+            let data = match envelope.data {
+                None => None,
+                Some(d) if is_empty_data(d) => None,
+                Some(d) => Some(serde_json::from_str::<T>(d.get()).map_err(|e| Error::Decode {
+                    site,
+                    reason: format!("`data` does not have the documented shape: {e}"),
+                    snippet: snippet(),
+                })?),
+            };
+            Ok(Answer::new(data, meta))
+        }
+        CodeOutcome::NoRecord => Ok(Answer::new(None, meta)),
+        CodeOutcome::Error(kind) => Err(ProviderError::new(
+            site,
+            code,
+            message,
+            kind,
+            charged,
+            envelope.task_no,
+        )
+        .into()),
+    }
+}

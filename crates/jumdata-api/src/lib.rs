@@ -1,0 +1,48 @@
+//! # jumdata-api
+//!
+//! Client for [Jumdata (聚美智数)](https://www.jumdata.com) verification APIs, generated
+//! from `api.toml` on top of [`cred_core`].
+//!
+//! - Every request is signed `sign = sha256(appId + appSecret + timestamp)` ([`sign`]).
+//! - Parameters are validated locally before anything is sent (ID number check
+//!   character and birth date, name characters): a typo costs nothing.
+//! - "No record" (`code 701`, `data: []`) is an [`Answer`](cred_core::Answer) whose
+//!   `found()` is `false`, with `charged` as the provider reported it.
+//! - Errors carry the provider code, an [`ErrorKind`](cred_core::ErrorKind), the
+//!   `taskNo` and whether the call was billed; names, ID numbers and the secret never
+//!   appear in errors, logs or `Debug` output.
+//!
+//! ```no_run
+//! use jumdata_api::{Client, CredentialQuery};
+//!
+//! # async fn run() -> Result<(), cred_core::Error> {
+//! let client = Client::from_env()?; // JUMDATA_APP_ID, JUMDATA_APP_SECRET
+//! let answer = client
+//!     .credential_query(&CredentialQuery::new("王小明", "321083197812162119"))
+//!     .await?;
+//! match answer.result() {
+//!     Some(found) => {
+//!         for cert in &found.items {
+//!             println!("{:?} {:?} {:?}", cert.occupation, cert.qua_level, cert.issuing_time);
+//!         }
+//!     }
+//!     None => println!("no record (charged: {:?})", answer.charged()),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod envelope;
+mod generated;
+mod signer;
+
+pub use client::{
+    Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND, ENV_APP_ID,
+    ENV_APP_SECRET, ENV_BASE_URL,
+};
+pub use generated::*;
+pub use signer::{Clock, sign};
+
+/// Decodes a raw Jumdata response (exposed for sandboxes and custom transports).
+pub use envelope::decode as decode_envelope;

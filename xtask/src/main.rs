@@ -1,0 +1,38 @@
+//! Project automation for the credkit workspace.
+//!
+//! ```text
+//! cargo xtask codegen           render every crates/*/api.toml into src/generated.rs
+//! cargo xtask codegen --check   fail (exit 1) naming each stale generated file
+//! ```
+
+mod codegen;
+mod render;
+mod spec;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask codegen [--check]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["codegen"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Write),
+        ["codegen", "--check"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Check),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => Err(format!("unknown command\n{USAGE}")),
+    };
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
