@@ -95,7 +95,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
 ];
 
 /// Every endpoint of this crate, in spec order.
-pub static ENDPOINTS: &[&Endpoint] = &[&CREDENTIAL_QUERY];
+pub static ENDPOINTS: &[&Endpoint] = &[&CREDENTIAL_QUERY, &IDCARD_CHECK];
 
 /// Endpoint descriptor of 职业资格证书查询.
 pub static CREDENTIAL_QUERY: Endpoint = Endpoint {
@@ -240,6 +240,112 @@ impl crate::Client {
     }
 }
 
+/// Endpoint descriptor of 身份证实名核验.
+pub static IDCARD_CHECK: Endpoint = Endpoint {
+    site: ::cred_core::CallSite::new("jumdata", "idcard_check"),
+    title: "身份证实名核验",
+    method: ::cred_core::Method::Post,
+    path: "/idcard/check",
+    encoding: ::cred_core::Encoding::Form,
+    billing: ::cred_core::Billing::Paid,
+    deprecated: false,
+};
+
+/// Request of 身份证实名核验 (`idcard_check`).
+///
+/// Required parameters go to [`IdcardCheck::new`], optional ones to the setters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdcardCheck {
+    /// 姓名: the holder's name as on the ID card (wire `name`).
+    name: String,
+    /// 身份证号: the 18-character resident ID number (wire `idcard`).
+    idcard: String,
+}
+
+impl IdcardCheck {
+    /// A request with the required parameters:
+    /// - `name`: 姓名: the holder's name as on the ID card
+    /// - `idcard`: 身份证号: the 18-character resident ID number
+    pub fn new(name: impl Into<String>, idcard: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            idcard: idcard.into(),
+        }
+    }
+    /// Returns `name` as set (姓名: the holder's name as on the ID card).
+    pub fn get_name(&self) -> &str {
+        &self.name
+    }
+    /// Returns `idcard` as set (身份证号: the 18-character resident ID number).
+    pub fn get_idcard(&self) -> &str {
+        &self.idcard
+    }
+}
+
+impl ::std::fmt::Debug for IdcardCheck {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("IdcardCheck")
+            .field("name", &::cred_core::Pii::Name.mask(&self.name))
+            .field("idcard", &::cred_core::Pii::IdNumber.mask(&self.idcard))
+            .finish()
+    }
+}
+
+impl ApiRequest for IdcardCheck {
+    type Response = IdcardCheckResult;
+    fn endpoint(&self) -> &'static Endpoint {
+        &IDCARD_CHECK
+    }
+    fn validate(&self) -> Result<(), Error> {
+        {
+            let v: &str = &self.name;
+            if v.trim().is_empty() {
+                return Err(Error::invalid("name", "is required and must not be blank"));
+            }
+            ::cred_core::validate::person_name(v)
+                .map_err(|e| Error::invalid("name", e.reason))?;
+        }
+        {
+            let v: &str = &self.idcard;
+            if v.trim().is_empty() {
+                return Err(
+                    Error::invalid("idcard", "is required and must not be blank"),
+                );
+            }
+            ::cred_core::validate::resident_id(v)
+                .map_err(|e| Error::invalid("idcard", e.reason))?;
+        }
+        Ok(())
+    }
+    fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
+        out.push(("name", self.name.trim().to_owned()));
+        out.push(("idcard", self.idcard.trim().to_ascii_uppercase()));
+    }
+    fn register_pii(&self, redactor: &mut Redactor) {
+        redactor.pii(::cred_core::Pii::Name, &self.name);
+        redactor.pii(::cred_core::Pii::IdNumber, &self.idcard);
+        let _ = redactor;
+    }
+}
+
+impl crate::Client {
+    /// 身份证实名核验 (`POST /idcard/check`).
+    ///
+    /// Checks that a name and a resident ID number belong together (二要素核验). Same envelope,
+    /// signature and code table as every Jumdata API. Not covered by a seed document: the
+    /// response fields below are all optional and unknown ones are ignored.
+    ///
+    /// Validates the request locally first: an invalid parameter is an
+    /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
+    /// `found()` is `false`.
+    pub async fn idcard_check(
+        &self,
+        request: &IdcardCheck,
+    ) -> Result<Answer<IdcardCheckResult>, Error> {
+        self.execute(request).await
+    }
+}
+
 /// Certificates found for the holder (`data` of a `code 200` answer).
 #[derive(Clone, PartialEq, Default, ::serde::Deserialize, ::serde::Serialize)]
 #[non_exhaustive]
@@ -380,6 +486,62 @@ impl ::std::fmt::Debug for CertificateItem {
             .field("scores", &self.scores)
             .field("theory_scores", &self.theory_scores)
             .field("operation_scores", &self.operation_scores)
+            .finish()
+    }
+}
+
+/// Outcome of a name + ID number check.
+#[derive(Clone, PartialEq, Default, ::serde::Deserialize, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct IdcardCheckResult {
+    /// 核验结果: 0 consistent (一致), 1 inconsistent (不一致), 2 no such ID number (无记录) (wire `result`).
+    #[serde(
+        rename = "result",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_i64"
+    )]
+    pub result: Option<i64>,
+    /// 结果描述: the provider's wording of the result (wire `desc`).
+    #[serde(
+        rename = "desc",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub desc: Option<String>,
+    /// 性别: sex as registered (wire `sex`).
+    #[serde(
+        rename = "sex",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub sex: Option<String>,
+    /// 出生日期: date of birth (wire `birthday`); personal data, masked in `Debug`.
+    #[serde(
+        rename = "birthday",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_date"
+    )]
+    pub birthday: Option<::cred_core::date::DateText>,
+    /// 户籍地址: registered address (wire `address`); personal data, masked in `Debug`.
+    #[serde(
+        rename = "address",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub address: Option<String>,
+}
+
+impl ::std::fmt::Debug for IdcardCheckResult {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("IdcardCheckResult")
+            .field("result", &self.result)
+            .field("desc", &self.desc)
+            .field("sex", &self.sex)
+            .field("birthday", &"<masked>")
+            .field(
+                "address",
+                &self.address.as_deref().map(|v| ::cred_core::Pii::Other.mask(v)),
+            )
             .finish()
     }
 }
