@@ -52,11 +52,11 @@ use serde::Deserialize;
 
 /// Validators a param may name, and what they check.
 pub const VALIDATORS: &[&str] = &[
-    "person_name", // cred_core::validate::person_name
-    "resident_id", // cred_core::validate::resident_id (GB 11643)
-    "uscc",        // cred_core::validate::uscc (GB 32100)
+    "person_name",    // cred_core::validate::person_name
+    "resident_id",    // cred_core::validate::resident_id (GB 11643)
+    "uscc",           // cred_core::validate::uscc (GB 32100)
     "uscc_if_shaped", // uscc check only when the value looks like one
-    "non_empty",   // not blank
+    "non_empty",      // not blank
 ];
 
 /// PII classes a param or field may carry (cred_core::mask::Pii).
@@ -251,7 +251,8 @@ impl FieldType {
 fn is_snake(s: &str) -> bool {
     !s.is_empty()
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_camel(s: &str) -> bool {
@@ -275,7 +276,10 @@ impl Spec {
     fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if !is_snake(&self.provider.name) {
-            p.push(format!("provider.name `{}` must be snake_case", self.provider.name));
+            p.push(format!(
+                "provider.name `{}` must be snake_case",
+                self.provider.name
+            ));
         }
         let models: BTreeSet<&str> = self.model.iter().map(|m| m.name.as_str()).collect();
         if models.len() != self.model.len() {
@@ -295,22 +299,37 @@ impl Spec {
                 p.push(format!("{at}: method `{}` is not GET or POST", e.method));
             }
             if !e.path.starts_with('/') || e.path.contains(['?', '#', ' ']) {
-                p.push(format!("{at}: path `{}` must start with / and hold no query", e.path));
+                p.push(format!(
+                    "{at}: path `{}` must start with / and hold no query",
+                    e.path
+                ));
             }
             if !matches!(e.encoding.as_str(), "form" | "query" | "json") {
-                p.push(format!("{at}: encoding `{}` is not form, query or json", e.encoding));
+                p.push(format!(
+                    "{at}: encoding `{}` is not form, query or json",
+                    e.encoding
+                ));
             }
             if !matches!(e.billing.as_str(), "paid" | "free") {
                 p.push(format!("{at}: billing `{}` is not paid or free", e.billing));
             }
             if !is_camel(&e.request) || !types.insert(e.request.as_str()) {
-                p.push(format!("{at}: request `{}` must be a new CamelCase name", e.request));
+                p.push(format!(
+                    "{at}: request `{}` must be a new CamelCase name",
+                    e.request
+                ));
             }
             if models.contains(e.request.as_str()) {
-                p.push(format!("{at}: request `{}` collides with a model", e.request));
+                p.push(format!(
+                    "{at}: request `{}` collides with a model",
+                    e.request
+                ));
             }
             if !models.contains(e.response.as_str()) {
-                p.push(format!("{at}: response `{}` is not a [[model]]", e.response));
+                p.push(format!(
+                    "{at}: response `{}` is not a [[model]]",
+                    e.response
+                ));
             }
             let mut wires = BTreeSet::new();
             let mut pnames = BTreeSet::new();
@@ -320,22 +339,34 @@ impl Spec {
                     p.push(format!("{at}: name must be a new snake_case name"));
                 }
                 if param.wire.is_empty() || !wires.insert(param.wire.as_str()) {
-                    p.push(format!("{at}: wire name `{}` is empty or repeated", param.wire));
+                    p.push(format!(
+                        "{at}: wire name `{}` is empty or repeated",
+                        param.wire
+                    ));
                 }
                 if !matches!(param.ty.as_str(), "string" | "int" | "bool") {
-                    p.push(format!("{at}: type `{}` is not string, int or bool", param.ty));
+                    p.push(format!(
+                        "{at}: type `{}` is not string, int or bool",
+                        param.ty
+                    ));
                 }
                 if let Some(v) = &param.validator {
                     if !VALIDATORS.contains(&v.as_str()) {
-                        p.push(format!("{at}: unknown validator `{v}` (known: {})", VALIDATORS.join(", ")));
+                        p.push(format!(
+                            "{at}: unknown validator `{v}` (known: {})",
+                            VALIDATORS.join(", ")
+                        ));
                     } else if param.ty != "string" {
                         p.push(format!("{at}: validator `{v}` needs type string"));
                     }
                 }
-                if let Some(c) = &param.pii {
-                    if !PII_CLASSES.contains(&c.as_str()) {
-                        p.push(format!("{at}: unknown pii class `{c}` (known: {})", PII_CLASSES.join(", ")));
-                    }
+                if let Some(c) = &param.pii
+                    && !PII_CLASSES.contains(&c.as_str())
+                {
+                    p.push(format!(
+                        "{at}: unknown pii class `{c}` (known: {})",
+                        PII_CLASSES.join(", ")
+                    ));
                 }
             }
         }
@@ -352,14 +383,17 @@ impl Spec {
                 }
                 match FieldType::parse(&f.ty) {
                     FieldType::Model(t) | FieldType::List(t) if !models.contains(t.as_str()) => {
-                        p.push(format!("{at}: type `{}` is neither a scalar nor a [[model]]", f.ty));
+                        p.push(format!(
+                            "{at}: type `{}` is neither a scalar nor a [[model]]",
+                            f.ty
+                        ));
                     }
                     _ => {}
                 }
-                if let Some(c) = &f.pii {
-                    if !PII_CLASSES.contains(&c.as_str()) {
-                        p.push(format!("{at}: unknown pii class `{c}`"));
-                    }
+                if let Some(c) = &f.pii
+                    && !PII_CLASSES.contains(&c.as_str())
+                {
+                    p.push(format!("{at}: unknown pii class `{c}`"));
                 }
             }
         }
@@ -373,12 +407,18 @@ impl Spec {
                 ("ok" | "no_record", None) => {}
                 ("ok" | "no_record", Some(_)) => p.push(format!("{at}: only errors take a kind")),
                 ("error", Some(k)) if KINDS.contains(&k.as_str()) => {}
-                ("error", Some(k)) => p.push(format!("{at}: unknown kind `{k}` (known: {})", KINDS.join(", "))),
+                ("error", Some(k)) => p.push(format!(
+                    "{at}: unknown kind `{k}` (known: {})",
+                    KINDS.join(", ")
+                )),
                 ("error", None) => p.push(format!("{at}: an error needs a kind")),
                 (o, _) => p.push(format!("{at}: outcome `{o}` is not ok, no_record or error")),
             }
             if !matches!(c.charged.as_str(), "yes" | "no" | "unknown") {
-                p.push(format!("{at}: charged `{}` is not yes, no or unknown", c.charged));
+                p.push(format!(
+                    "{at}: charged `{}` is not yes, no or unknown",
+                    c.charged
+                ));
             }
         }
         p
@@ -454,21 +494,54 @@ message = "ok"
     #[test]
     fn each_mistake_is_named() {
         let cases: &[(&str, &str, &str)] = &[
-            ("validator = \"resident_id\"", "validator = \"shoe_size\"", "unknown validator `shoe_size`"),
-            ("pii = \"id_number\"", "pii = \"blood\"", "unknown pii class `blood`"),
-            ("type = \"list<Item>\"", "type = \"list<Nope>\"", "`list<Nope>` is neither"),
-            ("response = \"LookupResult\"", "response = \"Missing\"", "`Missing` is not a [[model]]"),
+            (
+                "validator = \"resident_id\"",
+                "validator = \"shoe_size\"",
+                "unknown validator `shoe_size`",
+            ),
+            (
+                "pii = \"id_number\"",
+                "pii = \"blood\"",
+                "unknown pii class `blood`",
+            ),
+            (
+                "type = \"list<Item>\"",
+                "type = \"list<Nope>\"",
+                "`list<Nope>` is neither",
+            ),
+            (
+                "response = \"LookupResult\"",
+                "response = \"Missing\"",
+                "`Missing` is not a [[model]]",
+            ),
             ("method = \"POST\"", "method = \"PUT\"", "method `PUT`"),
-            ("outcome = \"ok\"", "outcome = \"error\"", "an error needs a kind"),
-            ("charged = \"yes\"", "charged = \"maybe\"", "charged `maybe`"),
-            ("path = \"/lookup\"", "path = \"lookup?x=1\"", "must start with /"),
-            ("billing = \"paid\"", "billing = \"cheap\"", "billing `cheap`"),
+            (
+                "outcome = \"ok\"",
+                "outcome = \"error\"",
+                "an error needs a kind",
+            ),
+            (
+                "charged = \"yes\"",
+                "charged = \"maybe\"",
+                "charged `maybe`",
+            ),
+            (
+                "path = \"/lookup\"",
+                "path = \"lookup?x=1\"",
+                "must start with /",
+            ),
+            (
+                "billing = \"paid\"",
+                "billing = \"cheap\"",
+                "billing `cheap`",
+            ),
         ];
         for (from, to, expected) in cases {
             let problems = problems_of(|s| s.replacen(from, to, 1));
             assert!(problems.contains(expected), "{to}: got {problems:?}");
         }
-        let unknown_key = problems_of(|s| s.replacen("doc = \"Looks up.\"", "doc = \"x\"\ncolour = \"red\"", 1));
+        let unknown_key =
+            problems_of(|s| s.replacen("doc = \"Looks up.\"", "doc = \"x\"\ncolour = \"red\"", 1));
         assert!(unknown_key.contains("colour"), "{unknown_key}");
     }
 }

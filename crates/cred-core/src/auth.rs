@@ -58,7 +58,7 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
     }
 
     /// Registers every secret this authorizer holds, so it is scrubbed from error text.
-    fn register_secrets(&self, redactor: &mut Redactor);
+    fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>);
 }
 
 /// An authorizer that adds nothing (public endpoints, tests).
@@ -71,5 +71,5 @@ impl Authorizer for NoAuth {
         Ok(())
     }
 
-    fn register_secrets(&self, _redactor: &mut Redactor) {}
+    fn register_secrets<'a>(&'a self, _redactor: &mut Redactor<'a>) {}
 }

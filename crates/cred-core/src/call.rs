@@ -17,7 +17,8 @@ use crate::transport::{RawResponse, Transport};
 
 /// Turns one raw response into an answer or an error. Provider crates implement their
 /// envelope with it; `redactor` must be applied to any provider text kept in an error.
-pub type Decoder<T> = fn(&'static Endpoint, &RawResponse, &Redactor) -> Result<Answer<T>, Error>;
+pub type Decoder<T> =
+    fn(&'static Endpoint, &RawResponse, &Redactor<'_>) -> Result<Answer<T>, Error>;
 
 /// The runtime shared by one SDK client's operations: transport, auth hook, retry policy
 /// and base URL. Cheap to clone.
@@ -27,6 +28,8 @@ pub struct ClientCore {
     auth: Arc<dyn Authorizer>,
     retry: RetryPolicy,
     base_url: Arc<str>,
+    /// Full URLs of the provider's known endpoints, parsed once.
+    urls: Arc<[(&'static str, reqwest::Url)]>,
 }
 
 impl fmt::Debug for ClientCore {
@@ -72,7 +75,26 @@ impl ClientCore {
             auth,
             retry,
             base_url: normalize_base_url(base_url)?.into(),
+            urls: Arc::new([]),
         })
+    }
+
+    /// Parses the URLs of `endpoints` once, instead of on every call.
+    pub fn with_endpoints(mut self, endpoints: &[&'static Endpoint]) -> Result<Self, Error> {
+        let urls: Result<Vec<_>, Error> = endpoints
+            .iter()
+            .map(|e| Ok((e.path, self.url_for(e.path)?)))
+            .collect();
+        self.urls = urls?.into();
+        Ok(self)
+    }
+
+    fn url_for(&self, path: &str) -> Result<reqwest::Url, Error> {
+        if let Some((_, url)) = self.urls.iter().find(|(p, _)| *p == path) {
+            return Ok(url.clone());
+        }
+        reqwest::Url::parse(&format!("{}{}", self.base_url, path))
+            .map_err(|e| Error::config(format!("cannot build the request URL: {e}")))
     }
 
     /// The base URL, without a trailing `/`.
@@ -102,10 +124,7 @@ impl ClientCore {
         let mut redactor = Redactor::new();
         self.auth.register_secrets(&mut redactor);
         request.register_pii(&mut redactor);
-        let mut params = Vec::with_capacity(8);
-        request.write_params(&mut params);
-        let url = reqwest::Url::parse(&format!("{}{}", self.base_url, endpoint.path))
-            .map_err(|e| Error::config(format!("cannot build the request URL: {e}")))?;
+        let url = self.url_for(endpoint.path)?;
 
         let span = tracing::debug_span!(
             "cred.call",
@@ -118,17 +137,24 @@ impl ClientCore {
             let mut attempt = 1;
             let mut reauthenticated = false;
             loop {
+                let mut params = Vec::with_capacity(8);
+                request.write_params(&mut params);
                 let mut outgoing = OutgoingRequest {
                     endpoint,
                     url: url.clone(),
                     headers: HeaderMap::new(),
-                    params: params.clone(),
+                    params,
                     body: None,
                 };
                 let result = match self.auth.authorize(&mut outgoing).await {
                     Ok(()) => match self.transport.send(outgoing, &redactor).await {
                         Ok(raw) => {
-                            tracing::debug!(attempt, status = raw.status, bytes = raw.body.len(), "response");
+                            tracing::debug!(
+                                attempt,
+                                status = raw.status,
+                                bytes = raw.body.len(),
+                                "response"
+                            );
                             decode(endpoint, &raw, &redactor)
                         }
                         Err(e) => Err(e),
@@ -143,7 +169,11 @@ impl ClientCore {
                         if let Some(id) = &meta.request_id {
                             tracing::Span::current().record("request_id", id.as_str());
                         }
-                        tracing::debug!(found = answer.found(), charged = answer.charged().as_str(), "answered");
+                        tracing::debug!(
+                            found = answer.found(),
+                            charged = answer.charged().as_str(),
+                            "answered"
+                        );
                         return Ok(answer);
                     }
                     Err(err) => {
@@ -164,7 +194,12 @@ impl ClientCore {
                         }
                         if self.retry.should_retry(&err, attempt, endpoint.billing) {
                             let delay = self.retry.delay(attempt);
-                            tracing::debug!(attempt, kind = err.kind().as_str(), delay_ms = delay.as_millis() as u64, "retrying");
+                            tracing::debug!(
+                                attempt,
+                                kind = err.kind().as_str(),
+                                delay_ms = delay.as_millis() as u64,
+                                "retrying"
+                            );
                             tokio::time::sleep(delay).await;
                             attempt += 1;
                             continue;

@@ -16,8 +16,7 @@ pub struct Date {
 impl Date {
     /// A date, if it exists in the calendar.
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month)
-        {
+        if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
         Some(Date { year, month, day })
@@ -88,7 +87,7 @@ impl fmt::Display for Date {
 }
 
 fn is_leap(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -171,7 +170,15 @@ mod tests {
 
     #[test]
     fn rejects_non_dates() {
-        for s in ["", "长期", "2013-02-30", "2013-13-01", "2013", "abcd-ef-gh", "2013-07"] {
+        for s in [
+            "",
+            "长期",
+            "2013-02-30",
+            "2013-13-01",
+            "2013",
+            "abcd-ef-gh",
+            "2013-07",
+        ] {
             assert_eq!(Date::parse(s), None, "{s}");
         }
         assert_eq!(Date::parse("2000-02-29"), Date::new(2000, 2, 29));
@@ -186,15 +193,29 @@ mod tests {
         let other = DateText::new("长期有效");
         assert_eq!(other.date(), None);
         assert_eq!(other.to_string(), "长期有效");
-        assert_eq!(serde_json::to_string(&t).ok().as_deref(), Some("\"2013-07-08\""));
+        assert_eq!(
+            serde_json::to_string(&t).ok().as_deref(),
+            Some("\"2013-07-08\"")
+        );
     }
 
     #[test]
     fn civil_from_days() {
-        assert_eq!(Date::from_days_since_epoch(0), Date { year: 1970, month: 1, day: 1 });
+        assert_eq!(
+            Date::from_days_since_epoch(0),
+            Date {
+                year: 1970,
+                month: 1,
+                day: 1
+            }
+        );
         assert_eq!(
             Date::from_days_since_epoch(19_723),
-            Date { year: 2024, month: 1, day: 1 }
+            Date {
+                year: 2024,
+                month: 1,
+                day: 1
+            }
         );
         assert!(Date::today_china().year >= 2024);
     }

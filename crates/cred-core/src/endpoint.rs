@@ -106,5 +106,5 @@ pub trait ApiRequest: Send + Sync {
     fn write_params(&self, out: &mut Vec<(&'static str, String)>);
 
     /// Registers the personal values of this request so errors and logs mask them.
-    fn register_pii(&self, redactor: &mut Redactor);
+    fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>);
 }

@@ -3,6 +3,8 @@
 //! Every `Debug` impl and log line that could carry a name, ID number, phone or
 //! certificate number goes through these helpers.
 
+use std::borrow::Cow;
+
 /// The class of personal data a value belongs to; decides how it is masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -71,12 +73,17 @@ pub fn mask_name(value: &str) -> String {
 
 /// Scrubs known secrets and personal values, and anything that looks like an ID or phone
 /// number, from free text (provider messages, body snippets, transport errors).
+///
+/// Registering is cheap (masks are computed only when a value is actually found).
+/// It borrows the values it watches for (the request's fields, the signer's secret), so
+/// building one per call costs one small allocation.
 #[derive(Clone, Default)]
-pub struct Redactor {
-    needles: Vec<(String, String)>,
+pub struct Redactor<'a> {
+    /// Values, longest first, with their class (`None` for secrets).
+    needles: Vec<(Cow<'a, str>, Option<Pii>)>,
 }
 
-impl std::fmt::Debug for Redactor {
+impl std::fmt::Debug for Redactor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor")
             .field("values", &self.needles.len())
@@ -84,41 +91,60 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
-impl Redactor {
+impl<'a> Redactor<'a> {
     /// An empty redactor (still masks ID- and phone-like digit runs).
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            needles: Vec::with_capacity(4),
+        }
+    }
+
+    fn push(&mut self, value: Cow<'a, str>, class: Option<Pii>) {
+        // Longest first, so that a value containing another is replaced whole.
+        let at = self
+            .needles
+            .iter()
+            .position(|(n, _)| n.len() < value.len())
+            .unwrap_or(self.needles.len());
+        self.needles.insert(at, (value, class));
     }
 
     /// Replaces every occurrence of `secret` with `[redacted]`.
-    pub fn secret(&mut self, secret: &str) -> &mut Self {
+    pub fn secret(&mut self, secret: impl Into<Cow<'a, str>>) -> &mut Self {
+        let secret = secret.into();
         if secret.len() >= 2 {
-            self.needles.push((secret.to_owned(), "[redacted]".to_owned()));
+            self.push(secret, None);
         }
         self
     }
 
-    /// Replaces every occurrence of `value` with its mask for `class`.
-    pub fn pii(&mut self, class: Pii, value: &str) -> &mut Self {
-        let value = value.trim();
+    /// Replaces every occurrence of `value` (trimmed) with its mask for `class`.
+    pub fn pii(&mut self, class: Pii, value: impl Into<Cow<'a, str>>) -> &mut Self {
+        let value = match value.into() {
+            Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+            Cow::Owned(v) if v.trim().len() == v.len() => Cow::Owned(v),
+            Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
+        };
         if !value.is_empty() {
-            self.needles.push((value.to_owned(), class.mask(value)));
+            self.push(value, Some(class));
         }
         self
     }
 
     /// Returns `text` with every registered value replaced and number runs masked.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        // Longest first, so that a value containing another is replaced whole.
-        let mut needles: Vec<&(String, String)> = self.needles.iter().collect();
-        needles.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
-        for (needle, replacement) in needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), replacement);
+        let mut out: Option<String> = None;
+        for (needle, class) in &self.needles {
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(needle.as_ref()) {
+                let replacement = match class {
+                    Some(c) => c.mask(needle),
+                    None => "[redacted]".to_owned(),
+                };
+                out = Some(current.replace(needle.as_ref(), &replacement));
             }
         }
-        mask_number_runs(&out)
+        mask_number_runs(out.as_deref().unwrap_or(text))
     }
 
     /// Redacts `text` and cuts it to at most `max_chars` characters (with `…`).
@@ -142,6 +168,14 @@ impl Redactor {
 /// Masks runs of 11 or more digits (optionally ending in `X`): ID, phone and bank-card
 /// shaped numbers in text we did not write.
 pub fn mask_number_runs(text: &str) -> String {
+    let mut run = 0;
+    let has_long_run = text.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 11
+    });
+    if !has_long_run {
+        return text.to_owned();
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -215,7 +249,10 @@ mod tests {
     #[test]
     fn snippet_is_cut_and_flattened() {
         let r = Redactor::new();
-        assert_eq!(r.snippet("<html>\n<body>bad gateway</body>", 12), "<html> <body…");
+        assert_eq!(
+            r.snippet("<html>\n<body>bad gateway</body>", 12),
+            "<html> <body…"
+        );
         assert_eq!(r.snippet("  short  ", 12), "short");
     }
 }

@@ -17,6 +17,13 @@ use crate::error::{CallSite, Error};
 pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// Waits until a request to `site` may be sent, or fails if it never may.
     async fn acquire(&self, site: CallSite) -> Result<(), Error>;
+
+    /// Takes a permit without waiting when one is free; `false` means "call
+    /// [`RateLimiter::acquire`]". The default always says `false`.
+    fn try_acquire(&self, site: CallSite) -> bool {
+        let _ = site;
+        false
+    }
 }
 
 /// An in-process GCRA limiter ([`governor`]) shared by every operation of one client.
@@ -60,11 +67,12 @@ impl GovernorRateLimiter {
 #[async_trait]
 impl RateLimiter for GovernorRateLimiter {
     async fn acquire(&self, _site: CallSite) -> Result<(), Error> {
-        if self.limiter.check().is_ok() {
-            return Ok(());
-        }
         self.limiter.until_ready().await;
         Ok(())
+    }
+
+    fn try_acquire(&self, _site: CallSite) -> bool {
+        self.limiter.check().is_ok()
     }
 }
 

@@ -107,15 +107,31 @@ mod tests {
     #[test]
     fn never_retries_a_charged_answer() {
         let p = RetryPolicy::default().retry_possibly_charged(true);
-        assert!(!p.should_retry(&provider(ErrorKind::Unavailable, Charged::Yes), 1, Billing::Free));
+        assert!(!p.should_retry(
+            &provider(ErrorKind::Unavailable, Charged::Yes),
+            1,
+            Billing::Free
+        ));
     }
 
     #[test]
     fn retries_uncharged_transient_failures() {
         let p = RetryPolicy::default();
-        assert!(p.should_retry(&provider(ErrorKind::Throttled, Charged::No), 1, Billing::Paid));
-        assert!(p.should_retry(&provider(ErrorKind::Throttled, Charged::No), 2, Billing::Paid));
-        assert!(!p.should_retry(&provider(ErrorKind::Throttled, Charged::No), 3, Billing::Paid));
+        assert!(p.should_retry(
+            &provider(ErrorKind::Throttled, Charged::No),
+            1,
+            Billing::Paid
+        ));
+        assert!(p.should_retry(
+            &provider(ErrorKind::Throttled, Charged::No),
+            2,
+            Billing::Paid
+        ));
+        assert!(!p.should_retry(
+            &provider(ErrorKind::Throttled, Charged::No),
+            3,
+            Billing::Paid
+        ));
         let unsent = Error::Transport {
             site: SITE,
             message: "refused".into(),
@@ -133,7 +149,11 @@ mod tests {
         let p = RetryPolicy::default();
         assert!(!p.should_retry(&timeout, 1, Billing::Paid));
         assert!(p.should_retry(&timeout, 1, Billing::Free));
-        assert!(p.clone().retry_possibly_charged(true).should_retry(&timeout, 1, Billing::Paid));
+        assert!(
+            p.clone()
+                .retry_possibly_charged(true)
+                .should_retry(&timeout, 1, Billing::Paid)
+        );
         let bad_gateway = Error::HttpStatus {
             site: SITE,
             status: 502,
@@ -145,21 +165,36 @@ mod tests {
     #[test]
     fn permanent_failures_are_not_retried() {
         let p = RetryPolicy::default().retry_possibly_charged(true);
-        for kind in [ErrorKind::Auth, ErrorKind::InsufficientBalance, ErrorKind::QuotaExhausted] {
+        for kind in [
+            ErrorKind::Auth,
+            ErrorKind::InsufficientBalance,
+            ErrorKind::QuotaExhausted,
+        ] {
             assert!(!p.should_retry(&provider(kind, Charged::No), 1, Billing::Free));
         }
         assert!(!p.should_retry(&Error::invalid("x", "y"), 1, Billing::Free));
-        assert!(!RetryPolicy::none().should_retry(&provider(ErrorKind::Throttled, Charged::No), 1, Billing::Free));
+        assert!(!RetryPolicy::none().should_retry(
+            &provider(ErrorKind::Throttled, Charged::No),
+            1,
+            Billing::Free
+        ));
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_millis(300));
+        let p = RetryPolicy::default()
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(300));
         for _ in 0..50 {
             let d1 = p.delay(1);
-            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100), "{d1:?}");
+            assert!(
+                d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100),
+                "{d1:?}"
+            );
             let d5 = p.delay(5);
-            assert!(d5 >= Duration::from_millis(150) && d5 <= Duration::from_millis(300), "{d5:?}");
+            assert!(
+                d5 >= Duration::from_millis(150) && d5 <= Duration::from_millis(300),
+                "{d5:?}"
+            );
         }
     }
 }

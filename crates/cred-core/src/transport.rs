@@ -117,11 +117,13 @@ impl Transport {
     pub async fn send(
         &self,
         request: OutgoingRequest,
-        redactor: &Redactor,
+        redactor: &Redactor<'_>,
     ) -> Result<RawResponse, Error> {
         let endpoint = request.endpoint;
         let site = endpoint.site;
-        if let Some(limiter) = &self.limiter {
+        if let Some(limiter) = &self.limiter
+            && !limiter.try_acquire(site)
+        {
             limiter.acquire(site).await?;
         }
         let mut url = request.url;
@@ -145,12 +147,12 @@ impl Transport {
         } else if let Some(body) = request.body {
             builder = builder.header(CONTENT_TYPE, JSON).body(body);
         }
-        let response = builder
+        let mut response = builder
             .send()
             .await
             .map_err(|e| self.map_error(site, e, redactor))?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = self.read_body(site, response, redactor).await?;
         Ok(RawResponse {
             status,
@@ -163,7 +165,7 @@ impl Transport {
         &self,
         site: CallSite,
         mut response: reqwest::Response,
-        redactor: &Redactor,
+        redactor: &Redactor<'_>,
     ) -> Result<Bytes, Error> {
         let limit = self.config.max_body_bytes;
         match response.content_length() {
@@ -189,7 +191,7 @@ impl Transport {
         }
     }
 
-    fn map_error(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor) -> Error {
+    fn map_error(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor<'_>) -> Error {
         if e.is_timeout() {
             return Error::Timeout {
                 site,

@@ -86,7 +86,16 @@ pub fn resident_id_check_char(first17: &str) -> Option<char> {
 /// Validates an 18-character resident ID number: format, region, birth date and the
 /// MOD 11-2 check character. A lower-case `x` is accepted and normalised.
 pub fn resident_id(input: &str) -> Result<ResidentId, ValidationError> {
-    let value = input.trim().to_ascii_uppercase();
+    let birth = check_resident_id(input)?;
+    Ok(ResidentId {
+        value: input.trim().to_ascii_uppercase(),
+        birth,
+    })
+}
+
+/// [`resident_id`] without building the value (no allocation); returns the birth date.
+pub fn check_resident_id(input: &str) -> Result<Date, ValidationError> {
+    let value = input.trim();
     if value.is_empty() {
         return Err(ValidationError::new("ID number is empty"));
     }
@@ -107,11 +116,9 @@ pub fn resident_id(input: &str) -> Result<ResidentId, ValidationError> {
             "ID number must be 17 digits followed by a digit or X",
         ));
     }
-    let last = last.chars().next().unwrap_or(' ');
+    let last = last.chars().next().unwrap_or(' ').to_ascii_uppercase();
     if !(last.is_ascii_digit() || last == 'X') {
-        return Err(ValidationError::new(
-            "ID number must end in a digit or X",
-        ));
+        return Err(ValidationError::new("ID number must end in a digit or X"));
     }
     if !(b'1'..=b'9').contains(&value.as_bytes()[0]) {
         return Err(ValidationError::new(
@@ -129,11 +136,13 @@ pub fn resident_id(input: &str) -> Result<ResidentId, ValidationError> {
             "ID number check character does not match (typo?)",
         ));
     }
-    Ok(ResidentId { value, birth })
+    Ok(birth)
 }
 
 const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// A unified social credit code (统一社会信用代码, GB 32100-2015) that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -188,6 +197,12 @@ pub fn looks_like_uscc(input: &str) -> bool {
 
 /// Validates an 18-character unified social credit code, including its check character.
 pub fn uscc(input: &str) -> Result<Uscc, ValidationError> {
+    check_uscc(input)?;
+    Ok(Uscc(input.trim().to_ascii_uppercase()))
+}
+
+/// [`uscc`] without building the value.
+pub fn check_uscc(input: &str) -> Result<(), ValidationError> {
     let value = input.trim().to_ascii_uppercase();
     let n = value.chars().count();
     if n != 18 {
@@ -208,7 +223,7 @@ pub fn uscc(input: &str) -> Result<Uscc, ValidationError> {
             "unified social credit code check character does not match (typo?)",
         ));
     }
-    Ok(Uscc(value))
+    Ok(())
 }
 
 /// Validates a person's name as the registries hold it: 1-50 characters, letters (any
@@ -249,12 +264,19 @@ mod tests {
 
     #[test]
     fn valid_resident_ids() {
-        for id in ["321083197812162119", "150102198807303035", "33010219200403064X"] {
+        for id in [
+            "321083197812162119",
+            "150102198807303035",
+            "33010219200403064X",
+        ] {
             let parsed = resident_id(id);
             assert!(parsed.is_ok(), "{id}: {parsed:?}");
         }
         let lower = resident_id("33010219200403064x");
-        assert_eq!(lower.map(|r| r.as_str().to_owned()).ok().as_deref(), Some("33010219200403064X"));
+        assert_eq!(
+            lower.map(|r| r.as_str().to_owned()).ok().as_deref(),
+            Some("33010219200403064X")
+        );
         let r = resident_id("321083197812162119").ok();
         assert_eq!(r.as_ref().map(|r| r.birth_date()), Date::new(1978, 12, 16));
         assert_eq!(r.as_ref().map(|r| r.region_code()), Some("321083"));
@@ -282,7 +304,10 @@ mod tests {
                 Ok(_) => panic!("{id} accepted"),
                 Err(e) => {
                     assert!(e.reason.contains(why), "{id}: {}", e.reason);
-                    assert!(!e.reason.contains(id) || id.is_empty(), "error echoes value");
+                    assert!(
+                        !e.reason.contains(id) || id.is_empty(),
+                        "error echoes value"
+                    );
                 }
             }
         }
@@ -299,7 +324,11 @@ mod tests {
 
     #[test]
     fn valid_usccs() {
-        for code in ["91310110666007217T", "91310115591693856A", "91310115591693856a"] {
+        for code in [
+            "91310110666007217T",
+            "91310115591693856A",
+            "91310115591693856a",
+        ] {
             assert!(uscc(code).is_ok(), "{code}");
             assert!(looks_like_uscc(code));
         }
@@ -331,7 +360,12 @@ mod tests {
         assert!(person_name("买买提·艾力").is_ok());
         assert!(person_name("John Smith").is_ok());
         assert!(person_name("").is_err());
-        assert!(person_name("王1明").map_err(|e| e.reason).unwrap_err().contains("digit"));
+        assert!(
+            person_name("王1明")
+                .map_err(|e| e.reason)
+                .unwrap_err()
+                .contains("digit")
+        );
         assert!(person_name("王\n明").is_err());
         assert!(person_name("<script>").is_err());
         assert!(person_name(&"王".repeat(51)).is_err());

@@ -199,7 +199,9 @@ impl ClientBuilder {
             .config
             .ok_or_else(|| Error::config("Jumdata credentials are not set (app id and secret)"))?;
         if config.app_id.trim().is_empty() {
-            return Err(Error::config(format!("Jumdata app id is empty (set {ENV_APP_ID})")));
+            return Err(Error::config(format!(
+                "Jumdata app id is empty (set {ENV_APP_ID})"
+            )));
         }
         if config.app_secret.expose_secret().trim().is_empty() {
             return Err(Error::config(format!(
@@ -216,9 +218,12 @@ impl ClientBuilder {
         let auth = JumdataAuth {
             app_id: config.app_id.trim().to_owned(),
             app_secret: config.app_secret.clone(),
-            clock: self.clock.unwrap_or_else(|| Arc::new(cred_core::now_millis)),
+            clock: self
+                .clock
+                .unwrap_or_else(|| Arc::new(cred_core::now_millis)),
         };
-        let core = ClientCore::new(transport, Arc::new(auth), self.retry, &config.base_url)?;
+        let core = ClientCore::new(transport, Arc::new(auth), self.retry, &config.base_url)?
+            .with_endpoints(crate::ENDPOINTS)?;
         Ok(Client {
             core,
             app_id: config.app_id,
@@ -281,6 +286,8 @@ impl Client {
     /// Sends any Jumdata request (generated or hand-written [`ApiRequest`]) through the
     /// signer, the Jumdata envelope decoder and the retry policy.
     pub async fn execute<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Response>, Error> {
-        self.core.execute(request, envelope::decode::<R::Response>).await
+        self.core
+            .execute(request, envelope::decode::<R::Response>)
+            .await
     }
 }

@@ -5,8 +5,8 @@
 
 use cred_core::endpoint::lookup_code;
 use cred_core::{
-    Answer, Charged, CodeOutcome, Endpoint, Error, ErrorKind, ProviderError, RawResponse,
-    Redactor, ResponseMeta, lenient,
+    Answer, Charged, CodeOutcome, Endpoint, Error, ErrorKind, ProviderError, RawResponse, Redactor,
+    ResponseMeta, lenient,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -33,20 +33,23 @@ struct Envelope<'a> {
 
 /// Whether a JSON value is absent in substance: `null`, `[]`, `{}` or `""`.
 fn is_empty_data(raw: &RawValue) -> bool {
-    let text: String = raw.get().chars().filter(|c| !c.is_whitespace()).collect();
-    matches!(text.as_str(), "null" | "[]" | "{}" | "\"\"")
+    let text = raw.get().trim();
+    match text.as_bytes().first() {
+        Some(b'[') | Some(b'{') => text[1..text.len() - 1].trim().is_empty(),
+        Some(b'"') => text == "\"\"",
+        Some(b'n') => text == "null",
+        _ => false,
+    }
 }
 
 fn describe_non_json(raw: &RawResponse) -> String {
     let content_type = raw.header("content-type").unwrap_or("none");
-    let first = raw
-        .body
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .copied();
+    let first = raw.body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     match first {
         None => "empty body".to_owned(),
-        Some(b'<') => format!("expected a JSON envelope, got an HTML/XML page (content-type {content_type})"),
+        Some(b'<') => {
+            format!("expected a JSON envelope, got an HTML/XML page (content-type {content_type})")
+        }
         _ => format!("expected a JSON envelope (content-type {content_type})"),
     }
 }
@@ -55,7 +58,7 @@ fn describe_non_json(raw: &RawResponse) -> String {
 pub fn decode<T: DeserializeOwned>(
     endpoint: &'static Endpoint,
     raw: &RawResponse,
-    redactor: &Redactor,
+    redactor: &Redactor<'_>,
 ) -> Result<Answer<T>, Error> {
     let site = endpoint.site;
     let snippet = || redactor.snippet(&String::from_utf8_lossy(&raw.body), SNIPPET);
@@ -71,7 +74,7 @@ pub fn decode<T: DeserializeOwned>(
             }
             let first = raw.body.iter().find(|b| !b.is_ascii_whitespace());
             let reason = if matches!(first, Some(b'{')) {
-                format!("malformed JSON: {e}")
+                format!("malformed JSON: {}", lenient::describe_json_error(&e))
             } else {
                 describe_non_json(raw)
             };
@@ -128,23 +131,22 @@ pub fn decode<T: DeserializeOwned>(
             let data = match envelope.data {
                 None => None,
                 Some(d) if is_empty_data(d) => None,
-                Some(d) => Some(serde_json::from_str::<T>(d.get()).map_err(|e| Error::Decode {
-                    site,
-                    reason: format!("`data` does not have the documented shape: {e}"),
-                    snippet: snippet(),
-                })?),
+                Some(d) => Some(
+                    serde_json::from_str::<T>(d.get()).map_err(|e| Error::Decode {
+                        site,
+                        reason: format!(
+                            "`data` does not have the documented shape: {}",
+                            lenient::describe_json_error(&e)
+                        ),
+                        snippet: snippet(),
+                    })?,
+                ),
             };
             Ok(Answer::new(data, meta))
         }
         CodeOutcome::NoRecord => Ok(Answer::new(None, meta)),
-        CodeOutcome::Error(kind) => Err(ProviderError::new(
-            site,
-            code,
-            message,
-            kind,
-            charged,
-            envelope.task_no,
-        )
-        .into()),
+        CodeOutcome::Error(kind) => {
+            Err(ProviderError::new(site, code, message, kind, charged, envelope.task_no).into())
+        }
     }
 }

@@ -188,7 +188,7 @@ impl ApiRequest for CredentialQuery {
                     Error::invalid("idcard", "is required and must not be blank"),
                 );
             }
-            ::cred_core::validate::resident_id(v)
+            ::cred_core::validate::check_resident_id(v)
                 .map_err(|e| Error::invalid("idcard", e.reason))?;
         }
         if let Some(v) = self.certificate_no.as_deref() {
@@ -210,11 +210,11 @@ impl ApiRequest for CredentialQuery {
             out.push(("certificateNo", v.trim().to_owned()));
         }
     }
-    fn register_pii(&self, redactor: &mut Redactor) {
-        redactor.pii(::cred_core::Pii::Name, &self.name);
-        redactor.pii(::cred_core::Pii::IdNumber, &self.idcard);
+    fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        redactor.pii(::cred_core::Pii::Name, self.name.as_str());
+        redactor.pii(::cred_core::Pii::IdNumber, self.idcard.as_str());
         if let Some(v) = &self.certificate_no {
-            redactor.pii(::cred_core::Pii::CertificateNo, v);
+            redactor.pii(::cred_core::Pii::CertificateNo, v.as_str());
         }
         let _ = redactor;
     }
@@ -312,7 +312,7 @@ impl ApiRequest for IdcardCheck {
                     Error::invalid("idcard", "is required and must not be blank"),
                 );
             }
-            ::cred_core::validate::resident_id(v)
+            ::cred_core::validate::check_resident_id(v)
                 .map_err(|e| Error::invalid("idcard", e.reason))?;
         }
         Ok(())
@@ -321,9 +321,9 @@ impl ApiRequest for IdcardCheck {
         out.push(("name", self.name.trim().to_owned()));
         out.push(("idcard", self.idcard.trim().to_ascii_uppercase()));
     }
-    fn register_pii(&self, redactor: &mut Redactor) {
-        redactor.pii(::cred_core::Pii::Name, &self.name);
-        redactor.pii(::cred_core::Pii::IdNumber, &self.idcard);
+    fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        redactor.pii(::cred_core::Pii::Name, self.name.as_str());
+        redactor.pii(::cred_core::Pii::IdNumber, self.idcard.as_str());
         let _ = redactor;
     }
 }

@@ -34,6 +34,7 @@
 
 mod client;
 mod envelope;
+#[rustfmt::skip] // formatted by prettyplease in `cargo xtask codegen`
 mod generated;
 mod signer;
 

@@ -1,5 +1,6 @@
 //! `credential_query` against a fresh mock server per test: the exact request Jumdata
 //! would receive, and every answer family.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 mod common;
 
@@ -18,12 +19,7 @@ async fn success_sends_the_exact_signed_form_and_decodes_every_field() {
             when.method(POST)
                 .path("/credential/query")
                 .header("content-type", "application/x-www-form-urlencoded")
-                .is_true(|req| {
-                    expect_signed_form(
-                        req,
-                        &[("name", NAME), ("idcard", ID_NUMBER)],
-                    )
-                });
+                .is_true(|req| expect_signed_form(req, &[("name", NAME), ("idcard", ID_NUMBER)]));
             then.status(200)
                 .header("content-type", "application/json;charset=UTF-8")
                 .body(SUCCESS_BODY);
@@ -67,13 +63,21 @@ async fn success_sends_the_exact_signed_form_and_decodes_every_field() {
     assert_eq!(first.theory_scores, None);
     assert_eq!(first.operation_scores, None);
     let second = &result.items[1];
-    assert_eq!(second.qua_type, Some(1), "quaType sent as a string is accepted");
+    assert_eq!(
+        second.qua_type,
+        Some(1),
+        "quaType sent as a string is accepted"
+    );
     assert_eq!(second.education_level.as_deref(), Some("大专"));
     assert_eq!(second.scores.as_deref(), Some("合格"));
     assert_eq!(second.theory_scores.as_deref(), Some("78"));
     assert_eq!(second.operation_scores.as_deref(), Some("85"));
     assert_eq!(
-        second.reporting_time.as_ref().and_then(|d| d.date()).map(|d| d.to_string()),
+        second
+            .reporting_time
+            .as_ref()
+            .and_then(|d| d.date())
+            .map(|d| d.to_string()),
         Some("2019-05-20".to_owned())
     );
 }
@@ -132,7 +136,8 @@ async fn no_record_without_charge_flag_uses_the_code_table() {
     server
         .mock_async(|when, then| {
             when.any_request();
-            then.status(200).body(r#"{"code": "701", "msg": "查无记录", "data": null}"#);
+            then.status(200)
+                .body(r#"{"code": "701", "msg": "查无记录", "data": null}"#);
         })
         .await;
     let answer = client(&server)
@@ -175,7 +180,9 @@ async fn each_error_family_maps_to_its_kind() {
             .await
             .unwrap_err();
         mock.assert_async().await; // exactly one call: the test client never retries
-        let p = err.as_provider().unwrap_or_else(|| panic!("{code}: {err:?}"));
+        let p = err
+            .as_provider()
+            .unwrap_or_else(|| panic!("{code}: {err:?}"));
         assert_eq!(p.code, code.to_string());
         assert_eq!(p.kind, kind, "{code}");
         assert_eq!(err.is_retryable(), retryable, "{code}");
@@ -187,8 +194,14 @@ async fn each_error_family_maps_to_its_kind() {
         };
         assert_eq!(p.charged, expected_charge, "{code}");
         let text = err.to_string();
-        assert!(text.starts_with("jumdata credential_query: provider error"), "{text}");
-        assert!(text.contains(&code.to_string()) && text.contains(kind.as_str()), "{text}");
+        assert!(
+            text.starts_with("jumdata credential_query: provider error"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&code.to_string()) && text.contains(kind.as_str()),
+            "{text}"
+        );
     }
 }
 
@@ -202,10 +215,12 @@ async fn charge_flag_in_an_error_answer_wins_over_the_table() {
                 .body(r#"{"code": 610, "msg": "请求超时", "charge": true}"#);
         })
         .await;
-    let err = client_with(&server, |b| b.retry(RetryPolicy::default().retry_possibly_charged(true)))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
+    let err = client_with(&server, |b| {
+        b.retry(RetryPolicy::default().retry_possibly_charged(true))
+    })
+    .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+    .await
+    .unwrap_err();
     assert_eq!(err.charged(), Charged::Yes);
 }
 
@@ -227,7 +242,9 @@ async fn http_502_with_an_html_page_is_a_clean_status_error_and_not_retried() {
     // A paid call whose outcome is unknown is never retried without opt-in.
     mock.assert_calls_async(1).await;
     match &err {
-        Error::HttpStatus { status, snippet, .. } => {
+        Error::HttpStatus {
+            status, snippet, ..
+        } => {
             assert_eq!(*status, 502);
             assert!(snippet.contains("502 Bad Gateway"), "{snippet}");
         }
@@ -264,7 +281,8 @@ async fn truncated_json_is_a_decode_error() {
     server
         .mock_async(|when, then| {
             when.any_request();
-            then.status(200).body(&SUCCESS_BODY[..SUCCESS_BODY.len() / 2]);
+            then.status(200)
+                .body(&SUCCESS_BODY[..SUCCESS_BODY.len() / 2]);
         })
         .await;
     let err = client(&server)
@@ -273,7 +291,10 @@ async fn truncated_json_is_a_decode_error() {
         .unwrap_err();
     match &err {
         Error::Decode { reason, .. } => {
-            assert!(reason.starts_with("malformed JSON: EOF while parsing"), "{reason}")
+            assert!(
+                reason.starts_with("malformed JSON: EOF while parsing"),
+                "{reason}"
+            )
         }
         other => panic!("expected Decode, got {other:?}"),
     }
@@ -296,7 +317,10 @@ async fn wrong_types_in_data_are_a_decode_error_naming_the_problem() {
         .unwrap_err();
     match &err {
         Error::Decode { reason, .. } => {
-            assert!(reason.contains("documented shape") && reason.contains("expected an integer"), "{reason}")
+            assert!(
+                reason.contains("documented shape") && reason.contains("expected an integer"),
+                "{reason}"
+            )
         }
         other => panic!("expected Decode, got {other:?}"),
     }
@@ -331,7 +355,9 @@ async fn a_slow_answer_times_out_and_a_paid_call_is_not_retried() {
     let mock = server
         .mock_async(|when, then| {
             when.any_request();
-            then.status(200).body(SUCCESS_BODY).delay(Duration::from_secs(3));
+            then.status(200)
+                .body(SUCCESS_BODY)
+                .delay(Duration::from_secs(3));
         })
         .await;
     let err = client_with(&server, |b| {
@@ -357,10 +383,10 @@ async fn an_invalid_id_number_is_rejected_before_anything_is_sent() {
         .await;
     let c = client(&server);
     for (name, id, field) in [
-        (NAME, "321083197812162118", "idcard"),  // wrong check character
-        (NAME, "32108319781216211", "idcard"),   // too short
-        (NAME, "321083197813162119", "idcard"),  // month 13
-        ("王1明", ID_NUMBER, "name"),            // digit in the name
+        (NAME, "321083197812162118", "idcard"), // wrong check character
+        (NAME, "32108319781216211", "idcard"),  // too short
+        (NAME, "321083197813162119", "idcard"), // month 13
+        ("王1明", ID_NUMBER, "name"),           // digit in the name
         ("", ID_NUMBER, "name"),
     ] {
         let err = c
@@ -379,7 +405,13 @@ async fn an_invalid_id_number_is_rejected_before_anything_is_sent() {
         .credential_query(&CredentialQuery::new(NAME, ID_NUMBER).certificate_no("  "))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "certificate_no", .. }));
+    assert!(matches!(
+        err,
+        Error::InvalidInput {
+            field: "certificate_no",
+            ..
+        }
+    ));
     mock.assert_calls_async(0).await;
 }
 
@@ -424,10 +456,12 @@ async fn an_unknown_outcome_is_retried_only_after_opt_in() {
             then.status(200).body(body);
         })
         .await;
-    let _ = client_with(&server, |b| b.retry(fast_retry().retry_possibly_charged(true)))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
+    let _ = client_with(&server, |b| {
+        b.retry(fast_retry().retry_possibly_charged(true))
+    })
+    .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+    .await
+    .unwrap_err();
     mock.assert_calls_async(3).await;
 }
 

@@ -82,7 +82,9 @@ pub fn client_with(server: &MockServer, f: impl FnOnce(ClientBuilder) -> ClientB
 
 /// The form fields of a request, in order.
 pub fn form(req: &HttpMockRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.body_ref()).into_owned().collect()
+    form_urlencoded::parse(req.body_ref())
+        .into_owned()
+        .collect()
 }
 
 /// Reference signature, from an implementation independent of the crate (sha2).
@@ -102,7 +104,13 @@ pub fn expect_signed_form(req: &HttpMockRequest, business: &[(&str, &str)]) -> b
         eprintln!("form fields {names:?} != {expected_names:?}");
         return false;
     }
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     if get("appId") != APP_ID {
         eprintln!("appId {}", get("appId"));
         return false;
@@ -131,4 +139,12 @@ pub fn expect_signed_form(req: &HttpMockRequest, business: &[(&str, &str)]) -> b
         }
     }
     true
+}
+
+/// Values that must never appear: the secret, the ID number (and its tail of 14), the name.
+pub fn assert_clean(text: &str) {
+    assert!(!text.contains(APP_SECRET), "secret leaked: {text}");
+    assert!(!text.contains(ID_NUMBER), "ID number leaked: {text}");
+    assert!(!text.contains(&ID_NUMBER[4..]), "ID number leaked: {text}");
+    assert!(!text.contains(NAME), "name leaked: {text}");
 }
