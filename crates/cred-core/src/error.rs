@@ -330,7 +330,11 @@ impl Error {
         match self {
             Error::InvalidInput { .. } | Error::Config { .. } => Charged::No,
             Error::Transport { sent: false, .. } => Charged::No,
-            Error::HttpStatus { status: 429, .. } => Charged::No,
+            // The gateway refused the request before it was processed.
+            Error::HttpStatus {
+                status: 401 | 403 | 429,
+                ..
+            } => Charged::No,
             Error::Provider(p) => p.charged,
             _ => Charged::Unknown,
         }

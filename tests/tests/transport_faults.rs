@@ -1,0 +1,182 @@
+//! Faults below the HTTP layer, from a raw TCP server: chunked bodies over the cap,
+//! connections dropped mid-answer, and many concurrent callers on one client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cred_core::{Charged, Error, RetryPolicy};
+use jumdata_api::{Client, CredentialQuery};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const NAME: &str = "王小明";
+const ID_NUMBER: &str = "321083197812162119";
+
+/// Serves every connection with `respond(request_text)`, counting requests.
+async fn raw_server<F>(respond: F) -> (String, Arc<AtomicUsize>)
+where
+    F: Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let respond = respond.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut text = String::new();
+                // Read until the body announced by Content-Length has arrived.
+                loop {
+                    let n = match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let len = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if text.len() >= head_end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.write_all(&respond(&text)).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), hits)
+}
+
+fn client(base: &str, max_body: usize) -> Client {
+    Client::builder()
+        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .base_url(base)
+        .max_body_bytes(max_body)
+        .retry(RetryPolicy::none())
+        .rate_limit(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_chunked_body_without_length_is_cut_at_the_cap() {
+    let (base, hits) = raw_server(|_| {
+        let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let chunk = vec![b' '; 4096];
+        for _ in 0..64 {
+            out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            out.extend_from_slice(&chunk);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        out
+    })
+    .await;
+    let err = client(&base, 32 * 1024)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: 32768, .. }),
+        "{err:?}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_body_is_a_transport_error_that_may_have_been_sent() {
+    let (base, _) = raw_server(|_| {
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"code\": 200, \"msg\"".to_vec()
+    })
+    .await;
+    let err = client(&base, 1 << 20)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Transport { sent, .. } => assert!(*sent),
+        other => panic!("expected Transport, got {other:?}"),
+    }
+    assert_eq!(err.charged(), Charged::Unknown);
+    assert!(!err.to_string().contains("127.0.0.1"), "{err}");
+}
+
+#[tokio::test]
+async fn a_connection_closed_without_an_answer_is_not_retried_for_a_paid_call() {
+    let (base, hits) = raw_server(|_| Vec::new()).await;
+    let c = Client::builder()
+        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .base_url(&base)
+        .retry(RetryPolicy::default().with_backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(2),
+        ))
+        .build()
+        .unwrap();
+    let err = c
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { sent: true, .. }),
+        "{err:?}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_serves_many_concurrent_callers_with_their_own_answers() {
+    // The server answers with the request's own ID number as taskNo, and each caller
+    // sends a different one, so each can check it got the answer to its own request.
+    let (base, hits) = raw_server(|req| {
+        let body = req.split("\r\n\r\n").nth(1).unwrap_or("");
+        let sign = form_urlencoded::parse(body.as_bytes())
+            .find(|(k, _)| k == "idcard")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let json = format!(r#"{{"code":200,"msg":"成功","taskNo":"{sign}","charge":true,"data":{{"count":0,"items":[]}}}}"#);
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        )
+        .into_bytes()
+    })
+    .await;
+    let c = client(&base, 1 << 20);
+    let mut tasks = Vec::new();
+    for i in 0..64u64 {
+        let c = c.clone();
+        let first17 = format!("32108319781216{i:03}");
+        let id = format!(
+            "{first17}{}",
+            cred_core::validate::resident_id_check_char(&first17).unwrap()
+        );
+        tasks.push(tokio::spawn(async move {
+            let answer = c
+                .credential_query(&CredentialQuery::new(NAME, &id))
+                .await
+                .unwrap();
+            assert_eq!(answer.request_id(), Some(id.as_str()), "task {i}");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 64);
+}
