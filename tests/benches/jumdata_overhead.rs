@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench -p credkit-tests --bench jumdata_overhead
-//! BENCH_REQUESTS=40000 BENCH_BATCHES=80 cargo bench -p credkit-tests --bench jumdata_overhead
+//! BENCH_REQUESTS=100000 BENCH_BATCHES=200 cargo bench -p credkit-tests --bench jumdata_overhead
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -149,8 +149,8 @@ async fn run(
 }
 
 fn main() {
-    let requests = env_usize("BENCH_REQUESTS", 20_000);
-    let batches = env_usize("BENCH_BATCHES", 20).max(1);
+    let requests = env_usize("BENCH_REQUESTS", 40_000);
+    let batches = env_usize("BENCH_BATCHES", 80).max(1);
     let addr = start_server();
     let base = format!("http://{addr}");
     let url: Arc<str> = format!("{base}/credential/query").into();
@@ -178,11 +178,11 @@ fn main() {
             .unwrap();
 
         println!(
-            "jumdata_overhead: {requests} requests per side and concurrency (1/4 of that at concurrency 1), {batches} alternating batches"
+            "jumdata_overhead: {requests} requests per side and concurrency, {batches} alternating batches"
         );
         println!("{:>11} {:>14} {:>14} {:>12}", "concurrency", "bare req/s", "sdk req/s", "sdk / bare");
         for concurrency in [1usize, 64] {
-            let n = if concurrency == 1 { requests / 4 } else { requests };
+            let n = requests;
             // Warm-up: open connections, fill caches.
             run(Side::Bare, n / 10, concurrency, &sdk, &bare, &url).await;
             run(Side::Sdk, n / 10, concurrency, &sdk, &bare, &url).await;
