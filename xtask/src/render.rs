@@ -369,55 +369,24 @@ fn normalized(p: &ParamSpec, v: TokenStream) -> TokenStream {
 }
 
 fn render_validation(p: &ParamSpec) -> TokenStream {
-    let id = ident(&p.name);
-    let name = &p.name;
-    let mut checks = Vec::new();
-    if p.ty == "string" {
-        if p.required {
-            checks.push(quote! {
-                if v.trim().is_empty() {
-                    return Err(Error::invalid(#name, "is required and must not be blank"));
-                }
-            });
-        }
-        if let Some(max) = p.max_len {
-            let msg = format!("must be at most {max} characters");
-            checks.push(quote! {
-                if v.trim().chars().count() > #max {
-                    return Err(Error::invalid(#name, #msg));
-                }
-            });
-        }
-        match p.validator.as_deref() {
-            Some("person_name") => checks.push(quote! {
-                ::cred_core::validate::person_name(v).map_err(|e| Error::invalid(#name, e.reason))?;
-            }),
-            Some("resident_id") => checks.push(quote! {
-                ::cred_core::validate::check_resident_id(v).map_err(|e| Error::invalid(#name, e.reason))?;
-            }),
-            Some("uscc") => checks.push(quote! {
-                ::cred_core::validate::check_uscc(v).map_err(|e| Error::invalid(#name, e.reason))?;
-            }),
-            Some("uscc_if_shaped") => checks.push(quote! {
-                if ::cred_core::validate::looks_like_uscc(v) {
-                    ::cred_core::validate::check_uscc(v).map_err(|e| Error::invalid(#name, e.reason))?;
-                }
-            }),
-            Some("non_empty") => checks.push(quote! {
-                if v.trim().is_empty() {
-                    return Err(Error::invalid(#name, "must not be blank"));
-                }
-            }),
-            _ => {}
-        }
-    }
-    if checks.is_empty() {
+    if p.ty != "string" {
         return quote!();
     }
-    if p.required {
-        quote! { { let v: &str = &self.#id; #(#checks)* } }
+    let id = ident(&p.name);
+    let name = &p.name;
+    let required = p.required;
+    let max = match p.max_len {
+        Some(m) => quote!(Some(#m)),
+        None => quote!(None),
+    };
+    let rule = format_ident!("{}", camel(p.validator.as_deref().unwrap_or("any")));
+    let value = if p.required {
+        quote!(Some(self.#id.as_str()))
     } else {
-        quote! { if let Some(v) = self.#id.as_deref() { #(#checks)* } }
+        quote!(self.#id.as_deref())
+    };
+    quote! {
+        ::cred_core::validate::check_param(#name, #value, #required, #max, ::cred_core::validate::Rule::#rule)?;
     }
 }
 

@@ -258,6 +258,65 @@ pub fn person_name(input: &str) -> Result<&str, ValidationError> {
     Ok(name)
 }
 
+/// A rule a request parameter is checked against (`validator` in a provider's `api.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// No check beyond presence and length.
+    Any,
+    /// Not blank.
+    NonEmpty,
+    /// [`person_name`].
+    PersonName,
+    /// [`resident_id`].
+    ResidentId,
+    /// [`uscc`].
+    Uscc,
+    /// [`uscc`], but only when the value has the shape of a credit code (a parameter that
+    /// also accepts a company name or registration number).
+    UsccIfShaped,
+}
+
+/// Checks one string parameter the way generated request types do: a required value must
+/// be present and not blank, then at most `max_chars` characters (trimmed), then `rule`.
+/// The error names `field` and never echoes the value.
+pub fn check_param(
+    field: &'static str,
+    value: Option<&str>,
+    required: bool,
+    max_chars: Option<usize>,
+    rule: Rule,
+) -> Result<(), crate::Error> {
+    let invalid = |reason: String| crate::Error::invalid(field, reason);
+    let Some(v) = value else {
+        return if required {
+            Err(invalid("is required".to_owned()))
+        } else {
+            Ok(())
+        };
+    };
+    if required && v.trim().is_empty() {
+        return Err(invalid("is required and must not be blank".to_owned()));
+    }
+    if let Some(max) = max_chars
+        && v.trim().chars().count() > max
+    {
+        return Err(invalid(format!("must be at most {max} characters")));
+    }
+    match rule {
+        Rule::Any => Ok(()),
+        Rule::NonEmpty if v.trim().is_empty() => Err(invalid("must not be blank".to_owned())),
+        Rule::NonEmpty => Ok(()),
+        Rule::PersonName => person_name(v).map(|_| ()).map_err(|e| invalid(e.reason)),
+        Rule::ResidentId => check_resident_id(v)
+            .map(|_| ())
+            .map_err(|e| invalid(e.reason)),
+        Rule::Uscc => check_uscc(v).map_err(|e| invalid(e.reason)),
+        Rule::UsccIfShaped if looks_like_uscc(v) => check_uscc(v).map_err(|e| invalid(e.reason)),
+        Rule::UsccIfShaped => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +411,70 @@ mod tests {
             }
         }
         assert!(!looks_like_uscc("河南省建筑科学研究院有限公司"));
+    }
+
+    #[test]
+    fn params_are_checked_in_order() {
+        use crate::Error;
+        let field = |r: Result<(), Error>| match r {
+            Err(Error::InvalidInput { field, reason }) => Some((field, reason)),
+            _ => None,
+        };
+        assert!(check_param("x", None, false, Some(3), Rule::ResidentId).is_ok());
+        assert_eq!(
+            field(check_param("x", None, true, None, Rule::Any)),
+            Some(("x", "is required".to_owned()))
+        );
+        assert_eq!(
+            field(check_param("x", Some(" "), true, None, Rule::Any)),
+            Some(("x", "is required and must not be blank".to_owned()))
+        );
+        assert_eq!(
+            field(check_param("x", Some("abcd"), false, Some(3), Rule::Any)),
+            Some(("x", "must be at most 3 characters".to_owned()))
+        );
+        assert!(check_param("x", Some(" "), false, None, Rule::NonEmpty).is_err());
+        assert!(
+            check_param(
+                "id",
+                Some("321083197812162119"),
+                true,
+                None,
+                Rule::ResidentId
+            )
+            .is_ok()
+        );
+        assert!(
+            check_param(
+                "id",
+                Some("321083197812162118"),
+                true,
+                None,
+                Rule::ResidentId
+            )
+            .is_err()
+        );
+        assert!(
+            check_param(
+                "n",
+                Some("河南省建筑科学研究院有限公司"),
+                true,
+                None,
+                Rule::UsccIfShaped
+            )
+            .is_ok()
+        );
+        assert!(
+            check_param(
+                "n",
+                Some("91310110666007217A"),
+                true,
+                None,
+                Rule::UsccIfShaped
+            )
+            .is_err()
+        );
+        assert!(check_param("n", Some("91310110666007217T"), true, None, Rule::Uscc).is_ok());
     }
 
     #[test]

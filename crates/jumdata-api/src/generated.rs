@@ -173,34 +173,27 @@ impl ApiRequest for CredentialQuery {
         &CREDENTIAL_QUERY
     }
     fn validate(&self) -> Result<(), Error> {
-        {
-            let v: &str = &self.name;
-            if v.trim().is_empty() {
-                return Err(Error::invalid("name", "is required and must not be blank"));
-            }
-            ::cred_core::validate::person_name(v)
-                .map_err(|e| Error::invalid("name", e.reason))?;
-        }
-        {
-            let v: &str = &self.idcard;
-            if v.trim().is_empty() {
-                return Err(
-                    Error::invalid("idcard", "is required and must not be blank"),
-                );
-            }
-            ::cred_core::validate::check_resident_id(v)
-                .map_err(|e| Error::invalid("idcard", e.reason))?;
-        }
-        if let Some(v) = self.certificate_no.as_deref() {
-            if v.trim().chars().count() > 64usize {
-                return Err(
-                    Error::invalid("certificate_no", "must be at most 64 characters"),
-                );
-            }
-            if v.trim().is_empty() {
-                return Err(Error::invalid("certificate_no", "must not be blank"));
-            }
-        }
+        ::cred_core::validate::check_param(
+            "name",
+            Some(self.name.as_str()),
+            true,
+            None,
+            ::cred_core::validate::Rule::PersonName,
+        )?;
+        ::cred_core::validate::check_param(
+            "idcard",
+            Some(self.idcard.as_str()),
+            true,
+            None,
+            ::cred_core::validate::Rule::ResidentId,
+        )?;
+        ::cred_core::validate::check_param(
+            "certificate_no",
+            self.certificate_no.as_deref(),
+            false,
+            Some(64usize),
+            ::cred_core::validate::Rule::NonEmpty,
+        )?;
         Ok(())
     }
     fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
@@ -297,24 +290,20 @@ impl ApiRequest for IdcardCheck {
         &IDCARD_CHECK
     }
     fn validate(&self) -> Result<(), Error> {
-        {
-            let v: &str = &self.name;
-            if v.trim().is_empty() {
-                return Err(Error::invalid("name", "is required and must not be blank"));
-            }
-            ::cred_core::validate::person_name(v)
-                .map_err(|e| Error::invalid("name", e.reason))?;
-        }
-        {
-            let v: &str = &self.idcard;
-            if v.trim().is_empty() {
-                return Err(
-                    Error::invalid("idcard", "is required and must not be blank"),
-                );
-            }
-            ::cred_core::validate::check_resident_id(v)
-                .map_err(|e| Error::invalid("idcard", e.reason))?;
-        }
+        ::cred_core::validate::check_param(
+            "name",
+            Some(self.name.as_str()),
+            true,
+            None,
+            ::cred_core::validate::Rule::PersonName,
+        )?;
+        ::cred_core::validate::check_param(
+            "idcard",
+            Some(self.idcard.as_str()),
+            true,
+            None,
+            ::cred_core::validate::Rule::ResidentId,
+        )?;
         Ok(())
     }
     fn write_params(&self, out: &mut Vec<(&'static str, String)>) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use cred_core::{Charged, Error, ErrorKind, RetryPolicy};
 use httpmock::prelude::*;
-use jumdata_api::CredentialQuery;
+use jumdata_api::{ClientBuilder, CredentialQuery};
 
 #[tokio::test]
 async fn success_sends_the_exact_signed_form_and_decodes_every_field() {
@@ -132,18 +132,9 @@ async fn no_record_701_with_empty_array_is_an_empty_uncharged_answer() {
 
 #[tokio::test]
 async fn no_record_without_charge_flag_uses_the_code_table() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(r#"{"code": "701", "msg": "查无记录", "data": null}"#);
-        })
-        .await;
-    let answer = client(&server)
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap();
+    let body = r#"{"code": "701", "msg": "查无记录", "data": null}"#;
+    let (answer, _) = answer_with(200, body, None, |b| b).await;
+    let answer = answer.unwrap();
     assert!(!answer.found());
     assert_eq!(answer.charged(), Charged::No);
 }
@@ -207,40 +198,23 @@ async fn each_error_family_maps_to_its_kind() {
 
 #[tokio::test]
 async fn charge_flag_in_an_error_answer_wins_over_the_table() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(r#"{"code": 610, "msg": "请求超时", "charge": true}"#);
-        })
-        .await;
-    let err = client_with(&server, |b| {
-        b.retry(RetryPolicy::default().retry_possibly_charged(true))
-    })
-    .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-    .await
-    .unwrap_err();
-    assert_eq!(err.charged(), Charged::Yes);
+    let body = r#"{"code": 610, "msg": "请求超时", "charge": true}"#;
+    let opt_in = |b: ClientBuilder| b.retry(fast_retry().retry_possibly_charged(true));
+    let (result, calls) = answer_with(200, body, None, opt_in).await;
+    assert_eq!(result.unwrap_err().charged(), Charged::Yes);
+    assert_eq!(
+        calls, 1,
+        "a billed attempt is never retried, even after opt-in"
+    );
 }
 
 #[tokio::test]
 async fn http_502_with_an_html_page_is_a_clean_status_error_and_not_retried() {
-    let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(502)
-                .header("content-type", "text/html")
-                .body("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>");
-        })
-        .await;
-    let err = client_with(&server, |b| b.retry(fast_retry()))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
+    let page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+    let (result, calls) = answer_with(502, page, None, |b| b.retry(fast_retry())).await;
+    let err = result.unwrap_err();
     // A paid call whose outcome is unknown is never retried without opt-in.
-    mock.assert_calls_async(1).await;
+    assert_eq!(calls, 1);
     match &err {
         Error::HttpStatus {
             status, snippet, ..
@@ -256,20 +230,9 @@ async fn http_502_with_an_html_page_is_a_clean_status_error_and_not_retried() {
 
 #[tokio::test]
 async fn html_with_status_200_is_a_decode_error() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .header("content-type", "text/html")
-                .body("<!DOCTYPE html><html><body>维护中</body></html>");
-        })
-        .await;
-    let err = client(&server)
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
-    match &err {
+    let page = "<!DOCTYPE html><html><body>维护中</body></html>";
+    let (result, _) = answer_with(200, page, None, |b| b).await;
+    match result.unwrap_err() {
         Error::Decode { reason, .. } => assert!(reason.contains("HTML"), "{reason}"),
         other => panic!("expected Decode, got {other:?}"),
     }
@@ -277,19 +240,8 @@ async fn html_with_status_200_is_a_decode_error() {
 
 #[tokio::test]
 async fn truncated_json_is_a_decode_error() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(&SUCCESS_BODY[..SUCCESS_BODY.len() / 2]);
-        })
-        .await;
-    let err = client(&server)
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
-    match &err {
+    let (result, _) = answer_with(200, &SUCCESS_BODY[..SUCCESS_BODY.len() / 2], None, |b| b).await;
+    match result.unwrap_err() {
         Error::Decode { reason, .. } => {
             assert!(
                 reason.starts_with("malformed JSON: EOF while parsing"),
@@ -302,47 +254,26 @@ async fn truncated_json_is_a_decode_error() {
 
 #[tokio::test]
 async fn wrong_types_in_data_are_a_decode_error_naming_the_problem() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(
-                r#"{"code": 200, "msg": "成功", "charge": true, "data": {"count": "many", "items": []}}"#,
-            );
-        })
-        .await;
-    let err = client(&server)
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
-    match &err {
-        Error::Decode { reason, .. } => {
-            assert!(
-                reason.contains("documented shape") && reason.contains("expected an integer"),
-                "{reason}"
-            )
-        }
+    let body =
+        r#"{"code": 200, "msg": "成功", "charge": true, "data": {"count": "many", "items": []}}"#;
+    let (result, _) = answer_with(200, body, None, |b| b).await;
+    match result.unwrap_err() {
+        Error::Decode { reason, .. } => assert!(
+            reason.contains("documented shape") && reason.contains("expected an integer"),
+            "{reason}"
+        ),
         other => panic!("expected Decode, got {other:?}"),
     }
 }
 
 #[tokio::test]
 async fn a_body_over_the_cap_is_refused() {
-    let server = MockServer::start_async().await;
     let big = format!(
         r#"{{"code": 200, "msg": "成功", "data": {{"count": 1, "items": [{{"occupation": "{}"}}]}}}}"#,
         "x".repeat(64 * 1024)
     );
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(big);
-        })
-        .await;
-    let err = client_with(&server, |b| b.max_body_bytes(16 * 1024))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
+    let (result, _) = answer_with(200, &big, None, |b| b.max_body_bytes(16 * 1024)).await;
+    let err = result.unwrap_err();
     assert!(
         matches!(err, Error::ResponseTooLarge { limit: 16384, .. }),
         "{err:?}"
@@ -351,25 +282,14 @@ async fn a_body_over_the_cap_is_refused() {
 
 #[tokio::test]
 async fn a_slow_answer_times_out_and_a_paid_call_is_not_retried() {
-    let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(SUCCESS_BODY)
-                .delay(Duration::from_secs(3));
-        })
-        .await;
-    let err = client_with(&server, |b| {
-        b.timeout(Duration::from_millis(300)).retry(fast_retry())
-    })
-    .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-    .await
-    .unwrap_err();
+    let slow = Some(Duration::from_secs(3));
+    let short = |b: ClientBuilder| b.timeout(Duration::from_millis(300)).retry(fast_retry());
+    let (result, calls) = answer_with(200, SUCCESS_BODY, slow, short).await;
+    let err = result.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert_eq!(err.charged(), Charged::Unknown);
-    mock.assert_calls_async(1).await;
+    assert_eq!(calls, 1);
 }
 
 #[tokio::test]
@@ -417,52 +337,21 @@ async fn an_invalid_id_number_is_rejected_before_anything_is_sent() {
 
 #[tokio::test]
 async fn throttled_answers_are_retried_because_they_are_not_charged() {
-    let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(r#"{"code": 609, "msg": "请求过于频繁,请稍候再试", "charge": false}"#);
-        })
-        .await;
-    let err = client_with(&server, |b| b.retry(fast_retry()))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Throttled);
-    mock.assert_calls_async(3).await;
+    let body = r#"{"code": 609, "msg": "请求过于频繁,请稍候再试", "charge": false}"#;
+    let (result, calls) = answer_with(200, body, None, |b| b.retry(fast_retry())).await;
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Throttled);
+    assert_eq!(calls, 3);
 }
 
 #[tokio::test]
 async fn an_unknown_outcome_is_retried_only_after_opt_in() {
     let body = r#"{"code": 610, "msg": "请求超时"}"#;
-    let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(body);
-        })
-        .await;
-    let _ = client_with(&server, |b| b.retry(fast_retry()))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err();
-    mock.assert_calls_async(1).await;
-
-    let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).body(body);
-        })
-        .await;
-    let _ = client_with(&server, |b| {
-        b.retry(fast_retry().retry_possibly_charged(true))
-    })
-    .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-    .await
-    .unwrap_err();
-    mock.assert_calls_async(3).await;
+    let (result, calls) = answer_with(200, body, None, |b| b.retry(fast_retry())).await;
+    assert_eq!(result.unwrap_err().charged(), Charged::Unknown);
+    assert_eq!(calls, 1);
+    let opt_in = |b: ClientBuilder| b.retry(fast_retry().retry_possibly_charged(true));
+    let (_, calls) = answer_with(200, body, None, opt_in).await;
+    assert_eq!(calls, 3);
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use common::*;
 use cred_core::Error;
-use httpmock::prelude::*;
 use jumdata_api::{Client, Config, CredentialQuery};
 
 #[test]
@@ -32,20 +31,8 @@ fn debug_of_config_client_builder_and_request_is_masked() {
 }
 
 async fn error_for(body: &'static str, status: u16, delay: Option<Duration>) -> Error {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            let then = then.status(status).body(body);
-            if let Some(d) = delay {
-                then.delay(d);
-            }
-        })
-        .await;
-    client_with(&server, |b| b.timeout(Duration::from_millis(300)))
-        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
-        .await
-        .unwrap_err()
+    let short = |b: jumdata_api::ClientBuilder| b.timeout(Duration::from_millis(300));
+    answer_with(status, body, delay, short).await.0.unwrap_err()
 }
 
 #[tokio::test]

@@ -148,3 +148,33 @@ pub fn assert_clean(text: &str) {
     assert!(!text.contains(&ID_NUMBER[4..]), "ID number leaked: {text}");
     assert!(!text.contains(NAME), "name leaked: {text}");
 }
+
+/// The outcome of one credential query.
+pub type QueryResult =
+    Result<cred_core::Answer<jumdata_api::CredentialQueryResult>, cred_core::Error>;
+
+/// One credential query (test name and ID) against a fresh server that answers every
+/// request with `status` and `body` (after `delay`); returns the outcome and how many
+/// requests the server received.
+pub async fn answer_with(
+    status: u16,
+    body: &str,
+    delay: Option<Duration>,
+    tweak: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> (QueryResult, usize) {
+    let server = MockServer::start_async().await;
+    let body = body.to_owned();
+    let mock = server
+        .mock_async(|when, then| {
+            when.any_request();
+            let then = then.status(status).body(body);
+            if let Some(d) = delay {
+                then.delay(d);
+            }
+        })
+        .await;
+    let result = client_with(&server, tweak)
+        .credential_query(&jumdata_api::CredentialQuery::new(NAME, ID_NUMBER))
+        .await;
+    (result, mock.calls_async().await)
+}
