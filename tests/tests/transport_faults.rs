@@ -180,3 +180,44 @@ async fn one_client_serves_many_concurrent_callers_with_their_own_answers() {
     }
     assert_eq!(hits.load(Ordering::SeqCst), 64);
 }
+
+#[tokio::test]
+async fn a_connect_timeout_means_nothing_was_sent() {
+    // A loopback listener that never accepts, its backlog filled: further SYNs are
+    // dropped, so the client's connect times out.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let _listener = socket.listen(1).unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Ok(Ok(stream)) =
+            tokio::time::timeout(std::time::Duration::from_millis(100), s.connect(addr)).await
+        {
+            fillers.push(stream);
+        }
+    }
+    let c = Client::builder()
+        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .base_url(format!("http://{addr}"))
+        .connect_timeout(std::time::Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = c
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Transport { sent, message, .. } => {
+            assert!(!sent, "{err}");
+            assert!(
+                message.contains("could not connect within 0.3s"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Transport, got {other:?}"),
+    }
+    assert_eq!(err.charged(), Charged::No);
+}

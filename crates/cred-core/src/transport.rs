@@ -192,6 +192,22 @@ impl Transport {
     }
 
     fn map_error(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor<'_>) -> Error {
+        if e.is_connect() {
+            // Refused, unreachable or a connect timeout: the request never left.
+            let message = if e.is_timeout() {
+                format!(
+                    "could not connect within {:.1}s",
+                    self.config.connect_timeout.as_secs_f64()
+                )
+            } else {
+                redactor.redact(&error_chain(e.without_url()))
+            };
+            return Error::Transport {
+                site,
+                message,
+                sent: false,
+            };
+        }
         if e.is_timeout() {
             return Error::Timeout {
                 site,
