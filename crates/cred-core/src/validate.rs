@@ -258,6 +258,129 @@ pub fn person_name(input: &str) -> Result<&str, ValidationError> {
     Ok(name)
 }
 
+/// The fixed prefix of every electronic-licence identifier (GB/T 36904-2018).
+pub const LICENSE_ID_PREFIX: &str = "1.2.156.3005.2.";
+
+/// An electronic-licence identifier (电子证照标识, GB/T 36904-2018):
+/// `1.2.156.3005.2.<type>.<issuer>.<serial>.<version>.<check>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LicenseId {
+    /// 证照类型代码: licence type code.
+    pub type_code: String,
+    /// 颁发机构代码: the issuing authority's code (usually its credit code).
+    pub issuer: String,
+    /// 顺序号: serial within type and issuer.
+    pub serial: String,
+    /// 版本号: three-digit version.
+    pub version: String,
+    /// 校验位: the check character as written.
+    pub check: char,
+    /// The ISO/IEC 7064 MOD 37,36 check character computed over type, issuer, serial and
+    /// version.
+    pub expected_check: char,
+}
+
+impl LicenseId {
+    /// Whether the written check character is the computed one. Some platforms issue
+    /// identifiers with a non-standard check character: a mismatch is a warning, not a
+    /// reason to reject the identifier.
+    pub fn check_ok(&self) -> bool {
+        self.check == self.expected_check
+    }
+
+    /// A warning for a mismatching check character, if any.
+    pub fn warning(&self) -> Option<String> {
+        (!self.check_ok()).then(|| {
+            format!(
+                "check character `{}` differs from the GB/T 36904 (ISO/IEC 7064 MOD 37,36) value `{}`; some platforms use a non-standard variant",
+                self.check, self.expected_check
+            )
+        })
+    }
+}
+
+impl fmt::Display for LicenseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{LICENSE_ID_PREFIX}{}.{}.{}.{}.{}",
+            self.type_code, self.issuer, self.serial, self.version, self.check
+        )
+    }
+}
+
+const MOD37_ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// ISO/IEC 7064 MOD 37,36 check character of `data` (digits and upper-case letters).
+pub fn mod37_36_check_char(data: &str) -> Option<char> {
+    let mut p: u32 = 36;
+    for c in data.chars() {
+        let v = MOD37_ALPHABET.find(c)? as u32;
+        p = (p + v) % 36;
+        if p == 0 {
+            p = 36;
+        }
+        p = (p * 2) % 37;
+    }
+    MOD37_ALPHABET.chars().nth(((37 - p) % 36) as usize)
+}
+
+/// Parses an electronic-licence identifier. The structure must be right (prefix, five
+/// parts, alphanumeric, three-digit version); the check character is computed and
+/// compared but a mismatch is only reported ([`LicenseId::warning`]).
+pub fn license_id(input: &str) -> Result<LicenseId, ValidationError> {
+    let value = input.trim().to_ascii_uppercase();
+    let rest = value.strip_prefix(LICENSE_ID_PREFIX).ok_or_else(|| {
+        ValidationError::new(format!(
+            "licence identifier must start with {LICENSE_ID_PREFIX}"
+        ))
+    })?;
+    let parts: Vec<&str> = rest.split('.').collect();
+    let [type_code, issuer, serial, version, check] = parts.as_slice() else {
+        return Err(ValidationError::new(format!(
+            "licence identifier must have 5 parts after the prefix (type.issuer.serial.version.check), got {}",
+            parts.len()
+        )));
+    };
+    for (name, part) in [
+        ("type code", type_code),
+        ("issuer code", issuer),
+        ("serial", serial),
+    ] {
+        if part.is_empty() || !part.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ValidationError::new(format!(
+                "licence identifier {name} must be letters and digits"
+            )));
+        }
+    }
+    if version.len() != 3 || !version.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ValidationError::new(
+            "licence identifier version must be three digits",
+        ));
+    }
+    let mut chars = check.chars();
+    let (Some(check), None) = (chars.next(), chars.next()) else {
+        return Err(ValidationError::new(
+            "licence identifier check part must be one character",
+        ));
+    };
+    if !check.is_ascii_alphanumeric() {
+        return Err(ValidationError::new(
+            "licence identifier check character must be a letter or digit",
+        ));
+    }
+    let expected_check = mod37_36_check_char(&format!("{type_code}{issuer}{serial}{version}"))
+        .ok_or_else(|| ValidationError::new("licence identifier is malformed"))?;
+    Ok(LicenseId {
+        type_code: (*type_code).to_owned(),
+        issuer: (*issuer).to_owned(),
+        serial: (*serial).to_owned(),
+        version: (*version).to_owned(),
+        check,
+        expected_check,
+    })
+}
+
 /// A rule a request parameter is checked against (`validator` in a provider's `api.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -475,6 +598,48 @@ mod tests {
             .is_err()
         );
         assert!(check_param("n", Some("91310110666007217T"), true, None, Rule::Uscc).is_ok());
+    }
+
+    #[test]
+    fn mod37_36_known_answers() {
+        // ISO/IEC 7064 MOD 37,36 computed by an independent Python implementation.
+        assert_eq!(
+            mod37_36_check_char("W01111430000006122244L20230000403001"),
+            Some('B')
+        );
+        assert_eq!(mod37_36_check_char("A"), Some('H'));
+        assert_eq!(mod37_36_check_char("a"), None);
+    }
+
+    #[test]
+    fn license_ids_parse_and_report_check_mismatches() {
+        let id = license_id("1.2.156.3005.2.W011.11430000006122244L.20230000403.001.B").unwrap();
+        assert!(id.check_ok());
+        assert_eq!(id.type_code, "W011");
+        assert_eq!(id.issuer, "11430000006122244L");
+        assert_eq!(id.serial, "20230000403");
+        assert_eq!(id.version, "001");
+        assert_eq!(
+            id.to_string(),
+            "1.2.156.3005.2.W011.11430000006122244L.20230000403.001.B"
+        );
+        // The seed's sample: structurally fine, check character non-standard.
+        let seed = license_id(
+            "1.2.156.3005.2.11100010000013127D001.11370000004504927A.CFD93524173848F3A2ED4AB7A36E7A50.001.8",
+        )
+        .unwrap();
+        assert!(!seed.check_ok());
+        assert!(seed.warning().unwrap().contains("non-standard"));
+        for (bad, why) in [
+            ("1.2.156.3005.1.W011.1143.2023.001.B", "must start with"),
+            ("1.2.156.3005.2.W011.1143.2023.001", "5 parts"),
+            ("1.2.156.3005.2.W011.1143.2023.01.B", "three digits"),
+            ("1.2.156.3005.2.W0-1.1143.2023.001.B", "type code"),
+            ("1.2.156.3005.2.W011.1143.2023.001.BB", "one character"),
+        ] {
+            let err = license_id(bad).unwrap_err();
+            assert!(err.reason.contains(why), "{bad}: {}", err.reason);
+        }
     }
 
     #[test]

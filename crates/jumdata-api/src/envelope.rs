@@ -54,6 +54,28 @@ fn describe_non_json(raw: &RawResponse) -> String {
     }
 }
 
+/// Jumdata reports signature, `appId` and timestamp failures under `400 参数错误`. They are
+/// credential problems (wrong secret, unknown app, clock skew), not bad query values, so
+/// they surface as [`ErrorKind::Auth`], recognised by the provider's message.
+fn refine_kind(code: &str, kind: ErrorKind, message: &str) -> ErrorKind {
+    const CREDENTIAL_WORDS: [&str; 7] = [
+        "签名",
+        "sign",
+        "appid",
+        "时间戳",
+        "timestamp",
+        "密钥",
+        "secret",
+    ];
+    if code == "400" && kind == ErrorKind::InvalidArgument {
+        let m = message.to_lowercase();
+        if CREDENTIAL_WORDS.iter().any(|w| m.contains(w)) {
+            return ErrorKind::Auth;
+        }
+    }
+    kind
+}
+
 /// Decodes one Jumdata response into an answer or an error.
 pub fn decode<T: DeserializeOwned>(
     endpoint: &'static Endpoint,
@@ -146,6 +168,7 @@ pub fn decode<T: DeserializeOwned>(
         }
         CodeOutcome::NoRecord => Ok(Answer::new(None, meta)),
         CodeOutcome::Error(kind) => {
+            let kind = refine_kind(&code, kind, &message);
             Err(ProviderError::new(site, code, message, kind, charged, envelope.task_no).into())
         }
     }

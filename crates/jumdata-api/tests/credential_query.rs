@@ -143,6 +143,10 @@ async fn no_record_without_charge_flag_uses_the_code_table() {
 async fn each_error_family_maps_to_its_kind() {
     let cases: &[(u32, &str, ErrorKind, bool)] = &[
         (400, "身份证格式不正确", ErrorKind::InvalidArgument, false),
+        // Credential failures arrive as 400 too; the message tells them apart.
+        (400, "签名错误", ErrorKind::Auth, false),
+        (400, "appId不存在", ErrorKind::Auth, false),
+        (400, "timestamp已过期", ErrorKind::Auth, false),
         (404, "接口地址不正确", ErrorKind::NotFound, false),
         (500, "系统维护,请稍候再试", ErrorKind::Unavailable, true),
         (601, "接口未开通", ErrorKind::Permission, false),
