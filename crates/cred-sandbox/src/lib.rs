@@ -1,0 +1,147 @@
+//! # cred-sandbox
+//!
+//! An offline stand-in for the credkit providers, all on one loopback port (their paths
+//! do not collide). It behaves like the provider, not like a mock: it checks credentials
+//! and signatures exactly as the provider documents them, refuses stale timestamps,
+//! answers in the provider's exact envelope, and reaches every error family through
+//! documented **magic inputs** (see the crate README and [`jumdata::MAGIC`]).
+//!
+//! It is written from the providers' documents, independently of the SDK crates (it
+//! depends on none of them), so a bug in an SDK signer is caught rather than mirrored.
+//!
+//! Its credentials are published test values ([`credentials`]); they work nowhere else.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let sandbox = cred_sandbox::Sandbox::start().await?;
+//! println!("Jumdata at {}", sandbox.base_url());
+//! // point a client at sandbox.base_url() with cred_sandbox::credentials::JUMDATA_APP_ID ...
+//! # Ok(()) }
+//! ```
+
+pub mod credentials;
+pub mod jumdata;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+/// How a sandbox is started.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Address to listen on; port 0 picks a free one. Default `127.0.0.1:0`.
+    pub addr: SocketAddr,
+    /// How long the "slow response" magic input waits before answering. Default 3 s.
+    pub slow_delay: Duration,
+    /// How far a request timestamp may be from the sandbox clock. Default 10 minutes.
+    pub timestamp_window: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            slow_delay: Duration::from_secs(3),
+            timestamp_window: Duration::from_secs(600),
+        }
+    }
+}
+
+/// State shared by every provider module.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: SandboxConfig,
+    requests: AtomicU64,
+}
+
+/// A running sandbox. Stops when dropped (or on [`Sandbox::shutdown`]).
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    base_url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts a sandbox on an ephemeral loopback port.
+    pub async fn start() -> std::io::Result<Sandbox> {
+        Self::start_with(SandboxConfig::default()).await
+    }
+
+    /// Starts a sandbox with `config`.
+    pub async fn start_with(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            requests: AtomicU64::new(0),
+        });
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            // The server only ends when the task is aborted.
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Sandbox {
+            addr,
+            base_url: format!("http://{addr}"),
+            shared,
+            task,
+        })
+    }
+
+    /// The base URL every provider is served under (`http://127.0.0.1:PORT`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address listened on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests received so far (any provider, any outcome).
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Stops the server.
+    pub async fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn count(shared: Arc<Shared>, request: Request, next: Next) -> Response {
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    next.run(request).await
+}
+
+/// Every provider's routes on one router; a provider is one module adding its routes.
+fn router(shared: Arc<Shared>) -> Router {
+    let counter = shared.clone();
+    Router::new()
+        .merge(jumdata::routes(shared))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            count(counter.clone(), req, next)
+        }))
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
