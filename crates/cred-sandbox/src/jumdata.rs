@@ -221,34 +221,34 @@ fn idcard_well_formed(id: &str) -> bool {
         && (b[17].is_ascii_digit() || b[17] == b'X' || b[17] == b'x')
 }
 
-/// Authentication and common parameter checks; `Err` is the provider's refusal.
-fn authenticate(shared: &Shared, p: &HashMap<String, String>) -> Result<(), Response> {
+/// Authentication and common parameter checks; `Err` is the provider's refusal message.
+fn authenticate(shared: &Shared, p: &HashMap<String, String>) -> Result<(), String> {
     for required in ["appId", "timestamp", "sign"] {
         if p.get(required).is_none_or(|v| v.is_empty()) {
-            return Err(bad_request(&format!("缺少参数{required}")));
+            return Err(format!("缺少参数{required}"));
         }
     }
     let (app_id, ts, given) = (&p["appId"], &p["timestamp"], &p["sign"]);
     if app_id != JUMDATA_APP_ID {
-        return Err(bad_request("appId不存在"));
+        return Err("appId不存在".to_owned());
     }
     let Ok(ts_ms) = ts.parse::<u64>() else {
-        return Err(bad_request("timestamp格式错误,应为毫秒数"));
+        return Err("timestamp格式错误,应为毫秒数".to_owned());
     };
     let window = shared.config.timestamp_window.as_millis() as u64;
     if crate::now_millis().abs_diff(ts_ms) > window {
-        return Err(bad_request("timestamp已过期,请校准时间"));
+        return Err("timestamp已过期,请校准时间".to_owned());
     }
     if *given != sign(app_id, JUMDATA_APP_SECRET, ts) {
-        return Err(bad_request("签名错误"));
+        return Err("签名错误".to_owned());
     }
     match p.get("name") {
         Some(n) if !n.trim().is_empty() => {}
-        _ => return Err(bad_request("姓名不能为空")),
+        _ => return Err("姓名不能为空".to_owned()),
     }
     match p.get("idcard") {
         Some(id) if idcard_well_formed(id) => Ok(()),
-        _ => Err(bad_request("身份证格式不正确")),
+        _ => Err("身份证格式不正确".to_owned()),
     }
 }
 
@@ -289,7 +289,7 @@ async fn credential_query(
 ) -> Response {
     let p = params(&method, query, &body);
     if let Err(refusal) = authenticate(&shared, &p) {
-        return refusal;
+        return bad_request(&refusal);
     }
     if let Some(r) = magic(&shared, &p["idcard"]).await {
         return r;
@@ -322,7 +322,7 @@ async fn idcard_check(
 ) -> Response {
     let p = params(&method, query, &body);
     if let Err(refusal) = authenticate(&shared, &p) {
-        return refusal;
+        return bad_request(&refusal);
     }
     let id = p["idcard"].to_ascii_uppercase();
     if let Some(r) = magic(&shared, &id).await {
