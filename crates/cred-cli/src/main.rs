@@ -1,1 +1,134 @@
-fn main() {}
+//! `cred`: the credkit command-line tool. See `cred --help` and the README.
+
+mod check;
+mod cli;
+mod context;
+mod jumdata;
+mod output;
+mod sandbox;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind as ClapErrorKind;
+use cred_core::Error;
+
+use crate::cli::{Cli, Command, SandboxCommand};
+use crate::context::Context;
+use crate::output::{EXIT_USAGE, Failure, Output, emit, emit_error};
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, args.iter().any(|a| a == "--json")),
+    };
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let failure = Failure::local(Error::config(format!("cannot start the runtime: {e}")));
+            emit_error(&failure, cli.json);
+            return ExitCode::from(output::EXIT_AUTH);
+        }
+    };
+    runtime.block_on(run(&cli))
+}
+
+async fn run(cli: &Cli) -> ExitCode {
+    if let Command::Sandbox(SandboxCommand::Serve { addr }) = &cli.command {
+        return match sandbox::serve(*addr, cli.json).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => emit(Err(f), cli.json),
+        };
+    }
+    let result = match &cli.command {
+        Command::Check(args) => check::run(args),
+        command => match Context::new(cli).await {
+            Err(e) => Err(Failure::local(e)),
+            Ok(ctx) => provider_command(&ctx, command).await,
+        },
+    };
+    emit(result, cli.json)
+}
+
+async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Failure> {
+    match command {
+        Command::Jumdata(c) => jumdata::run(ctx, c).await,
+        Command::Juhe(_) => not_yet("juhe", "cred juhe qualification"),
+        Command::ZzLicense(_) => not_yet("zz_license", "cred zz-license"),
+        Command::Zhima(_) => not_yet("zhima", "cred zhima jobworth"),
+        Command::Check(_) | Command::Sandbox(_) => Err(Failure::local(Error::config(
+            "internal: command dispatched twice",
+        ))),
+    }
+}
+
+/// Commands whose contract is fixed but whose provider crate is not in this build yet.
+fn not_yet(provider: &'static str, command: &str) -> Result<Output, Failure> {
+    Err(Failure::of(
+        provider,
+        Error::invalid(
+            "command",
+            format!(
+                "`{command}` is part of the cred contract but not available in this version yet"
+            ),
+        ),
+    ))
+}
+
+/// Clap's help and version go to stdout with exit 0; usage errors exit 2 (as one JSON
+/// object with --json).
+fn usage_error(e: clap::Error, json_mode: bool) -> ExitCode {
+    match e.kind() {
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ if json_mode => {
+            // Clap's message without its usage and help hints, on one line.
+            let rendered = e.render().to_string();
+            let message = rendered
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let message = message.trim_start_matches("error:").trim().to_owned();
+            emit_error(&Failure::local(Error::invalid("arguments", message)), true);
+            ExitCode::from(EXIT_USAGE)
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// `-v`: credkit's own debug logs; `-vv`: everything at trace level. Logs go to stderr;
+/// credkit masks personal data in every event and never logs secrets.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let filter = match verbose {
+        0 => return,
+        1 => Targets::new()
+            .with_default(LevelFilter::WARN)
+            .with_target("cred_core", LevelFilter::DEBUG)
+            .with_target("jumdata_api", LevelFilter::DEBUG)
+            .with_target("cred_sandbox", LevelFilter::DEBUG)
+            .with_target("cred", LevelFilter::DEBUG),
+        _ => Targets::new().with_default(LevelFilter::TRACE),
+    };
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
+}

@@ -1,0 +1,316 @@
+//! The command-line contract: every command and flag, as `cred --help` shows them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Query Chinese credential- and licence-verification APIs, validate identifiers, and run
+/// the offline sandbox.
+///
+/// Credentials come from the environment variables the provider crates read
+/// (JUMDATA_APP_ID, JUMDATA_APP_SECRET, JUMDATA_BASE_URL, ...). With --sandbox no
+/// credentials are needed: the built-in sandbox answers with published test values.
+///
+/// Exit codes: 0 answered (found or not found), 2 invalid input or usage (nothing sent),
+/// 3 authentication or configuration, 4 throttled, unavailable or timed out, 1 any other
+/// provider error.
+#[derive(Debug, Parser)]
+#[command(name = "cred", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Start the built-in sandbox on an ephemeral loopback port and send every call there
+    /// with its test credentials (offline, nothing billed).
+    #[arg(long, global = true, conflicts_with = "base_url")]
+    pub sandbox: bool,
+
+    /// Override the provider's base URL (a proxy, a test server).
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Print exactly one JSON object on stdout instead of the readable view.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Overall timeout of one attempt, in seconds (default 30).
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+
+    /// Log to stderr (-v: credkit debug logs, -vv: everything). Personal data is masked
+    /// and secrets are never printed.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err("must be a number of seconds between 0 and 3600".to_owned()),
+    }
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Jumdata (聚美智数) APIs.
+    #[command(subcommand)]
+    Jumdata(JumdataCommand),
+    /// Juhe (聚合数据) APIs.
+    #[command(subcommand)]
+    Juhe(JuheCommand),
+    /// Zaozhuang electronic-licence sharing platform (枣庄市电子证照共享).
+    #[command(subcommand, name = "zz-license")]
+    ZzLicense(ZzLicenseCommand),
+    /// Alipay Zhima (芝麻) APIs.
+    #[command(subcommand)]
+    Zhima(ZhimaCommand),
+    /// Validate an identifier locally (no network, nothing billed).
+    Check(CheckArgs),
+    /// The offline sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+/// `cred jumdata ...`
+#[derive(Debug, Subcommand)]
+pub enum JumdataCommand {
+    /// 职业资格证书查询: professional-qualification certificates of a person.
+    Credential(CredentialArgs),
+}
+
+/// `cred jumdata credential`
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// The holder's name (姓名).
+    #[arg(long)]
+    pub name: String,
+    /// The holder's 18-character resident ID number (身份证号).
+    #[arg(long)]
+    pub idcard: String,
+    /// Narrow the query to one certificate number (证书编号).
+    #[arg(long, value_name = "NO")]
+    pub certificate_no: Option<String>,
+}
+
+/// `cred juhe ...`
+#[derive(Debug, Subcommand)]
+pub enum JuheCommand {
+    /// 企业工程资质资格查询: construction qualifications of a company.
+    Qualification {
+        /// Company full name, registration number or unified social credit code.
+        #[arg(long, value_name = "NAME_OR_CREDIT_CODE")]
+        name: String,
+    },
+}
+
+/// Audit context every licence-sharing call carries (flags or ZZ_LICENSE_* variables).
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// 调用系统名称 (certificateSystemName).
+    #[arg(long, env = "ZZ_LICENSE_SYSTEM_NAME")]
+    pub system_name: Option<String>,
+    /// 事项名称 (certificateMatterName).
+    #[arg(long, env = "ZZ_LICENSE_MATTER_NAME")]
+    pub matter_name: Option<String>,
+    /// 事项编码 (certificateEventCode).
+    #[arg(long, env = "ZZ_LICENSE_EVENT_CODE")]
+    pub event_code: Option<String>,
+    /// 用证事由, at most 200 characters (certificateCopyCause).
+    #[arg(long, env = "ZZ_LICENSE_COPY_CAUSE")]
+    pub cause: Option<String>,
+    /// 调用类别: 0 matter, 1 non-matter (certificateCallCategory).
+    #[arg(long, env = "ZZ_LICENSE_CALL_CATEGORY")]
+    pub call_category: Option<String>,
+}
+
+/// `cred zz-license ...`
+#[derive(Debug, Subcommand)]
+pub enum ZzLicenseCommand {
+    /// 按持证主体代码查询: licences of a holder.
+    ByHolder {
+        /// Holder code (ID number, credit code, ...).
+        #[arg(long)]
+        holder_code: String,
+        /// Holder code type (GB/T 36903), e.g. 111 resident ID, 001 credit code.
+        #[arg(long)]
+        holder_type: String,
+        /// Licence type code.
+        #[arg(long)]
+        cert_type: String,
+        /// Licence number to narrow the query to.
+        #[arg(long, value_name = "NO")]
+        certificate_number: Option<String>,
+        /// Use the city interface (interfaceType=1) instead of the province one.
+        #[arg(long)]
+        city: bool,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// 按证照标识查询: one licence by its identifier.
+    Info {
+        /// Licence identifier (1.2.156.3005.2....).
+        #[arg(long, value_name = "ID")]
+        certificate_id: String,
+        /// Use the city interface.
+        #[arg(long)]
+        city: bool,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// 按二维码查询: a licence by the content of its QR code.
+    ByQrcode {
+        /// The QR code content.
+        #[arg(long, value_name = "VALUE")]
+        qr: String,
+        /// Use the city interface.
+        #[arg(long)]
+        city: bool,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// 证照数据核验: verify licence data.
+    Verify {
+        /// Licence type code.
+        #[arg(long)]
+        cert_type: String,
+        /// Holder code.
+        #[arg(long)]
+        holder_code: String,
+        /// The data to verify, as a JSON object.
+        #[arg(long, value_name = "JSON")]
+        data: String,
+        /// Purpose of the verification.
+        #[arg(long, value_name = "TEXT")]
+        use_for: String,
+        /// Use the city interface.
+        #[arg(long)]
+        city: bool,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// 证照文件核验: verify a licence file (PDF/OFD).
+    VerifyFile {
+        /// Licence type code.
+        #[arg(long)]
+        cert_type: String,
+        /// The file to verify.
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+        /// Purpose of the verification.
+        #[arg(long, value_name = "TEXT")]
+        use_cause: String,
+        /// Use the city interface.
+        #[arg(long)]
+        city: bool,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// 获取证照下载地址: a download link (valid about 10 minutes).
+    DownloadUrl {
+        /// Licence identifier.
+        #[arg(long, value_name = "ID")]
+        certificate_id: String,
+        /// Expiry date of the link (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        expiry: Option<String>,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// Download a licence file.
+    Download {
+        /// Licence identifier.
+        #[arg(long, value_name = "ID")]
+        certificate_id: String,
+        /// Where to write the file.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Audit context.
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+}
+
+/// `query_type` of the jobworth query.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QueryType {
+    /// Exact match.
+    Exact,
+    /// Fuzzy match.
+    Dim,
+}
+
+/// `cred zhima ...`
+#[derive(Debug, Subcommand)]
+pub enum ZhimaCommand {
+    /// 职得身份认证: occupation identity (jobworth) authentication.
+    Jobworth {
+        /// conn_key.
+        #[arg(long, value_name = "K")]
+        conn_key: Option<String>,
+        /// once_token.
+        #[arg(long, value_name = "T")]
+        once_token: Option<String>,
+        /// query_type.
+        #[arg(long)]
+        query_type: Option<QueryType>,
+        /// identity_type.
+        #[arg(long, value_name = "T")]
+        identity_type: Option<String>,
+        /// service_id.
+        #[arg(long, value_name = "S")]
+        service_id: Option<String>,
+        /// user_id.
+        #[arg(long, value_name = "U")]
+        user_id: Option<String>,
+        /// open_id.
+        #[arg(long, value_name = "O")]
+        open_id: Option<String>,
+        /// cert_no.
+        #[arg(long, value_name = "NO")]
+        cert_no: Option<String>,
+        /// cert_type: 0 ID card, 1 passport, 2 home-return permit, 3 HK/Macau permit,
+        /// 4 Taiwan permit, 5 HK/Macau ID.
+        #[arg(long, value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
+        cert_type: Option<u8>,
+    },
+}
+
+/// What `cred check` validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckKind {
+    /// Resident ID number (GB 11643-1999).
+    Idcard,
+    /// Unified social credit code (GB 32100-2015).
+    Uscc,
+    /// Electronic-licence identifier (GB/T 36904-2018).
+    LicenseId,
+}
+
+/// `cred check KIND VALUE`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// What the value is.
+    pub kind: CheckKind,
+    /// The value to check.
+    pub value: String,
+}
+
+/// `cred sandbox ...`
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the sandbox until interrupted; prints the base URL and the test credentials.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: SocketAddr,
+    },
+}

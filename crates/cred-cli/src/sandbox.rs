@@ -1,0 +1,50 @@
+//! `cred sandbox serve`
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use cred_core::Error;
+use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
+use cred_sandbox::{Sandbox, SandboxConfig};
+use serde_json::json;
+
+use crate::output::{Block, Failure, render};
+
+/// Serves until Ctrl-C; prints the base URL and test credentials first.
+pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
+    let sandbox = Sandbox::start_with(SandboxConfig {
+        addr,
+        ..SandboxConfig::default()
+    })
+    .await
+    .map_err(|e| Failure::local(Error::config(format!("cannot listen on {addr}: {e}"))))?;
+    let base = sandbox.base_url().to_owned();
+    if json_mode {
+        println!(
+            "{}",
+            json!({
+                "base_url": base,
+                "credentials": {
+                    "JUMDATA_BASE_URL": base,
+                    "JUMDATA_APP_ID": JUMDATA_APP_ID,
+                    "JUMDATA_APP_SECRET": JUMDATA_APP_SECRET,
+                },
+            })
+        );
+    } else {
+        let mut b = Block::titled(format!(
+            "cred sandbox serving at {base} (Ctrl-C to stop); published test credentials:"
+        ));
+        b.row("JUMDATA_BASE_URL", base.as_str())
+            .row("JUMDATA_APP_ID", JUMDATA_APP_ID)
+            .row("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET);
+        print!("{}", render(&[b]));
+        println!("magic inputs: see crates/cred-sandbox/README.md");
+    }
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Failure::local(Error::config(format!("cannot wait for Ctrl-C: {e}"))))?;
+    sandbox.shutdown().await;
+    Ok(())
+}

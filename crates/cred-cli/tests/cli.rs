@@ -1,0 +1,476 @@
+//! The `cred` binary end to end: against its in-process sandbox (`--sandbox`) and against
+//! a sandbox started by the test (so the test can count what reached it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use cred_sandbox::Sandbox;
+use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
+use serde_json::Value;
+
+const NAME: &str = "王小明";
+const ID: &str = "321083197812162119";
+
+/// `cred` with a clean environment (no JUMDATA_* or ZZ_LICENSE_* variables from outside).
+fn cred() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JUMDATA_") || k.starts_with("ZZ_LICENSE_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+fn sandbox_query(idcard: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut c = cred();
+    c.arg("--sandbox").args(extra).args([
+        "jumdata",
+        "credential",
+        "--name",
+        NAME,
+        "--idcard",
+        idcard,
+    ]);
+    run(&mut c)
+}
+
+/// Exactly one JSON object on stdout, nothing else.
+fn one_json(stdout: &str) -> Value {
+    let v: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {stdout}"));
+    assert!(v.is_object(), "{stdout}");
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    v
+}
+
+/// One clean line on stderr: `error: ...`, no panic, no backtrace.
+fn one_error_line(stderr: &str) -> &str {
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    stderr.trim_end()
+}
+
+#[test]
+fn the_readme_command_prints_the_certificates() {
+    let (code, out, err) = sandbox_query(ID, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(
+        out.starts_with("职业资格证书查询 (jumdata credential_query)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  found                     yes, 2 certificates\n"),
+        "{out}"
+    );
+    assert!(out.contains("  charged                   yes\n"), "{out}");
+    assert!(
+        out.contains("  职业名称 occupation       电器计量工\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  发证日期 issued on        2013-07-08\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn json_success_is_one_object_with_the_contract_fields() {
+    let (code, out, _) = sandbox_query(ID, &["--json"]);
+    assert_eq!(code, 0);
+    let v = one_json(&out);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "charged",
+            "found",
+            "operation",
+            "provider",
+            "request_id",
+            "result"
+        ]
+    );
+    assert_eq!(v["provider"], "jumdata");
+    assert_eq!(v["operation"], "credential_query");
+    assert_eq!(v["found"], true);
+    assert_eq!(v["charged"], true);
+    assert_eq!(v["request_id"].as_str().map(str::len), Some(20));
+    assert_eq!(v["result"]["count"], 2);
+    assert_eq!(v["result"]["items"][0]["occupation"], "电器计量工");
+    assert_eq!(v["result"]["items"][0]["issuingTime"], "2013-07-08");
+}
+
+#[test]
+fn no_record_is_an_answer_with_exit_0() {
+    let (code, out, _) = sandbox_query("110101199003070011", &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("  found       no (查无记录)\n"), "{out}");
+    assert!(out.contains("  charged     no\n"), "{out}");
+    let (code, out, _) = sandbox_query("110101199003070011", &["--json"]);
+    assert_eq!(code, 0);
+    let v = one_json(&out);
+    assert_eq!(v["found"], false);
+    assert_eq!(v["charged"], false);
+    assert_eq!(v["result"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
+async fn an_invalid_id_exits_2_and_nothing_reaches_the_provider() {
+    let sandbox = Sandbox::start().await.unwrap();
+    for (idcard, name) in [("321083197812162118", NAME), ("1234", NAME), (ID, "王1明")] {
+        let mut c = cred();
+        c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
+            .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
+            .args(["--base-url", sandbox.base_url(), "jumdata", "credential"])
+            .args(["--name", name, "--idcard", idcard]);
+        let (code, out, err) = run(&mut c);
+        assert_eq!(code, 2, "{idcard}: {err}");
+        assert!(out.is_empty());
+        let line = one_error_line(&err);
+        assert!(line.ends_with("(nothing was sent)"), "{line}");
+        assert!(!line.contains(idcard), "the ID number is echoed: {line}");
+    }
+    assert_eq!(sandbox.requests(), 0, "a request reached the sandbox");
+}
+
+#[test]
+fn each_error_family_has_its_exit_code() {
+    let cases: &[(&str, i32, &str)] = &[
+        ("11010119900307002X", 1, "insufficient-balance"),
+        ("110101199003070046", 1, "quota-exhausted"),
+        ("110101199003070134", 1, "unknown"),
+        ("110101199003070038", 4, "throttled"),
+        ("110101199003070054", 4, "unavailable"),
+        ("110101199003070097", 4, "unavailable"),
+        ("110101199003070062", 3, "auth"),
+        ("110101199003070070", 3, "permission"),
+        ("110101199003070089", 3, "permission"),
+        ("110101199003070118", 4, "unavailable"), // HTTP 502 HTML page
+        ("11010119900307010X", 1, "internal"),    // truncated JSON
+    ];
+    for &(idcard, exit, kind) in cases {
+        let (code, out, err) = sandbox_query(idcard, &[]);
+        assert_eq!(code, exit, "{idcard}: {err}");
+        assert!(out.is_empty(), "{idcard}: {out}");
+        let line = one_error_line(&err);
+        assert!(
+            line.starts_with("error: jumdata credential_query: "),
+            "{line}"
+        );
+
+        let (code, out, err) = sandbox_query(idcard, &["--json"]);
+        assert_eq!(code, exit, "{idcard}");
+        assert!(err.is_empty(), "{idcard}: {err}");
+        let v = one_json(&out);
+        let e = &v["error"];
+        assert_eq!(e["provider"], "jumdata");
+        assert_eq!(e["kind"], kind, "{idcard}");
+        assert_eq!(e["retryable"], exit == 4, "{idcard}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("jumdata credential_query: ")
+        );
+        assert!(e.get("code").is_some());
+    }
+}
+
+#[test]
+fn html_and_truncated_bodies_are_one_clean_line() {
+    let (_, _, err) = sandbox_query("110101199003070118", &[]);
+    let line = one_error_line(&err);
+    assert!(
+        line.contains("HTTP 502") && line.contains("502 Bad Gateway"),
+        "{line}"
+    );
+    let (_, _, err) = sandbox_query("11010119900307010X", &[]);
+    let line = one_error_line(&err);
+    assert!(
+        line.contains("unreadable response: malformed JSON: EOF while parsing"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_slow_answer_times_out_with_exit_4() {
+    let (code, _, err) = sandbox_query("110101199003070126", &["--timeout", "1"]);
+    assert_eq!(code, 4);
+    assert!(
+        one_error_line(&err).contains("timed out after 1.0s"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
+async fn bad_credentials_exit_3() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut c = cred();
+    c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
+        .env("JUMDATA_APP_SECRET", "not-the-sandbox-secret")
+        .args([
+            "--base-url",
+            sandbox.base_url(),
+            "--json",
+            "jumdata",
+            "credential",
+        ])
+        .args(["--name", NAME, "--idcard", ID]);
+    let (code, out, _) = run(&mut c);
+    assert_eq!(code, 3);
+    let v = one_json(&out);
+    assert_eq!(v["error"]["kind"], "auth");
+    assert_eq!(v["error"]["code"], "400");
+    assert!(!out.contains("not-the-sandbox-secret"));
+
+    // Missing credentials are a configuration error, with a hint.
+    let mut c = cred();
+    c.args(["jumdata", "credential", "--name", NAME, "--idcard", ID]);
+    let (code, _, err) = run(&mut c);
+    assert_eq!(code, 3);
+    assert!(
+        one_error_line(&err).contains("JUMDATA_APP_ID is not set"),
+        "{err}"
+    );
+    assert!(err.contains("--sandbox"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
+async fn verbose_logs_mask_the_id_number_and_never_print_the_secret() {
+    let secret = "verbose-test-secret-value";
+    let sandbox = Sandbox::start().await.unwrap();
+    for (app_secret, idcard) in [
+        (JUMDATA_APP_SECRET, ID),
+        (secret, ID),
+        (JUMDATA_APP_SECRET, "11010119900307002X"),
+    ] {
+        let mut c = cred();
+        c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
+            .env("JUMDATA_APP_SECRET", app_secret)
+            .args([
+                "-vv",
+                "--base-url",
+                sandbox.base_url(),
+                "jumdata",
+                "credential",
+            ])
+            .args(["--name", NAME, "--idcard", idcard]);
+        let (_, out, err) = run(&mut c);
+        assert!(err.contains("cred.call"), "no logs: {err}");
+        for text in [&out, &err] {
+            assert!(!text.contains(app_secret), "secret printed: {text}");
+            assert!(!text.contains(idcard), "ID number printed: {text}");
+            assert!(!text.contains(NAME), "name printed: {text}");
+        }
+    }
+    // --sandbox -v too (its test secret is public, but still not logged).
+    let (_, out, err) = sandbox_query(ID, &["-v"]);
+    assert!(err.contains("sandbox started"), "{err}");
+    assert!(!err.contains(JUMDATA_APP_SECRET) && !out.contains(JUMDATA_APP_SECRET));
+    assert!(!err.contains(ID));
+}
+
+#[test]
+fn check_accepts_valid_values_and_rejects_invalid_ones() {
+    let ok: &[(&str, &str, &str)] = &[
+        ("idcard", "33010219200403064X", "1920-04-03"),
+        ("idcard", "150102198807303035", "1988-07-30"),
+        ("uscc", "91310110666007217T", "666007217"),
+        ("uscc", "91310115591693856A", "591693856"),
+        (
+            "license-id",
+            "1.2.156.3005.2.W011.11430000006122244L.20230000403.001.B",
+            "(matches)",
+        ),
+    ];
+    for &(kind, value, expect) in ok {
+        let (code, out, err) = run(cred().args(["check", kind, value]));
+        assert_eq!(code, 0, "{kind} {value}: {err}");
+        assert!(out.contains(expect), "{out}");
+        let (code, out, _) = run(cred().args(["--json", "check", kind, value]));
+        assert_eq!(code, 0);
+        assert_eq!(one_json(&out)["valid"], true);
+    }
+    // The ID number itself is shown masked.
+    let (_, out, _) = run(cred().args(["check", "idcard", "33010219200403064X"]));
+    assert!(
+        out.contains("3301**********064X") && !out.contains("33010219200403064X"),
+        "{out}"
+    );
+
+    let bad: &[(&str, &str, &str)] = &[
+        ("idcard", "321083197812162118", "check character"),
+        ("idcard", "32108319781316211X", "birth date"),
+        ("uscc", "91310110666007217A", "check character"),
+        ("uscc", "9131011066600721", "18 characters"),
+        ("license-id", "1.2.156.3005.2.W011.1143.001.B", "5 parts"),
+    ];
+    for &(kind, value, why) in bad {
+        let (code, out, err) = run(cred().args(["check", kind, value]));
+        assert_eq!(code, 2, "{kind} {value}");
+        assert!(out.is_empty());
+        assert!(one_error_line(&err).contains(why), "{err}");
+        let (code, out, _) = run(cred().args(["--json", "check", kind, value]));
+        assert_eq!(code, 2);
+        assert_eq!(one_json(&out)["error"]["kind"], "invalid-argument");
+    }
+    // A non-standard check character is a warning, not a rejection.
+    let seed_id = "1.2.156.3005.2.11100010000013127D001.11370000004504927A.CFD93524173848F3A2ED4AB7A36E7A50.001.8";
+    let (code, out, err) = run(cred().args(["check", "license-id", seed_id]));
+    assert_eq!(code, 0);
+    assert!(err.starts_with("warning: check character `8`"), "{err}");
+    assert!(out.contains("non-standard"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_json_mode_still_prints_one_object() {
+    let (code, _, err) = run(cred().args(["jumdata", "credential", "--name", NAME]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--idcard"), "{err}");
+    let (code, out, _) = run(cred().args(["--json", "jumdata", "credential", "--name", NAME]));
+    assert_eq!(code, 2);
+    let v = one_json(&out);
+    assert_eq!(v["error"]["kind"], "invalid-argument");
+    assert!(v["error"]["message"].as_str().unwrap().contains("--idcard"));
+    let (code, out, _) =
+        run(cred().args(["--sandbox", "--base-url", "http://x", "check", "idcard", ID]));
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn help_lists_the_whole_contract() {
+    let (code, out, _) = run(cred().arg("--help"));
+    assert_eq!(code, 0);
+    for word in [
+        "jumdata",
+        "juhe",
+        "zz-license",
+        "zhima",
+        "check",
+        "sandbox",
+        "--sandbox",
+        "--base-url",
+        "--json",
+        "--timeout",
+        "--verbose",
+        "Exit codes",
+    ] {
+        assert!(out.contains(word), "--help lacks {word}");
+    }
+    let (_, out, _) = run(cred().args(["zz-license", "--help"]));
+    for word in [
+        "by-holder",
+        "info",
+        "by-qrcode",
+        "verify",
+        "verify-file",
+        "download-url",
+        "download",
+    ] {
+        assert!(out.contains(word), "zz-license --help lacks {word}");
+    }
+    let (_, out, _) = run(cred().args(["zz-license", "by-holder", "--help"]));
+    for word in [
+        "--holder-code",
+        "--holder-type",
+        "--cert-type",
+        "--certificate-number",
+        "--city",
+        "--system-name",
+        "ZZ_LICENSE_COPY_CAUSE",
+    ] {
+        assert!(out.contains(word), "by-holder --help lacks {word}");
+    }
+    let (_, out, _) = run(cred().args(["zhima", "jobworth", "--help"]));
+    for word in [
+        "--conn-key",
+        "--once-token",
+        "--query-type",
+        "--identity-type",
+        "--service-id",
+        "--user-id",
+        "--open-id",
+        "--cert-no",
+        "--cert-type",
+    ] {
+        assert!(out.contains(word), "jobworth --help lacks {word}");
+    }
+}
+
+#[test]
+fn commands_of_later_providers_say_so_and_send_nothing() {
+    let (code, _, err) = run(cred().args([
+        "juhe",
+        "qualification",
+        "--name",
+        "河南省建筑科学研究院有限公司",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        one_error_line(&err).contains("not available in this version yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sandbox_serve_prints_its_url_and_credentials_and_serves() {
+    let mut child = cred()
+        .args(["--json", "sandbox", "serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let base = info["base_url"].as_str().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert_eq!(info["credentials"]["JUMDATA_APP_ID"], JUMDATA_APP_ID);
+    assert_eq!(
+        info["credentials"]["JUMDATA_APP_SECRET"],
+        JUMDATA_APP_SECRET
+    );
+
+    let mut c = cred();
+    c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
+        .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
+        .env("JUMDATA_BASE_URL", &base)
+        .args([
+            "--json",
+            "jumdata",
+            "credential",
+            "--name",
+            NAME,
+            "--idcard",
+            ID,
+        ]);
+    let (code, out, err) = run(&mut c);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(one_json(&out)["found"], true);
+}
