@@ -35,6 +35,7 @@ pub mod mask;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
+pub mod settings;
 pub mod transport;
 pub mod validate;
 
@@ -47,6 +48,7 @@ pub use mask::{Pii, Redactor};
 pub use ratelimit::{GovernorRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;
 pub use secret::{ExposeSecret, SecretString};
+pub use settings::{ClientSettings, LimiterChoice};
 pub use transport::{RawResponse, Transport, TransportConfig};
 
 /// Milliseconds since the Unix epoch, from the system clock.

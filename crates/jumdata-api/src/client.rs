@@ -3,12 +3,10 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use cred_core::secret::{secret_from_env, var_from_env};
 use cred_core::{
-    Answer, ApiRequest, ClientCore, Error, ExposeSecret, GovernorRateLimiter, RateLimiter,
-    RetryPolicy, SecretString, Transport, TransportConfig,
+    Answer, ApiRequest, ClientCore, ClientSettings, Error, ExposeSecret, SecretString,
 };
 
 use crate::envelope;
@@ -80,18 +78,10 @@ impl Config {
     }
 }
 
-enum Limiter {
-    Default,
-    None,
-    Custom(Arc<dyn RateLimiter>),
-}
-
 /// Builds a [`Client`]; every setting has a sensible default.
 pub struct ClientBuilder {
     config: Option<Config>,
-    transport: TransportConfig,
-    limiter: Limiter,
-    retry: RetryPolicy,
+    settings: ClientSettings,
     clock: Option<Clock>,
 }
 
@@ -99,11 +89,12 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("config", &self.config)
-            .field("transport", &self.transport)
-            .field("retry", &self.retry)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
+
+cred_core::impl_settings_setters!(ClientBuilder);
 
 impl ClientBuilder {
     /// Uses `config` (credentials and base URL).
@@ -140,53 +131,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Overall timeout of one attempt (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.timeout = timeout;
-        self
-    }
-
-    /// Connect timeout (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.transport.connect_timeout = timeout;
-        self
-    }
-
-    /// Largest response body accepted (default 2 MiB).
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.transport.max_body_bytes = bytes;
-        self
-    }
-
-    /// `User-Agent` header.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.transport.user_agent = user_agent.into();
-        self
-    }
-
-    /// Client-side limit of `per_second` requests a second (bursts of the same size);
-    /// `0` switches client-side limiting off.
-    pub fn rate_limit(mut self, per_second: u32) -> Self {
-        self.limiter = match NonZeroU32::new(per_second) {
-            Some(n) => Limiter::Custom(Arc::new(GovernorRateLimiter::per_second(n))),
-            None => Limiter::None,
-        };
-        self
-    }
-
-    /// Uses a custom (for example shared, multi-process) rate limiter.
-    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
-        self.limiter = Limiter::Custom(limiter);
-        self
-    }
-
-    /// Retry policy (default: [`RetryPolicy::default`], which never retries a call that
-    /// may have been billed).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
     /// Replaces the millisecond clock used for `timestamp` (tests, clock-skew fixes).
     pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -208,13 +152,6 @@ impl ClientBuilder {
                 "Jumdata app secret is empty (set {ENV_APP_SECRET})"
             )));
         }
-        let limiter: Option<Arc<dyn RateLimiter>> = match self.limiter {
-            Limiter::Default => NonZeroU32::new(DEFAULT_RATE_PER_SECOND)
-                .map(|n| Arc::new(GovernorRateLimiter::per_second(n)) as Arc<dyn RateLimiter>),
-            Limiter::None => None,
-            Limiter::Custom(l) => Some(l),
-        };
-        let transport = Transport::new(self.transport, limiter)?;
         let auth = JumdataAuth {
             app_id: config.app_id.trim().to_owned(),
             app_secret: config.app_secret.clone(),
@@ -222,8 +159,9 @@ impl ClientBuilder {
                 .clock
                 .unwrap_or_else(|| Arc::new(cred_core::now_millis)),
         };
-        let core = ClientCore::new(transport, Arc::new(auth), self.retry, &config.base_url)?
-            .with_endpoints(crate::ENDPOINTS)?;
+        let core = self
+            .settings
+            .build_core(Arc::new(auth), &config.base_url, crate::ENDPOINTS)?;
         Ok(Client {
             core,
             app_id: config.app_id,
@@ -258,12 +196,10 @@ impl Client {
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             config: None,
-            transport: TransportConfig {
-                user_agent: concat!("credkit-jumdata-api/", env!("CARGO_PKG_VERSION")).to_owned(),
-                ..TransportConfig::default()
-            },
-            limiter: Limiter::Default,
-            retry: RetryPolicy::default(),
+            settings: ClientSettings::new(
+                concat!("credkit-jumdata-api/", env!("CARGO_PKG_VERSION")),
+                NonZeroU32::new(DEFAULT_RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
+            ),
             clock: None,
         }
     }

@@ -1,0 +1,144 @@
+//! Client settings every provider builder shares (timeouts, body cap, user agent, rate
+//! limit, retry), and the macro that gives a provider's builder their setters.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Authorizer;
+use crate::call::ClientCore;
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::ratelimit::{GovernorRateLimiter, RateLimiter};
+use crate::retry::RetryPolicy;
+use crate::transport::{Transport, TransportConfig};
+
+/// Which client-side rate limiter a client uses.
+#[derive(Clone)]
+pub enum LimiterChoice {
+    /// A [`GovernorRateLimiter`] at this many requests a second (same burst).
+    PerSecond(NonZeroU32),
+    /// No client-side limit.
+    Off,
+    /// A custom (for example shared, multi-process) limiter.
+    Custom(Arc<dyn RateLimiter>),
+}
+
+impl fmt::Debug for LimiterChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimiterChoice::PerSecond(n) => write!(f, "PerSecond({n})"),
+            LimiterChoice::Off => f.write_str("Off"),
+            LimiterChoice::Custom(l) => write!(f, "Custom({l:?})"),
+        }
+    }
+}
+
+/// Transport, rate-limit and retry settings of one client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Timeouts, body cap, user agent.
+    pub transport: TransportConfig,
+    /// Client-side rate limiting.
+    pub limiter: LimiterChoice,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+impl ClientSettings {
+    /// Defaults: [`TransportConfig::default`] with `user_agent`, a limiter of
+    /// `default_rate` requests a second, [`RetryPolicy::default`].
+    pub fn new(user_agent: &str, default_rate: NonZeroU32) -> Self {
+        Self {
+            transport: TransportConfig {
+                user_agent: user_agent.to_owned(),
+                ..TransportConfig::default()
+            },
+            limiter: LimiterChoice::PerSecond(default_rate),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Builds the runtime: transport with its limiter, `auth`, retry, and the parsed URLs
+    /// of `endpoints` under `base_url`.
+    pub fn build_core(
+        self,
+        auth: Arc<dyn Authorizer>,
+        base_url: &str,
+        endpoints: &[&'static Endpoint],
+    ) -> Result<ClientCore, Error> {
+        let limiter: Option<Arc<dyn RateLimiter>> = match self.limiter {
+            LimiterChoice::PerSecond(n) => Some(Arc::new(GovernorRateLimiter::per_second(n))),
+            LimiterChoice::Off => None,
+            LimiterChoice::Custom(l) => Some(l),
+        };
+        let transport = Transport::new(self.transport, limiter)?;
+        ClientCore::new(transport, auth, self.retry, base_url)?.with_endpoints(endpoints)
+    }
+
+    /// Sets the overall timeout of one attempt.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.transport.timeout = timeout;
+    }
+}
+
+/// Adds the shared setters (`timeout`, `connect_timeout`, `max_body_bytes`, `user_agent`,
+/// `rate_limit`, `rate_limiter`, `retry`) to a provider's builder, which must have a
+/// field `settings: cred_core::settings::ClientSettings`.
+#[macro_export]
+macro_rules! impl_settings_setters {
+    ($builder:ty) => {
+        impl $builder {
+            /// Overall timeout of one attempt: connect, send, read the whole body (default 30 s).
+            pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.settings.transport.timeout = timeout;
+                self
+            }
+
+            /// Connect timeout (default 5 s).
+            pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.settings.transport.connect_timeout = timeout;
+                self
+            }
+
+            /// Largest response body accepted (default 2 MiB).
+            pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+                self.settings.transport.max_body_bytes = bytes;
+                self
+            }
+
+            /// `User-Agent` header.
+            pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+                self.settings.transport.user_agent = user_agent.into();
+                self
+            }
+
+            /// Client-side limit of `per_second` requests a second (bursts of the same
+            /// size); `0` switches client-side limiting off.
+            pub fn rate_limit(mut self, per_second: u32) -> Self {
+                self.settings.limiter = match ::std::num::NonZeroU32::new(per_second) {
+                    Some(n) => $crate::settings::LimiterChoice::PerSecond(n),
+                    None => $crate::settings::LimiterChoice::Off,
+                };
+                self
+            }
+
+            /// Uses a custom (for example shared, multi-process) rate limiter.
+            pub fn rate_limiter(
+                mut self,
+                limiter: ::std::sync::Arc<dyn $crate::RateLimiter>,
+            ) -> Self {
+                self.settings.limiter = $crate::settings::LimiterChoice::Custom(limiter);
+                self
+            }
+
+            /// Retry policy (default [`RetryPolicy::default`]($crate::RetryPolicy::default),
+            /// which never retries a call that may have been billed).
+            pub fn retry(mut self, policy: $crate::RetryPolicy) -> Self {
+                self.settings.retry = policy;
+                self
+            }
+        }
+    };
+}
