@@ -359,12 +359,13 @@ fn param_arg_type(p: &ParamSpec) -> TokenStream {
     }
 }
 
-/// The wire value of a param: trimmed, upper-cased where the validator normalises case.
+/// The wire value of a param: `cred_core::validate::normalize_param` for strings.
 fn normalized(p: &ParamSpec, v: TokenStream) -> TokenStream {
-    match (p.ty.as_str(), p.validator.as_deref()) {
-        ("string", Some("resident_id" | "uscc")) => quote!(#v.trim().to_ascii_uppercase()),
-        ("string", _) => quote!(#v.trim().to_owned()),
-        _ => quote!(#v.to_string()),
+    if p.ty == "string" {
+        let rule = format_ident!("{}", camel(p.validator.as_deref().unwrap_or("any")));
+        quote!(::cred_core::validate::normalize_param(::cred_core::validate::Rule::#rule, #v.as_str()))
+    } else {
+        quote!(#v.to_string())
     }
 }
 

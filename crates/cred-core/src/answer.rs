@@ -26,6 +26,8 @@ pub struct ResponseMeta {
     pub attempts: u32,
     /// Wall time from first send to decoded answer.
     pub elapsed: Duration,
+    /// Provider-specific envelope fields kept as opaque metadata (Juhe's `sign`, ...).
+    pub attributes: Vec<(&'static str, String)>,
 }
 
 impl ResponseMeta {
@@ -41,7 +43,16 @@ impl ResponseMeta {
             http_status: 0,
             attempts: 1,
             elapsed: Duration::ZERO,
+            attributes: Vec::new(),
         }
+    }
+
+    /// A provider-specific attribute by name.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

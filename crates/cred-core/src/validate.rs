@@ -400,6 +400,17 @@ pub enum Rule {
     UsccIfShaped,
 }
 
+/// The value of a string parameter as it goes on the wire: trimmed, and upper-cased where
+/// `rule` makes case irrelevant (an ID number's `x`, a credit code's letters).
+pub fn normalize_param(rule: Rule, value: &str) -> String {
+    let v = value.trim();
+    match rule {
+        Rule::ResidentId | Rule::Uscc => v.to_ascii_uppercase(),
+        Rule::UsccIfShaped if looks_like_uscc(v) => v.to_ascii_uppercase(),
+        _ => v.to_owned(),
+    }
+}
+
 /// Checks one string parameter the way generated request types do: a required value must
 /// be present and not blank, then at most `max_chars` characters (trimmed), then `rule`.
 /// The error names `field` and never echoes the value.
@@ -534,6 +545,20 @@ mod tests {
             }
         }
         assert!(!looks_like_uscc("河南省建筑科学研究院有限公司"));
+    }
+
+    #[test]
+    fn params_are_normalised_for_the_wire() {
+        assert_eq!(
+            normalize_param(Rule::ResidentId, " 33010219200403064x "),
+            "33010219200403064X"
+        );
+        assert_eq!(
+            normalize_param(Rule::UsccIfShaped, "91310110666007217t"),
+            "91310110666007217T"
+        );
+        assert_eq!(normalize_param(Rule::UsccIfShaped, " abc公司 "), "abc公司");
+        assert_eq!(normalize_param(Rule::PersonName, " 王小明 "), "王小明");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use cred_core::endpoint::lookup_code;
 use cred_core::{
     Answer, Charged, CodeOutcome, Endpoint, Error, ErrorKind, ProviderError, RawResponse, Redactor,
-    ResponseMeta, lenient,
+    ResponseMeta, body, lenient,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -29,29 +29,6 @@ struct Envelope<'a> {
     charge: Option<bool>,
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
-}
-
-/// Whether a JSON value is absent in substance: `null`, `[]`, `{}` or `""`.
-fn is_empty_data(raw: &RawValue) -> bool {
-    let text = raw.get().trim();
-    match text.as_bytes().first() {
-        Some(b'[') | Some(b'{') => text[1..text.len() - 1].trim().is_empty(),
-        Some(b'"') => text == "\"\"",
-        Some(b'n') => text == "null",
-        _ => false,
-    }
-}
-
-fn describe_non_json(raw: &RawResponse) -> String {
-    let content_type = raw.header("content-type").unwrap_or("none");
-    let first = raw.body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    match first {
-        None => "empty body".to_owned(),
-        Some(b'<') => {
-            format!("expected a JSON envelope, got an HTML/XML page (content-type {content_type})")
-        }
-        _ => format!("expected a JSON envelope (content-type {content_type})"),
-    }
 }
 
 /// Jumdata reports signature, `appId` and timestamp failures under `400 参数错误`. They are
@@ -86,23 +63,17 @@ pub fn decode<T: DeserializeOwned>(
     let snippet = || redactor.snippet(&String::from_utf8_lossy(&raw.body), SNIPPET);
     let envelope: Envelope<'_> = match serde_json::from_slice(&raw.body) {
         Ok(env) => env,
+        Err(_) if !raw.is_success() => {
+            return Err(Error::HttpStatus {
+                site,
+                status: raw.status,
+                snippet: snippet(),
+            });
+        }
         Err(e) => {
-            if !raw.is_success() {
-                return Err(Error::HttpStatus {
-                    site,
-                    status: raw.status,
-                    snippet: snippet(),
-                });
-            }
-            let first = raw.body.iter().find(|b| !b.is_ascii_whitespace());
-            let reason = if matches!(first, Some(b'{')) {
-                format!("malformed JSON: {}", lenient::describe_json_error(&e))
-            } else {
-                describe_non_json(raw)
-            };
             return Err(Error::Decode {
                 site,
-                reason,
+                reason: body::unreadable_reason(raw, &e),
                 snippet: snippet(),
             });
         }
@@ -152,7 +123,7 @@ pub fn decode<T: DeserializeOwned>(
         CodeOutcome::Ok => {
             let data = match envelope.data {
                 None => None,
-                Some(d) if is_empty_data(d) => None,
+                Some(d) if body::is_empty_json(d) => None,
                 Some(d) => Some(
                     serde_json::from_str::<T>(d.get()).map_err(|e| Error::Decode {
                         site,

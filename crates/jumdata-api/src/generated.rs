@@ -197,10 +197,28 @@ impl ApiRequest for CredentialQuery {
         Ok(())
     }
     fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
-        out.push(("name", self.name.trim().to_owned()));
-        out.push(("idcard", self.idcard.trim().to_ascii_uppercase()));
+        out.push((
+            "name",
+            ::cred_core::validate::normalize_param(
+                ::cred_core::validate::Rule::PersonName,
+                self.name.as_str(),
+            ),
+        ));
+        out.push((
+            "idcard",
+            ::cred_core::validate::normalize_param(
+                ::cred_core::validate::Rule::ResidentId,
+                self.idcard.as_str(),
+            ),
+        ));
         if let Some(v) = &self.certificate_no {
-            out.push(("certificateNo", v.trim().to_owned()));
+            out.push((
+                "certificateNo",
+                ::cred_core::validate::normalize_param(
+                    ::cred_core::validate::Rule::NonEmpty,
+                    v.as_str(),
+                ),
+            ));
         }
     }
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
@@ -307,8 +325,20 @@ impl ApiRequest for IdcardCheck {
         Ok(())
     }
     fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
-        out.push(("name", self.name.trim().to_owned()));
-        out.push(("idcard", self.idcard.trim().to_ascii_uppercase()));
+        out.push((
+            "name",
+            ::cred_core::validate::normalize_param(
+                ::cred_core::validate::Rule::PersonName,
+                self.name.as_str(),
+            ),
+        ));
+        out.push((
+            "idcard",
+            ::cred_core::validate::normalize_param(
+                ::cred_core::validate::Rule::ResidentId,
+                self.idcard.as_str(),
+            ),
+        ));
     }
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
         redactor.pii(::cred_core::Pii::Name, self.name.as_str());

@@ -1,0 +1,45 @@
+//! # juhe-api
+//!
+//! Client for [Juhe (聚合数据)](https://www.juhe.cn) APIs, generated from `api.toml` on
+//! top of [`cred_core`].
+//!
+//! - The key travels as the `key` form parameter (in the POST body, never in the URL)
+//!   and never appears in errors, logs or `Debug` output.
+//! - A company looked up by something shaped like a unified social credit code must
+//!   carry a correct check character: a typo is rejected locally, nothing is billed.
+//! - "No result" (`260204`) is an [`Answer`](cred_core::Answer) whose `found()` is
+//!   `false`; every other documented code maps to an
+//!   [`ErrorKind`](cred_core::ErrorKind), and [`JuheCode`] splits a code into its
+//!   system / service (data id + code) parts.
+//! - The envelope's `sign` is kept as opaque metadata: `answer.meta().attribute("sign")`.
+//!
+//! ```no_run
+//! use juhe_api::{Client, ConLicByName};
+//!
+//! # async fn run() -> Result<(), cred_core::Error> {
+//! let client = Client::from_env()?; // JUHE_KEY
+//! let answer = client
+//!     .con_lic_by_name(&ConLicByName::new("河南省建筑科学研究院有限公司"))
+//!     .await?;
+//! for q in answer.result().map(|r| r.items.as_slice()).unwrap_or_default() {
+//!     println!("{:?} {:?} valid until {:?}", q.category, q.lic_no, q.validity_end);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod client;
+mod code;
+mod envelope;
+#[rustfmt::skip] // formatted by prettyplease in `cargo xtask codegen`
+mod generated;
+
+pub use client::{
+    Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND, ENV_BASE_URL, ENV_KEY,
+};
+pub use code::JuheCode;
+pub use generated::*;
+
+/// Decodes a raw Juhe response (exposed for sandboxes and custom transports).
+pub use envelope::decode as decode_envelope;
