@@ -137,7 +137,10 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
 ];
 
 /// Every endpoint of this crate, in spec order.
-pub static ENDPOINTS: &[&Endpoint] = &[&CON_LIC_BY_NAME];
+pub static ENDPOINTS: &[&Endpoint] = &[
+    &CON_LIC_BY_NAME,
+    &ADMINISTRATIVE_LICENSE_LIST_BY_NAME,
+];
 
 /// Endpoint descriptor of 企业工程资质资格查询.
 pub static CON_LIC_BY_NAME: Endpoint = Endpoint {
@@ -222,6 +225,112 @@ impl crate::Client {
         &self,
         request: &ConLicByName,
     ) -> Result<Answer<QualificationResult>, Error> {
+        self.execute(request).await
+    }
+}
+
+/// Endpoint descriptor of 企业行政许可.
+pub static ADMINISTRATIVE_LICENSE_LIST_BY_NAME: Endpoint = Endpoint {
+    site: ::cred_core::CallSite::new("juhe", "administrative_license_list_by_name"),
+    title: "企业行政许可",
+    method: ::cred_core::Method::Post,
+    path: "/enterprise/App/AdministrativeLicenseListByName/query.php",
+    encoding: ::cred_core::Encoding::Form,
+    billing: ::cred_core::Billing::Paid,
+    deprecated: false,
+};
+
+/// Request of 企业行政许可 (`administrative_license_list_by_name`).
+///
+/// Required parameters go to [`AdministrativeLicenseListByName::new`], optional ones to the setters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdministrativeLicenseListByName {
+    /// 企业全名/注册号/统一社会信用代码: company full name, registration number or unified social credit code (wire `name`).
+    name: String,
+    /// 跳过条目数: number of records to skip (default 0) (wire `skip`).
+    skip: Option<i64>,
+}
+
+impl AdministrativeLicenseListByName {
+    /// A request with the required parameters:
+    /// - `name`: 企业全名/注册号/统一社会信用代码: company full name, registration number or unified social credit code
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            skip: None,
+        }
+    }
+    /// Sets the optional 跳过条目数: number of records to skip (default 0) (wire `skip`).
+    pub fn skip(mut self, value: i64) -> Self {
+        self.skip = Some(value.into());
+        self
+    }
+    /// Returns `name` as set (企业全名/注册号/统一社会信用代码: company full name, registration number or unified social credit code).
+    pub fn get_name(&self) -> &str {
+        &self.name
+    }
+    /// Returns `skip` as set (跳过条目数: number of records to skip (default 0)).
+    pub fn get_skip(&self) -> Option<i64> {
+        self.skip
+    }
+}
+
+impl ::std::fmt::Debug for AdministrativeLicenseListByName {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("AdministrativeLicenseListByName")
+            .field("name", &self.name)
+            .field("skip", &self.skip)
+            .finish()
+    }
+}
+
+impl ApiRequest for AdministrativeLicenseListByName {
+    type Response = AdministrativeLicenseResult;
+    fn endpoint(&self) -> &'static Endpoint {
+        &ADMINISTRATIVE_LICENSE_LIST_BY_NAME
+    }
+    fn validate(&self) -> Result<(), Error> {
+        ::cred_core::validate::check_param(
+            "name",
+            Some(self.name.as_str()),
+            true,
+            Some(200usize),
+            ::cred_core::validate::Rule::UsccIfShaped,
+        )?;
+        Ok(())
+    }
+    fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
+        out.push((
+            "name",
+            ::cred_core::validate::normalize_param(
+                ::cred_core::validate::Rule::UsccIfShaped,
+                self.name.as_str(),
+            ),
+        ));
+        if let Some(v) = &self.skip {
+            out.push(("skip", v.to_string()));
+        }
+    }
+    fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        let _ = redactor;
+    }
+}
+
+impl crate::Client {
+    /// 企业行政许可 (`POST /enterprise/App/AdministrativeLicenseListByName/query.php`).
+    ///
+    /// Administrative licences (行政许可) of a company: licence number, name, authority and
+    /// validity, from the public business registry. Same key, envelope and system codes as every
+    /// Juhe API (source: Juhe API documentation id 660); its service codes use another data id
+    /// and surface as `unknown` until added below.
+    ///
+    /// Validates the request locally first: an invalid parameter is an
+    /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
+    /// `found()` is `false`.
+    pub async fn administrative_license_list_by_name(
+        &self,
+        request: &AdministrativeLicenseListByName,
+    ) -> Result<Answer<AdministrativeLicenseResult>, Error> {
         self.execute(request).await
     }
 }
@@ -344,6 +453,116 @@ impl ::std::fmt::Debug for Qualification {
             .field("url", &self.url)
             .field("created_time", &self.created_time)
             .field("updated_time", &self.updated_time)
+            .finish()
+    }
+}
+
+/// A page of the company's administrative licences.
+#[derive(Clone, PartialEq, Default, ::serde::Deserialize, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AdministrativeLicenseResult {
+    /// 返回列表中记录总数: number of licences in all (wire `total`).
+    #[serde(
+        rename = "total",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_i64"
+    )]
+    pub total: Option<i64>,
+    /// 本次调用返回记录数: number of licences in this page (wire `num`).
+    #[serde(rename = "num", default, deserialize_with = "::cred_core::lenient::opt_i64")]
+    pub num: Option<i64>,
+    /// 返回条目: the licences (wire `items`).
+    #[serde(
+        rename = "items",
+        default,
+        deserialize_with = "::cred_core::lenient::vec_or_null"
+    )]
+    pub items: Vec<AdministrativeLicense>,
+}
+
+impl ::std::fmt::Debug for AdministrativeLicenseResult {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("AdministrativeLicenseResult")
+            .field("total", &self.total)
+            .field("num", &self.num)
+            .field("items", &self.items)
+            .finish()
+    }
+}
+
+/// One administrative licence (行政许可).
+#[derive(Clone, PartialEq, Default, ::serde::Deserialize, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AdministrativeLicense {
+    /// 编号: record id (wire `itemId`).
+    #[serde(
+        rename = "itemId",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_i64"
+    )]
+    pub item_id: Option<i64>,
+    /// 许可文件编号: licence number (wire `number`).
+    #[serde(
+        rename = "number",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub number: Option<String>,
+    /// 许可文件名称: licence name (wire `name`).
+    #[serde(
+        rename = "name",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub name: Option<String>,
+    /// 许可机关: issuing authority (wire `department`).
+    #[serde(
+        rename = "department",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub department: Option<String>,
+    /// 开始日期: valid from (wire `startDate`).
+    #[serde(
+        rename = "startDate",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_date"
+    )]
+    pub start_date: Option<::cred_core::date::DateText>,
+    /// 结束日期: valid until (wire `endDate`).
+    #[serde(
+        rename = "endDate",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_date"
+    )]
+    pub end_date: Option<::cred_core::date::DateText>,
+    /// 内容: licensed content (wire `content`).
+    #[serde(
+        rename = "content",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub content: Option<String>,
+    /// 0: current record (当前公示信息); 1: historical record (历史公示信息) (wire `disabled`).
+    #[serde(
+        rename = "disabled",
+        default,
+        deserialize_with = "::cred_core::lenient::opt_string"
+    )]
+    pub disabled: Option<String>,
+}
+
+impl ::std::fmt::Debug for AdministrativeLicense {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("AdministrativeLicense")
+            .field("item_id", &self.item_id)
+            .field("number", &self.number)
+            .field("name", &self.name)
+            .field("department", &self.department)
+            .field("start_date", &self.start_date)
+            .field("end_date", &self.end_date)
+            .field("content", &self.content)
+            .field("disabled", &self.disabled)
             .finish()
     }
 }
