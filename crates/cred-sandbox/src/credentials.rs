@@ -6,3 +6,6 @@ pub const JUMDATA_APP_ID: &str = "credkit-sandbox-app";
 
 /// Jumdata `appSecret` the sandbox signs with (test value, not a real key).
 pub const JUMDATA_APP_SECRET: &str = "credkit-sandbox-secret-NOT-A-REAL-KEY";
+
+/// Juhe `key` the sandbox accepts (test value, not a real key).
+pub const JUHE_KEY: &str = "credkit-sandbox-juhe-key-NOT-REAL";

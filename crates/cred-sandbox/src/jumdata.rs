@@ -10,30 +10,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 use axum::routing::any;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::Shared;
+pub use crate::common::Behaviour;
+use crate::common::{html_bad_gateway, json_response, params};
 use crate::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
-
-/// What a magic input makes the sandbox do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Behaviour {
-    /// Answer with this code and message (`charge: false`).
-    Code(u32, &'static str),
-    /// `701` "no record": `data: []`, `charge: false`.
-    NoRecord,
-    /// A JSON body cut off in the middle (HTTP 200).
-    Truncated,
-    /// An nginx "502 Bad Gateway" HTML page.
-    HtmlBadGateway,
-    /// Wait the configured slow delay, then answer normally.
-    Slow,
-}
 
 /// A documented magic input: an ID number (valid, with a correct check character, so the
 /// SDK sends it) that triggers one behaviour.
@@ -173,15 +160,6 @@ fn task_no() -> String {
     s
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
-    let mut r = (status, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    r
-}
-
 fn envelope(code: u32, msg: &str, charge: bool, data: Option<Value>) -> Response {
     let mut body = json!({"code": code, "msg": msg, "taskNo": task_no(), "charge": charge});
     if let Some(d) = data {
@@ -193,16 +171,6 @@ fn envelope(code: u32, msg: &str, charge: bool, data: Option<Value>) -> Response
 /// The seed's failure sample shape: `{"msg": ..., "code": 400}`.
 fn bad_request(msg: &str) -> Response {
     json_response(StatusCode::OK, json!({"msg": msg, "code": 400}).to_string())
-}
-
-/// Form parameters from the query string (GET) or the urlencoded body (POST).
-fn params(method: &Method, query: Option<String>, body: &Bytes) -> HashMap<String, String> {
-    let source: &[u8] = if method == Method::POST {
-        body
-    } else {
-        query.as_deref().unwrap_or("").as_bytes()
-    };
-    form_urlencoded::parse(source).into_owned().collect()
 }
 
 fn sign(app_id: &str, secret: &str, timestamp: &str) -> String {
@@ -264,16 +232,7 @@ async fn magic(shared: &Shared, idcard: &str) -> Option<Response> {
             StatusCode::OK,
             r#"{"code": 200, "msg": "成功", "taskNo": "10000000000000000001", "charge": true, "data": {"count": 2, "items": [{"occupation": "电器"#.to_owned(),
         ),
-        Behaviour::HtmlBadGateway => {
-            let mut r = (
-                StatusCode::BAD_GATEWAY,
-                "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-            r
-        }
+        Behaviour::HtmlBadGateway => html_bad_gateway(),
         Behaviour::Slow => {
             tokio::time::sleep(shared.config.slow_delay).await;
             return None;

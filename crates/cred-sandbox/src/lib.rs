@@ -4,7 +4,8 @@
 //! do not collide). It behaves like the provider, not like a mock: it checks credentials
 //! and signatures exactly as the provider documents them, refuses stale timestamps,
 //! answers in the provider's exact envelope, and reaches every error family through
-//! documented **magic inputs** (see the crate README and [`jumdata::MAGIC`]).
+//! documented **magic inputs** (see the crate README, [`jumdata::MAGIC`] and
+//! [`juhe::MAGIC`]).
 //!
 //! It is written from the providers' documents, independently of the SDK crates (it
 //! depends on none of them), so a bug in an SDK signer is caught rather than mirrored.
@@ -19,8 +20,12 @@
 //! # Ok(()) }
 //! ```
 
+mod common;
 pub mod credentials;
+pub mod juhe;
 pub mod jumdata;
+
+pub use common::Behaviour;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -132,7 +137,8 @@ async fn count(shared: Arc<Shared>, request: Request, next: Next) -> Response {
 fn router(shared: Arc<Shared>) -> Router {
     let counter = shared.clone();
     Router::new()
-        .merge(jumdata::routes(shared))
+        .merge(jumdata::routes(shared.clone()))
+        .merge(juhe::routes(shared))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             count(counter.clone(), req, next)
         }))

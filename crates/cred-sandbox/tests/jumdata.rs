@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use cred_core::{Charged, Error, ErrorKind, RetryPolicy};
+use cred_sandbox::Behaviour;
 use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
-use cred_sandbox::jumdata::{Behaviour, MAGIC};
+use cred_sandbox::jumdata::MAGIC;
 use cred_sandbox::{Sandbox, SandboxConfig};
 use jumdata_api::{Client, CredentialQuery, IdcardCheck};
 use serde_json::Value;
