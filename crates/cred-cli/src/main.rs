@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod context;
+mod juhe;
 mod jumdata;
 mod output;
 mod sandbox;
@@ -58,7 +59,7 @@ async fn run(cli: &Cli) -> ExitCode {
 async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Failure> {
     match command {
         Command::Jumdata(c) => jumdata::run(ctx, c).await,
-        Command::Juhe(_) => not_yet("juhe", "cred juhe qualification"),
+        Command::Juhe(c) => juhe::run(ctx, c).await,
         Command::ZzLicense(_) => not_yet("zz_license", "cred zz-license"),
         Command::Zhima(_) => not_yet("zhima", "cred zhima jobworth"),
         Command::Check(_) | Command::Sandbox(_) => Err(Failure::local(Error::config(
@@ -120,6 +121,7 @@ fn init_logging(verbose: u8) {
             .with_default(LevelFilter::WARN)
             .with_target("cred_core", LevelFilter::DEBUG)
             .with_target("jumdata_api", LevelFilter::DEBUG)
+            .with_target("juhe_api", LevelFilter::DEBUG)
             .with_target("cred_sandbox", LevelFilter::DEBUG)
             .with_target("cred", LevelFilter::DEBUG),
         _ => Targets::new().with_default(LevelFilter::TRACE),

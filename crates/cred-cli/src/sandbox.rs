@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use cred_core::Error;
-use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
+use cred_sandbox::credentials::{JUHE_KEY, JUMDATA_APP_ID, JUMDATA_APP_SECRET};
 use cred_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
@@ -28,6 +28,8 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
                     "JUMDATA_BASE_URL": base,
                     "JUMDATA_APP_ID": JUMDATA_APP_ID,
                     "JUMDATA_APP_SECRET": JUMDATA_APP_SECRET,
+                    "JUHE_BASE_URL": base,
+                    "JUHE_KEY": JUHE_KEY,
                 },
             })
         );
@@ -37,7 +39,9 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
         ));
         b.row("JUMDATA_BASE_URL", base.as_str())
             .row("JUMDATA_APP_ID", JUMDATA_APP_ID)
-            .row("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET);
+            .row("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
+            .row("JUHE_BASE_URL", base.as_str())
+            .row("JUHE_KEY", JUHE_KEY);
         print!("{}", render(&[b]));
         println!("magic inputs: see crates/cred-sandbox/README.md");
     }

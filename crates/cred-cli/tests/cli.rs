@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
 use cred_sandbox::Sandbox;
-use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
+use cred_sandbox::credentials::{JUHE_KEY, JUMDATA_APP_ID, JUMDATA_APP_SECRET};
 use serde_json::Value;
 
 const NAME: &str = "王小明";
@@ -16,7 +16,10 @@ const ID: &str = "321083197812162119";
 fn cred() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("JUMDATA_") || k.starts_with("ZZ_LICENSE_") || k == "RUST_LOG" {
+        if ["JUMDATA_", "JUHE_", "ZZ_LICENSE_", "ALIPAY_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+        {
             c.env_remove(k);
         }
     }
@@ -421,12 +424,8 @@ fn help_lists_the_whole_contract() {
 
 #[test]
 fn commands_of_later_providers_say_so_and_send_nothing() {
-    let (code, _, err) = run(cred().args([
-        "juhe",
-        "qualification",
-        "--name",
-        "河南省建筑科学研究院有限公司",
-    ]));
+    let (code, _, err) =
+        run(cred().args(["--sandbox", "zz-license", "info", "--certificate-id", "x"]));
     assert_eq!(code, 2);
     assert!(
         one_error_line(&err).contains("not available in this version yet"),
@@ -473,4 +472,102 @@ fn sandbox_serve_prints_its_url_and_credentials_and_serves() {
     let _ = child.wait();
     assert_eq!(code, 0, "{err}");
     assert_eq!(one_json(&out)["found"], true);
+}
+
+const COMPANY: &str = "河南省建筑科学研究院有限公司";
+
+fn juhe(name: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut c = cred();
+    c.arg("--sandbox")
+        .args(extra)
+        .args(["juhe", "qualification", "--name", name]);
+    run(&mut c)
+}
+
+#[test]
+fn juhe_qualification_prints_the_certificates() {
+    let (code, out, err) = juhe(COMPANY, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("企业工程资质资格查询 (juhe con_lic_by_name)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  found                 yes, 2 qualifications\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  证书编号 licence no   B241001611\n"),
+        "{out}"
+    );
+    assert!(out.contains("  有效期至 valid until  长期\n"), "{out}");
+    let (code, out, _) = juhe(COMPANY, &["--json"]);
+    assert_eq!(code, 0);
+    let v = one_json(&out);
+    assert_eq!(v["provider"], "juhe");
+    assert_eq!(v["operation"], "con_lic_by_name");
+    assert_eq!(v["charged"], true);
+    assert_eq!(v["request_id"], Value::Null);
+    assert_eq!(v["result"]["items"][0]["lic_no"], "B241001611");
+    assert_eq!(v["result"]["items"][0]["validity_start"], "2015-08-26");
+    assert_eq!(v["result"]["items"][1]["validity_end"], "长期");
+}
+
+#[test]
+fn juhe_no_result_and_error_families() {
+    let (code, out, _) = juhe("查无结果有限公司", &["--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(one_json(&out)["found"], false);
+    for (name, exit, kind) in [
+        ("超限测试有限公司", 4, "throttled"),
+        ("网络超时有限公司", 4, "unavailable"),
+        ("维护测试有限公司", 4, "unavailable"),
+        ("停用测试有限公司", 3, "permission"),
+        ("异常测试有限公司", 1, "internal"),
+        ("网关错误有限公司", 4, "unavailable"),
+        ("截断测试有限公司", 1, "internal"),
+    ] {
+        let (code, out, _) = juhe(name, &["--json"]);
+        assert_eq!(code, exit, "{name}");
+        assert_eq!(one_json(&out)["error"]["kind"], kind, "{name}");
+        let (_, _, err) = juhe(name, &[]);
+        assert!(
+            one_error_line(&err).starts_with("error: juhe con_lic_by_name: "),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
+async fn juhe_bad_key_exits_3_and_a_bad_credit_code_sends_nothing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let with_key = |key: &str, name: &str| {
+        let mut c = cred();
+        c.env("JUHE_KEY", key).args([
+            "--base-url",
+            sandbox.base_url(),
+            "juhe",
+            "qualification",
+            "--name",
+            name,
+        ]);
+        run(&mut c)
+    };
+    let (code, _, err) = with_key("credkit-wrong-key-0000", "91310110666007217A");
+    assert_eq!(code, 2);
+    assert!(one_error_line(&err).contains("check character"), "{err}");
+    assert!(!err.contains("credkit-wrong-key-0000"));
+    assert_eq!(sandbox.requests(), 0);
+
+    let (code, out, err) = with_key("credkit-wrong-key-0000", COMPANY);
+    assert_eq!(code, 3);
+    let line = one_error_line(&err);
+    assert!(
+        line.contains("provider error 10001 (auth): 错误的请求KEY"),
+        "{line}"
+    );
+    assert!(!out.contains("credkit-wrong-key-0000") && !err.contains("credkit-wrong-key-0000"));
+
+    let (code, _, _) = with_key(JUHE_KEY, COMPANY);
+    assert_eq!(code, 0);
 }

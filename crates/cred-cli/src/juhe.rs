@@ -1,0 +1,105 @@
+//! `cred juhe ...`
+
+use cred_core::{Answer, Error};
+use juhe_api::{Client, ConLicByName, Config, Qualification, QualificationResult};
+
+use crate::cli::JuheCommand;
+use crate::context::Context;
+use crate::output::{Block, Failure, Output};
+
+const PROVIDER: &str = "juhe";
+
+/// Runs a `cred juhe` command.
+pub async fn run(ctx: &Context, command: &JuheCommand) -> Result<Output, Failure> {
+    match command {
+        JuheCommand::Qualification { name } => qualification(ctx, name)
+            .await
+            .map_err(|e| Failure::of(PROVIDER, e)),
+    }
+}
+
+/// A client for the sandbox (test key) or from `JUHE_*` variables.
+fn client(ctx: &Context) -> Result<Client, Error> {
+    let mut config = match &ctx.sandbox {
+        Some(sandbox) => {
+            Config::new(cred_sandbox::credentials::JUHE_KEY).with_base_url(sandbox.base_url())
+        }
+        None => Config::from_env().map_err(|e| match e {
+            Error::Config { message } => {
+                Error::config(format!("{message} (set JUHE_KEY, or try --sandbox)"))
+            }
+            other => other,
+        })?,
+    };
+    if let Some(url) = &ctx.base_url {
+        config = config.with_base_url(url.clone());
+    }
+    let mut builder = Client::builder().config(config);
+    if let Some(t) = ctx.timeout {
+        builder = builder.timeout(t);
+    }
+    builder.build()
+}
+
+async fn qualification(ctx: &Context, name: &str) -> Result<Output, Error> {
+    let request = ConLicByName::new(name);
+    cred_core::ApiRequest::validate(&request)?;
+    let answer = client(ctx)?.con_lic_by_name(&request).await?;
+    Ok(answer_output(answer))
+}
+
+fn answer_output(answer: Answer<QualificationResult>) -> Output {
+    let (result, meta) = answer.into_parts();
+    let mut head = Block::titled(format!(
+        "企业工程资质资格查询 ({} {})",
+        meta.provider, meta.operation
+    ));
+    let found = result.is_some();
+    let count = result.as_ref().map_or(0, |r| r.items.len());
+    head.row(
+        "found",
+        if found {
+            format!(
+                "yes, {count} qualification{}",
+                if count == 1 { "" } else { "s" }
+            )
+        } else {
+            "no (查询无结果)".to_owned()
+        },
+    )
+    .row("charged", meta.charged.as_str())
+    .opt("total", result.as_ref().and_then(|r| r.total));
+    let mut blocks = vec![head];
+    if let Some(r) = &result {
+        blocks.extend(
+            r.items
+                .iter()
+                .enumerate()
+                .map(|(i, q)| qualification_block(i + 1, q)),
+        );
+    }
+    let json = serde_json::value::to_raw_value(&result)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+    Output::Answer {
+        meta,
+        found,
+        result: json,
+        human: blocks,
+    }
+}
+
+fn qualification_block(n: usize, q: &Qualification) -> Block {
+    let mut b = Block::titled(format!("qualification {n}"));
+    b.opt("资质类别 category", q.category.as_deref())
+        .opt("证书编号 licence no", q.lic_no.as_deref());
+    for name in &q.lic_name {
+        b.row("资质名称 name", name.as_str());
+    }
+    b.opt("发证机关 issued by", q.issue_org.as_deref())
+        .opt("发证日期 issued on", q.validity_start.as_ref())
+        .opt("有效期至 valid until", q.validity_end.as_ref())
+        .opt("资质范围 scope", q.lic_scope.as_deref())
+        .opt("原文链接 source", q.url.as_deref())
+        .opt("更新时间 updated", q.updated_time.as_ref());
+    b
+}
