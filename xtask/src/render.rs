@@ -173,8 +173,10 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
     });
     let new_inits = e.param.iter().map(|p| {
         let id = ident(&p.name);
-        if p.required {
+        if p.required && p.ty == "string" {
             quote!(#id: #id.into())
+        } else if p.required {
+            quote!(#id)
         } else {
             quote!(#id: None)
         }
@@ -189,6 +191,11 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
     let setters = e.param.iter().filter(|p| !p.required).map(|p| {
         let id = ident(&p.name);
         let ty = param_arg_type(p);
+        let value = if p.ty == "string" {
+            quote!(value.into())
+        } else {
+            quote!(value)
+        };
         let d = docs(&format!(
             "Sets the optional {} (wire `{}`).",
             p.doc.trim(),
@@ -197,7 +204,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
         quote! {
             #d
             pub fn #id(mut self, value: #ty) -> Self {
-                self.#id = Some(value.into());
+                self.#id = Some(#value);
                 self
             }
         }

@@ -262,7 +262,7 @@ impl AdministrativeLicenseListByName {
     }
     /// Sets the optional 跳过条目数: number of records to skip (default 0) (wire `skip`).
     pub fn skip(mut self, value: i64) -> Self {
-        self.skip = Some(value.into());
+        self.skip = Some(value);
         self
     }
     /// Returns `name` as set (企业全名/注册号/统一社会信用代码: company full name, registration number or unified social credit code).
