@@ -72,8 +72,14 @@ pub fn render(spec: &Spec, spec_path: &str) -> Result<String, String> {
         .iter()
         .map(|e| format_ident!("{}", e.name.to_uppercase()))
         .collect();
-    let endpoints = spec.endpoint.iter().map(|e| render_endpoint(provider, e));
-    let models = spec.model.iter().map(render_model);
+    let endpoints = spec.endpoint.iter().map(|e| {
+        let external = spec
+            .model
+            .iter()
+            .any(|m| m.external && m.name == e.response);
+        render_endpoint(provider, e, external)
+    });
+    let models = spec.model.iter().filter(|m| !m.external).map(render_model);
     let file = quote! {
         use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
@@ -125,12 +131,19 @@ fn camel(snake: &str) -> String {
         .collect()
 }
 
-fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
+fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) -> TokenStream {
     let static_ident = format_ident!("{}", e.name.to_uppercase());
     let method_ident = ident(&e.name);
     let req = format_ident!("{}", e.request);
-    let resp = format_ident!("{}", e.response);
+    let resp_ident = format_ident!("{}", e.response);
+    let resp = if external_response {
+        quote!(crate::#resp_ident)
+    } else {
+        quote!(#resp_ident)
+    };
     let name = &e.name;
+    // Constant params are written, never stored.
+    let settable: Vec<&ParamSpec> = e.param.iter().filter(|p| !p.is_const()).collect();
     let title = &e.title;
     let path = &e.path;
     let method = format_ident!("{}", camel(&e.method.to_lowercase()));
@@ -159,8 +172,8 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
         e.title, e.name, e.request
     ));
 
-    let required: Vec<&ParamSpec> = e.param.iter().filter(|p| p.required).collect();
-    let fields = e.param.iter().map(|p| {
+    let required: Vec<&ParamSpec> = settable.iter().copied().filter(|p| p.required).collect();
+    let fields = settable.iter().map(|p| {
         let id = ident(&p.name);
         let ty = param_type(p);
         let d = docs(&format!("{} (wire `{}`).", p.doc.trim(), p.wire));
@@ -171,7 +184,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
         let ty = param_arg_type(p);
         quote!(#id: #ty)
     });
-    let new_inits = e.param.iter().map(|p| {
+    let new_inits = settable.iter().map(|p| {
         let id = ident(&p.name);
         if p.required && p.ty == "string" {
             quote!(#id: #id.into())
@@ -188,7 +201,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
     let new_docs = docs(&format!(
         "A request with the required parameters:{new_doc_params}"
     ));
-    let setters = e.param.iter().filter(|p| !p.required).map(|p| {
+    let setters = settable.iter().filter(|p| !p.required).map(|p| {
         let id = ident(&p.name);
         let ty = param_arg_type(p);
         let value = if p.ty == "string" {
@@ -209,10 +222,18 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
             }
         }
     });
-    let getters = e.param.iter().map(|p| {
+    let getters = settable.iter().map(|p| {
         let id = format_ident!("get_{}", p.name);
         let field = ident(&p.name);
         let d = docs(&format!("Returns `{}` as set ({}).", p.name, p.doc.trim()));
+        if p.is_custom() {
+            let ty = param_arg_type(p);
+            return if p.required {
+                quote!(#d pub fn #id(&self) -> &#ty { &self.#field })
+            } else {
+                quote!(#d pub fn #id(&self) -> Option<&#ty> { self.#field.as_ref() })
+            };
+        }
         match (p.ty.as_str(), p.required) {
             ("string", true) => quote!(#d pub fn #id(&self) -> &str { &self.#field }),
             ("string", false) => {
@@ -228,12 +249,18 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
             }
         }
     });
-    let validations = e.param.iter().map(render_validation);
+    let validations = settable.iter().map(|p| render_validation(p));
     let writes = e.param.iter().map(|p| {
         let id = ident(&p.name);
         let wire = &p.wire;
         let value = |v: TokenStream| normalized(p, v);
-        if p.required {
+        if let Some(constant) = &p.value {
+            quote!(out.push((#wire, #constant.to_owned()));)
+        } else if p.is_custom() && p.required {
+            quote!(out.push((#wire, ::cred_core::WireValue::wire_value(&self.#id).into_owned()));)
+        } else if p.is_custom() {
+            quote!(if let Some(v) = &self.#id { out.push((#wire, ::cred_core::WireValue::wire_value(v).into_owned())); })
+        } else if p.required {
             let v = value(quote!(self.#id));
             quote!(out.push((#wire, #v));)
         } else {
@@ -241,7 +268,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
             quote!(if let Some(v) = &self.#id { out.push((#wire, #v)); })
         }
     });
-    let pii_regs = e.param.iter().filter_map(|p| {
+    let pii_regs = settable.iter().filter_map(|p| {
         let class = pii_expr(p.pii.as_deref()?);
         let id = ident(&p.name);
         let is_str = p.ty == "string";
@@ -256,7 +283,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec) -> TokenStream {
             }
         })
     });
-    let debug_fields = e.param.iter().map(|p| {
+    let debug_fields = settable.iter().map(|p| {
         let id = ident(&p.name);
         let label = &p.name;
         match (&p.pii, p.required) {
@@ -349,6 +376,10 @@ fn param_type(p: &ParamSpec) -> TokenStream {
     let base = match p.ty.as_str() {
         "int" => quote!(i64),
         "bool" => quote!(bool),
+        _ if p.is_custom() => {
+            let t = format_ident!("{}", p.ty);
+            quote!(crate::#t)
+        }
         _ => quote!(String),
     };
     if p.required {
@@ -362,6 +393,10 @@ fn param_arg_type(p: &ParamSpec) -> TokenStream {
     match p.ty.as_str() {
         "int" => quote!(i64),
         "bool" => quote!(bool),
+        _ if p.is_custom() => {
+            let t = format_ident!("{}", p.ty);
+            quote!(crate::#t)
+        }
         _ => quote!(impl Into<String>),
     }
 }
@@ -415,6 +450,10 @@ fn render_model(m: &ModelSpec) -> TokenStream {
                 let class = pii_expr(c);
                 quote!(.field(#label, &self.#id.iter().map(|v| #class.mask(v)).collect::<Vec<_>>()))
             }
+            // Provider-specific fields may hold anything: names only.
+            (_, FieldType::Extra) => {
+                quote!(.field(#label, &self.#id.keys().collect::<Vec<_>>()))
+            }
             (Some(_), _) => quote!(.field(#label, &"<masked>")),
             (None, _) => quote!(.field(#label, &self.#id)),
         }
@@ -460,6 +499,14 @@ fn render_field(f: &FieldSpec) -> TokenStream {
             quote!(Vec<String>),
             Some("::cred_core::lenient::string_list"),
         ),
+        FieldType::Json => (quote!(Option<::serde_json::Value>), None),
+        FieldType::Extra => {
+            return quote! {
+                #d
+                #[serde(flatten)]
+                pub #id: ::std::collections::BTreeMap<String, ::serde_json::Value>
+            };
+        }
         FieldType::Model(t) => {
             let t = format_ident!("{}", t);
             (quote!(Option<#t>), None)
@@ -469,15 +516,18 @@ fn render_field(f: &FieldSpec) -> TokenStream {
             (quote!(Vec<#t>), Some("::cred_core::lenient::vec_or_null"))
         }
     };
+    let aliases = f.aliases.iter().map(|a| quote!(#[serde(alias = #a)]));
     match with {
         Some(w) => quote! {
             #d
             #[serde(rename = #wire, default, deserialize_with = #w)]
+            #(#aliases)*
             pub #id: #ty
         },
         None => quote! {
             #d
             #[serde(rename = #wire, default)]
+            #(#aliases)*
             pub #id: #ty
         },
     }

@@ -26,6 +26,9 @@
 //!   validator = "resident_id"           # see VALIDATORS
 //!   pii = "id_number"                   # see PII_CLASSES
 //!   max_len = 64                        # optional, characters
+//!   # type may also name a type of the provider crate (CamelCase) implementing
+//!   # cred_core::WireValue; `value = "base64"` makes a constant param (always sent,
+//!   # not settable).
 //!
 //! [[model]]
 //! name = "CredentialQueryResult"
@@ -34,9 +37,17 @@
 //!   name = "count"
 //!   wire = "count"
 //!   type = "int"                        # string | int | float | bool | date |
-//!                                       # string_list | <Model> | list<Model>
+//!                                       # string_list | json | extra | <Model> |
+//!                                       # list<Model>  (extra: every field not named
+//!                                       # by the others, flattened into a map)
 //!   doc = "..."
 //!   pii = "certificate_no"              # optional
+//!   aliases = ["CertificateType"]       # optional other wire names
+//!
+//! [[model]]                             # a hand-written type of the crate, used as a
+//! name = "Licences"                     # response: `external = true`, no fields
+//! doc = "..."
+//! external = true
 //!
 //! [[code]]
 //! code = "603"
@@ -159,6 +170,21 @@ pub struct ParamSpec {
     /// Maximum length in characters.
     #[serde(default)]
     pub max_len: Option<usize>,
+    /// A constant value: the param is always sent with it and cannot be set.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl ParamSpec {
+    /// Whether `type` names a type of the provider crate (implementing `WireValue`).
+    pub fn is_custom(&self) -> bool {
+        is_camel(&self.ty)
+    }
+
+    /// Whether the param is a constant (`value = ...`).
+    pub fn is_const(&self) -> bool {
+        self.value.is_some()
+    }
 }
 
 /// `[[model]]`.
@@ -169,6 +195,9 @@ pub struct ModelSpec {
     pub name: String,
     /// Documentation.
     pub doc: String,
+    /// Defined by hand in the provider crate (re-exported at its root); not rendered.
+    #[serde(default)]
+    pub external: bool,
     /// Fields.
     #[serde(default)]
     pub field: Vec<FieldSpec>,
@@ -190,6 +219,9 @@ pub struct FieldSpec {
     /// A class from [`PII_CLASSES`].
     #[serde(default)]
     pub pii: Option<String>,
+    /// Other wire names accepted when decoding.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// `[[code]]`.
@@ -224,6 +256,10 @@ pub enum FieldType {
     Date,
     /// `Vec<String>`.
     StringList,
+    /// `Option<serde_json::Value>`: any JSON, kept as it came.
+    Json,
+    /// `BTreeMap<String, serde_json::Value>`, flattened: every field not named otherwise.
+    Extra,
     /// `Option<Model>`.
     Model(String),
     /// `Vec<Model>`.
@@ -240,6 +276,8 @@ impl FieldType {
             "bool" => FieldType::Bool,
             "date" => FieldType::Date,
             "string_list" => FieldType::StringList,
+            "json" => FieldType::Json,
+            "extra" => FieldType::Extra,
             _ => match s.strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
                 Some(inner) => FieldType::List(inner.to_owned()),
                 None => FieldType::Model(s.to_owned()),
@@ -344,10 +382,20 @@ impl Spec {
                         param.wire
                     ));
                 }
-                if !matches!(param.ty.as_str(), "string" | "int" | "bool") {
+                if !matches!(param.ty.as_str(), "string" | "int" | "bool") && !param.is_custom() {
                     p.push(format!(
-                        "{at}: type `{}` is not string, int or bool",
+                        "{at}: type `{}` is not string, int, bool or a CamelCase type of the crate",
                         param.ty
+                    ));
+                }
+                if param.is_custom() && param.pii.is_some() {
+                    p.push(format!("{at}: a typed (CamelCase) param cannot carry pii"));
+                }
+                if param.is_const()
+                    && (param.ty != "string" || param.validator.is_some() || param.pii.is_some())
+                {
+                    p.push(format!(
+                        "{at}: a constant (`value`) must be a plain string param"
                     ));
                 }
                 if let Some(v) = &param.validator {
@@ -374,6 +422,17 @@ impl Spec {
             let at = format!("model `{}`", m.name);
             if !is_camel(&m.name) {
                 p.push(format!("{at}: name must be CamelCase"));
+            }
+            if m.external && !m.field.is_empty() {
+                p.push(format!("{at}: an external model has no fields"));
+            }
+            let extras = m
+                .field
+                .iter()
+                .filter(|f| FieldType::parse(&f.ty) == FieldType::Extra)
+                .count();
+            if extras > 1 {
+                p.push(format!("{at}: at most one field of type extra"));
             }
             let mut fnames = BTreeSet::new();
             for f in &m.field {
@@ -534,6 +593,26 @@ message = "ok"
                 "billing = \"paid\"",
                 "billing = \"cheap\"",
                 "billing `cheap`",
+            ),
+            (
+                "type = \"string\"",
+                "type = \"HolderType\"",
+                "typed (CamelCase) param cannot carry pii",
+            ),
+            (
+                "type = \"string\"",
+                "type = \"strnig\"",
+                "type `strnig` is not string, int, bool",
+            ),
+            (
+                "required = true",
+                "required = true\nvalue = \"x\"",
+                "a constant (`value`) must be a plain string param",
+            ),
+            (
+                "doc = \"Result.\"",
+                "doc = \"Result.\"\nexternal = true",
+                "an external model has no fields",
             ),
         ];
         for (from, to, expected) in cases {

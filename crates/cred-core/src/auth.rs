@@ -20,8 +20,12 @@ pub struct OutgoingRequest {
     pub headers: HeaderMap,
     /// Wire parameters in order; where they go depends on the endpoint's encoding.
     pub params: Vec<(&'static str, String)>,
-    /// Raw body for JSON endpoints (parameters then go to the query string).
+    /// Raw body for JSON endpoints. When it is `None`, the parameters of a JSON endpoint
+    /// travel as a JSON object of strings; when it is set, they go to the query string.
     pub body: Option<bytes::Bytes>,
+    /// Which credential (for example which cached token) the authorizer used; handed back
+    /// to [`Authorizer::invalidate`] when the provider rejects it. `0` when unused.
+    pub credential: u64,
 }
 
 impl fmt::Debug for OutgoingRequest {
@@ -47,9 +51,13 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
     /// Adds whatever the provider needs (sign parameters, key, bearer token, headers).
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error>;
 
-    /// Called after the provider rejected the credentials, so a cached token can be
-    /// dropped before the next attempt. The default does nothing.
-    async fn invalidate(&self) {}
+    /// Called after the provider rejected the credential numbered `credential` (the
+    /// [`OutgoingRequest::credential`] the authorizer set), so a cached token can be
+    /// dropped before the next attempt. Many callers may report the same stale
+    /// credential; only the first should drop it. The default does nothing.
+    async fn invalidate(&self, credential: u64) {
+        let _ = credential;
+    }
 
     /// Whether [`Authorizer::invalidate`] can make a rejected request succeed (cached
     /// tokens); when `true` the pipeline re-authenticates once after an auth failure.

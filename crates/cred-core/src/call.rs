@@ -145,20 +145,25 @@ impl ClientCore {
                     headers: HeaderMap::new(),
                     params,
                     body: None,
+                    credential: 0,
                 };
+                let mut credential = 0;
                 let result = match self.auth.authorize(&mut outgoing).await {
-                    Ok(()) => match self.transport.send(outgoing, &redactor).await {
-                        Ok(raw) => {
-                            tracing::debug!(
-                                attempt,
-                                status = raw.status,
-                                bytes = raw.body.len(),
-                                "response"
-                            );
-                            decode(endpoint, &raw, &redactor)
+                    Ok(()) => {
+                        credential = outgoing.credential;
+                        match self.transport.send(outgoing, &redactor).await {
+                            Ok(raw) => {
+                                tracing::debug!(
+                                    attempt,
+                                    status = raw.status,
+                                    bytes = raw.body.len(),
+                                    "response"
+                                );
+                                decode(endpoint, &raw, &redactor)
+                            }
+                            Err(e) => Err(e),
                         }
-                        Err(e) => Err(e),
-                    },
+                    }
                     Err(e) => Err(e),
                 };
                 match result {
@@ -182,14 +187,17 @@ impl ClientCore {
                         }
                         // A rejected credential may be a stale cached token: drop it and
                         // try once more, whatever the retry policy (nothing was billed).
+                        // Failures of the token request itself (another call site) are
+                        // not retried this way.
                         if err.kind() == ErrorKind::Auth
                             && !reauthenticated
+                            && err.site() == Some(endpoint.site)
                             && err.charged() == crate::error::Charged::No
                             && matches!(err, Error::Provider(_) | Error::HttpStatus { .. })
                             && self.auth_is_refreshable()
                         {
                             reauthenticated = true;
-                            self.auth.invalidate().await;
+                            self.auth.invalidate(credential).await;
                             continue;
                         }
                         if self.retry.should_retry(&err, attempt, endpoint.billing) {

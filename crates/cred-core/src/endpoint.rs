@@ -108,3 +108,11 @@ pub trait ApiRequest: Send + Sync {
     /// Registers the personal values of this request so errors and logs mask them.
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>);
 }
+
+/// A typed request parameter (an enum of documented codes) and its value on the wire.
+/// Generated request types accept any type implementing it for a spec param whose `type`
+/// names a type of the provider crate.
+pub trait WireValue {
+    /// The value as the provider expects it (`"0"`, `"111"`, ...).
+    fn wire_value(&self) -> std::borrow::Cow<'_, str>;
+}

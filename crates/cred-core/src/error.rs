@@ -265,6 +265,14 @@ pub enum Error {
     /// The provider answered with an error code.
     #[error("{0}")]
     Provider(Box<ProviderError>),
+    /// Writing a downloaded file to its destination failed.
+    #[error("{site}: could not write the download: {message}")]
+    Io {
+        /// Provider and operation.
+        site: CallSite,
+        /// The I/O error, without the destination path.
+        message: String,
+    },
     /// A response failed signature verification (or a request signature was refused).
     #[error("{site}: signature error: {message}")]
     Signature {
@@ -311,7 +319,9 @@ impl Error {
                 500..=599 => ErrorKind::Unavailable,
                 _ => ErrorKind::Unknown,
             },
-            Error::ResponseTooLarge { .. } | Error::Decode { .. } => ErrorKind::Internal,
+            Error::ResponseTooLarge { .. } | Error::Decode { .. } | Error::Io { .. } => {
+                ErrorKind::Internal
+            }
             Error::Provider(p) => p.kind,
             Error::Signature { .. } => ErrorKind::Auth,
         }
@@ -365,7 +375,8 @@ impl Error {
             | Error::HttpStatus { site, .. }
             | Error::ResponseTooLarge { site, .. }
             | Error::Decode { site, .. }
-            | Error::Signature { site, .. } => Some(*site),
+            | Error::Signature { site, .. }
+            | Error::Io { site, .. } => Some(*site),
             Error::Provider(p) => Some(p.site),
             Error::InvalidInput { .. } | Error::Config { .. } => None,
         }

@@ -43,14 +43,16 @@ pub mod validate;
 pub use answer::{Answer, ResponseMeta};
 pub use auth::{Authorizer, NoAuth, OutgoingRequest};
 pub use call::{ClientCore, Decoder};
-pub use endpoint::{ApiRequest, Billing, CodeInfo, CodeOutcome, Encoding, Endpoint, Method};
+pub use endpoint::{
+    ApiRequest, Billing, CodeInfo, CodeOutcome, Encoding, Endpoint, Method, WireValue,
+};
 pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError};
 pub use mask::{Pii, Redactor};
 pub use ratelimit::{GovernorRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;
 pub use secret::{ExposeSecret, SecretString};
 pub use settings::{ClientSettings, LimiterChoice};
-pub use transport::{RawResponse, Transport, TransportConfig};
+pub use transport::{RawResponse, Streamed, Transport, TransportConfig};
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_millis() -> u64 {

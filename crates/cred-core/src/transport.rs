@@ -68,6 +68,44 @@ impl RawResponse {
     }
 }
 
+/// Bytes of a download kept to recognise its format.
+const PREFIX_BYTES: usize = 64;
+
+/// What [`Transport::download`] streamed.
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    /// HTTP status code (2xx).
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Bytes written to the sink.
+    pub bytes: u64,
+    /// The first bytes of the body (up to 64), to recognise its format.
+    pub prefix: Vec<u8>,
+}
+
+/// `params` as a JSON object of strings, in order.
+fn json_object(params: &[(&'static str, String)]) -> Bytes {
+    let mut out = String::with_capacity(
+        16 + params
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 6)
+            .sum::<usize>(),
+    );
+    out.push('{');
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Serialising a `&str` cannot fail.
+        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+        out.push(':');
+        out.push_str(&serde_json::to_string(v).unwrap_or_default());
+    }
+    out.push('}');
+    Bytes::from(out)
+}
+
 /// Sends requests for one SDK client. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct Transport {
@@ -131,7 +169,9 @@ impl Transport {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
         };
-        let params_in_body = endpoint.encoding == Encoding::Form && endpoint.method == Method::Post;
+        let params_in_body = (endpoint.encoding == Encoding::Form
+            && endpoint.method == Method::Post)
+            || (endpoint.encoding == Encoding::Json && request.body.is_none());
         if !params_in_body && !request.params.is_empty() {
             let mut q = url.query_pairs_mut();
             for (k, v) in &request.params {
@@ -139,13 +179,17 @@ impl Transport {
             }
         }
         let mut builder = self.client.request(method, url).headers(request.headers);
-        if params_in_body {
+        if params_in_body && endpoint.encoding == Encoding::Form {
             let body = form_urlencoded::Serializer::new(String::with_capacity(128))
                 .extend_pairs(request.params.iter().map(|(k, v)| (*k, v.as_str())))
                 .finish();
             builder = builder.header(CONTENT_TYPE, FORM).body(body);
         } else if let Some(body) = request.body {
             builder = builder.header(CONTENT_TYPE, JSON).body(body);
+        } else if endpoint.encoding == Encoding::Json {
+            builder = builder
+                .header(CONTENT_TYPE, JSON)
+                .body(json_object(&request.params));
         }
         let mut response = builder
             .send()
@@ -158,6 +202,89 @@ impl Transport {
             status,
             headers,
             body,
+        })
+    }
+
+    /// Streams the body of a `GET url` into `sink`, at most `max_bytes` bytes. A non-2xx
+    /// answer is an [`Error::HttpStatus`] (its start kept, redacted); nothing is written
+    /// for it. A body over the cap fails with [`Error::ResponseTooLarge`] after the
+    /// bytes already written (the caller discards the partial file).
+    pub async fn download(
+        &self,
+        site: CallSite,
+        url: reqwest::Url,
+        headers: HeaderMap,
+        max_bytes: usize,
+        sink: &mut (dyn std::io::Write + Send),
+        redactor: &Redactor<'_>,
+    ) -> Result<Streamed, Error> {
+        if let Some(limiter) = &self.limiter
+            && !limiter.try_acquire(site)
+        {
+            limiter.acquire(site).await?;
+        }
+        let mut response = self
+            .client
+            .get(url)
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| self.map_error(site, e, redactor))?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        if !response.status().is_success() {
+            let body = self
+                .read_body(site, response, redactor)
+                .await
+                .unwrap_or_default();
+            return Err(Error::HttpStatus {
+                site,
+                status,
+                snippet: redactor
+                    .snippet(&String::from_utf8_lossy(&body), crate::body::SNIPPET_CHARS),
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > max_bytes as u64)
+        {
+            return Err(Error::ResponseTooLarge {
+                site,
+                limit: max_bytes,
+            });
+        }
+        let mut written = 0usize;
+        let mut prefix = Vec::with_capacity(PREFIX_BYTES);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.map_error(site, e, redactor))?
+        {
+            if written + chunk.len() > max_bytes {
+                return Err(Error::ResponseTooLarge {
+                    site,
+                    limit: max_bytes,
+                });
+            }
+            if prefix.len() < PREFIX_BYTES {
+                let take = (PREFIX_BYTES - prefix.len()).min(chunk.len());
+                prefix.extend_from_slice(&chunk[..take]);
+            }
+            sink.write_all(&chunk).map_err(|e| Error::Io {
+                site,
+                message: e.to_string(),
+            })?;
+            written += chunk.len();
+        }
+        sink.flush().map_err(|e| Error::Io {
+            site,
+            message: e.to_string(),
+        })?;
+        Ok(Streamed {
+            status,
+            headers,
+            bytes: written as u64,
+            prefix,
         })
     }
 

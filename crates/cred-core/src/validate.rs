@@ -398,6 +398,30 @@ pub enum Rule {
     /// [`uscc`], but only when the value has the shape of a credit code (a parameter that
     /// also accepts a company name or registration number).
     UsccIfShaped,
+    /// A calendar date written `YYYY-MM-DD` ([`iso_date`]).
+    IsoDate,
+}
+
+/// Checks a date written `YYYY-MM-DD` (a real calendar date).
+pub fn iso_date(input: &str) -> Result<Date, ValidationError> {
+    let v = input.trim();
+    let b = v.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let parsed = shaped
+        .then(|| {
+            Date::new(
+                v[0..4].parse().ok()?,
+                v[5..7].parse().ok()?,
+                v[8..10].parse().ok()?,
+            )
+        })
+        .flatten();
+    parsed.ok_or_else(|| ValidationError::new("must be a date written YYYY-MM-DD"))
 }
 
 /// The value of a string parameter as it goes on the wire: trimmed, and upper-cased where
@@ -448,12 +472,30 @@ pub fn check_param(
         Rule::Uscc => check_uscc(v).map_err(|e| invalid(e.reason)),
         Rule::UsccIfShaped if looks_like_uscc(v) => check_uscc(v).map_err(|e| invalid(e.reason)),
         Rule::UsccIfShaped => Ok(()),
+        Rule::IsoDate => iso_date(v).map(|_| ()).map_err(|e| invalid(e.reason)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(
+            iso_date("2021-08-26").unwrap(),
+            Date::new(2021, 8, 26).unwrap()
+        );
+        for bad in [
+            "2021-02-30",
+            "2021/08/26",
+            "21-08-26",
+            "2021-8-26",
+            "２０２１-08-26",
+        ] {
+            assert!(iso_date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn valid_resident_ids() {

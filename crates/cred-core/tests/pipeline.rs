@@ -78,14 +78,22 @@ struct TokenAuth {
 #[async_trait]
 impl Authorizer for TokenAuth {
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
-        let token = format!("Bearer t{}", self.generation.load(Ordering::SeqCst));
+        let generation = self.generation.load(Ordering::SeqCst);
+        let token = format!("Bearer t{generation}");
+        request.credential = generation as u64;
         request
             .headers
             .insert("authorization", token.parse().unwrap());
         Ok(())
     }
-    async fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+    async fn invalidate(&self, credential: u64) {
+        // Only the first report of a stale token moves to the next one.
+        let _ = self.generation.compare_exchange(
+            credential as usize,
+            credential as usize + 1,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
     }
     fn is_refreshable(&self) -> bool {
         true
