@@ -68,6 +68,7 @@ pub const VALIDATORS: &[&str] = &[
     "uscc",           // cred_core::validate::uscc (GB 32100)
     "uscc_if_shaped", // uscc check only when the value looks like one
     "non_empty",      // not blank
+    "iso_date",       // a YYYY-MM-DD calendar date
 ];
 
 /// PII classes a param or field may carry (cred_core::mask::Pii).

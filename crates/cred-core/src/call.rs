@@ -28,7 +28,7 @@ pub struct ClientCore {
     auth: Arc<dyn Authorizer>,
     retry: RetryPolicy,
     base_url: Arc<str>,
-    /// Full URLs of the provider's known endpoints, parsed once.
+    /// Full URLs of the provider's known endpoints by operation, parsed once.
     urls: Arc<[(&'static str, reqwest::Url)]>,
 }
 
@@ -83,16 +83,46 @@ impl ClientCore {
     pub fn with_endpoints(mut self, endpoints: &[&'static Endpoint]) -> Result<Self, Error> {
         let urls: Result<Vec<_>, Error> = endpoints
             .iter()
-            .map(|e| Ok((e.path, self.url_for(e.path)?)))
+            .map(|e| Ok((e.site.operation, self.join(e.path)?)))
             .collect();
         self.urls = urls?.into();
         Ok(self)
     }
 
-    fn url_for(&self, path: &str) -> Result<reqwest::Url, Error> {
-        if let Some((_, url)) = self.urls.iter().find(|(p, _)| *p == path) {
+    /// Sends `endpoint`'s calls to `path` (below the base URL) instead of its documented
+    /// path: deployments of one platform do not always agree on paths.
+    pub fn with_path(mut self, endpoint: &'static Endpoint, path: &str) -> Result<Self, Error> {
+        if !path.starts_with('/') || path.contains(['?', '#']) {
+            return Err(Error::config(format!(
+                "path `{path}` for {} must start with `/` and hold no query",
+                endpoint.site
+            )));
+        }
+        let url = self.join(path)?;
+        let mut urls: Vec<_> = self
+            .urls
+            .iter()
+            .filter(|(op, _)| *op != endpoint.site.operation)
+            .cloned()
+            .collect();
+        urls.push((endpoint.site.operation, url));
+        self.urls = urls.into();
+        Ok(self)
+    }
+
+    /// The URL calls of `endpoint` go to.
+    pub fn url_for(&self, endpoint: &'static Endpoint) -> Result<reqwest::Url, Error> {
+        if let Some((_, url)) = self
+            .urls
+            .iter()
+            .find(|(op, _)| *op == endpoint.site.operation)
+        {
             return Ok(url.clone());
         }
+        self.join(endpoint.path)
+    }
+
+    fn join(&self, path: &str) -> Result<reqwest::Url, Error> {
         reqwest::Url::parse(&format!("{}{}", self.base_url, path))
             .map_err(|e| Error::config(format!("cannot build the request URL: {e}")))
     }
@@ -124,7 +154,7 @@ impl ClientCore {
         let mut redactor = Redactor::new();
         self.auth.register_secrets(&mut redactor);
         request.register_pii(&mut redactor);
-        let url = self.url_for(endpoint.path)?;
+        let url = self.url_for(endpoint)?;
 
         let span = tracing::debug_span!(
             "cred.call",

@@ -23,10 +23,28 @@ impl Date {
     }
 
     /// Parses the date forms providers use: `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYY.MM.DD`,
-    /// `YYYYMMDD`, `YYYY年MM月DD日`, each optionally followed by a time that is ignored.
-    /// Returns `None` for anything else, including dates that do not exist.
+    /// `YYYYMMDD`, `YYYY年MM月DD日` (also spaced, `2013 年 09 月 24 日`), each optionally
+    /// followed by a time that is ignored. Returns `None` for anything else, including
+    /// dates that do not exist.
     pub fn parse(text: &str) -> Option<Date> {
-        let text = text.trim();
+        let compact: String;
+        let mut text = text.trim();
+        if text.contains('年') && text.contains(' ') {
+            // Spaces around 年/月/日 only; a time after 日 stays separated.
+            let mut out = text.to_owned();
+            for unit in ["年", "月", "日"] {
+                while out.contains(&format!(" {unit}")) {
+                    out = out.replace(&format!(" {unit}"), unit);
+                }
+                if unit != "日" {
+                    while out.contains(&format!("{unit} ")) {
+                        out = out.replace(&format!("{unit} "), unit);
+                    }
+                }
+            }
+            compact = out;
+            text = &compact;
+        }
         // Drop a trailing time part (`2020-08-10 12:00:00`, `2020-08-10T12:00:00Z`).
         let date_part = text.split([' ', 'T']).next().unwrap_or(text);
         let digits: Vec<u32> = date_part
@@ -160,6 +178,8 @@ mod tests {
     fn parses_provider_forms() {
         let d = Date::new(2013, 7, 8);
         assert_eq!(Date::parse("2013年07月08日"), d);
+        assert_eq!(Date::parse("2013 年 07 月 08 日"), d);
+        assert_eq!(Date::parse("2013 年 07 月 08 日 12:00:00"), d);
         assert_eq!(Date::parse("2013-07-08"), d);
         assert_eq!(Date::parse("2013/7/8"), d);
         assert_eq!(Date::parse("20130708"), d);

@@ -199,7 +199,7 @@ impl fmt::Display for ProviderError {
 }
 
 /// Every failure a credkit call can return.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Input rejected locally; nothing was sent and nothing was charged.

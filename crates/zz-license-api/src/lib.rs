@@ -1,0 +1,77 @@
+//! # zz-license-api
+//!
+//! Client for the Zaozhuang electronic-licence sharing platform (枣庄市电子证照共享服务,
+//! DB3704/T 0042-2024; a Linewell `license-api-release` deployment), on top of
+//! [`cred_core`].
+//!
+//! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials by
+//!   HTTP Basic ([`ClientAuth::Basic`], the default) or as form fields; cached, renewed
+//!   ahead of `expires_in` by the `refresh_token` grant first; one token request however
+//!   many calls find the cache cold (single flight); a call refused with
+//!   `invalid_token` re-authenticates once and is replayed once. Credentials and tokens
+//!   never appear in errors, logs or `Debug` output.
+//! - **Every share interface** (4.3.2-4.3.7), generated from `api.toml`: download link,
+//!   query by identifier, data check, file check, query by QR code, query by holder.
+//!   Every path can be changed with [`ClientBuilder::path`].
+//! - **Both answer shapes**: province and city answers decode into typed results
+//!   ([`Licences`], [`DownloadLinks`], [`QrLicence`], [`DataVerification`],
+//!   [`FileVerification`]) that say which shape they got. `head.status` may be a
+//!   number or a string; a failure explained in `data` keeps that text.
+//! - **Audit context** ([`AuditContext`]) set once on the client, overridable per call
+//!   ([`Client::with_audit`]), checked before anything is sent.
+//! - **Downloads** ([`Client::download`]) streamed to a writer with a size cap, the
+//!   format ([`FileFormat`]) recognised from the file.
+//! - Holder code types ([`HolderCodeType`], GB/T 36903) and the GB/T 36904 licence
+//!   identifier parser ([`license_id`]; a wrong check character is a warning).
+//!
+//! ```no_run
+//! use zz_license_api::{Client, HolderCodeType, InterfaceType, ShareQueryCertInfoByHolderCode};
+//!
+//! # async fn run() -> Result<(), cred_core::Error> {
+//! // ZZ_LICENSE_BASE_URL, _USERNAME, _PASSWORD, _CLIENT_ID, _CLIENT_SECRET and the
+//! // audit context (ZZ_LICENSE_SYSTEM_NAME, _CALL_CATEGORY, _MATTER_NAME,
+//! // _EVENT_CODE, _COPY_CAUSE).
+//! let client = Client::from_env()?;
+//! let request = ShareQueryCertInfoByHolderCode::new(
+//!     "321083197812162119",
+//!     HolderCodeType::ResidentId,
+//!     "11100000000013127D",
+//! )
+//! .interface_type(InterfaceType::City);
+//! let answer = client.share_query_cert_info_by_holder_code(&request).await?;
+//! match answer.result() {
+//!     Some(licences) => println!("{} licence(s): {:?}", licences.len(), licences.identifiers()),
+//!     None => println!("no licence"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod audit;
+mod client;
+mod download;
+mod envelope;
+#[rustfmt::skip] // formatted by prettyplease in `cargo xtask codegen`
+mod generated;
+mod requests;
+mod results;
+mod token;
+mod types;
+
+pub use audit::{AUDIT_ENV, AuditContext, AuditScope, MAX_AUDIT_CHARS, MAX_CAUSE_CHARS, ZzRequest};
+pub use client::{
+    Client, ClientBuilder, Config, DEFAULT_RATE_PER_SECOND, DEFAULT_REFRESH_MARGIN, ENV_BASE_URL,
+    ENV_CLIENT_AUTH, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_PASSWORD, ENV_USERNAME,
+};
+pub use cred_core::validate::{LicenseId, license_id};
+pub use download::{DEFAULT_MAX_DOWNLOAD_BYTES, DOWNLOAD, Download, FileFormat};
+pub use generated::*;
+pub use requests::{MAX_FILE_BYTES, check_holder_code};
+pub use results::{DataVerification, DownloadLinks, FileVerification, Licences, QrLicence, Shaped};
+pub use token::{ClientAuth, TOKEN, TokenPlacement};
+pub use types::{
+    CallCategory, DataCheck, FileCheck, HolderCodeType, InterfaceType, LicenceCategory, Whose,
+};
+
+/// Decodes a raw share-interface answer (exposed for sandboxes and custom transports).
+pub use envelope::decode as decode_envelope;
