@@ -151,9 +151,6 @@ impl ClientCore {
     ) -> Result<Answer<R::Response>, Error> {
         request.validate()?;
         let endpoint = request.endpoint();
-        let mut redactor = Redactor::new();
-        self.auth.register_secrets(&mut redactor);
-        request.register_pii(&mut redactor);
         let url = self.url_for(endpoint)?;
 
         let span = tracing::debug_span!(
@@ -181,6 +178,11 @@ impl ClientCore {
                 let result = match self.auth.authorize(&mut outgoing).await {
                     Ok(()) => {
                         credential = outgoing.credential;
+                        // Built after authorising, so a token obtained just now is
+                        // scrubbed from whatever the provider echoes back.
+                        let mut redactor = Redactor::new();
+                        self.auth.register_secrets(&mut redactor);
+                        request.register_pii(&mut redactor);
                         match self.transport.send(outgoing, &redactor).await {
                             Ok(raw) => {
                                 tracing::debug!(

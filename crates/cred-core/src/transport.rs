@@ -244,6 +244,29 @@ impl Transport {
                     .snippet(&String::from_utf8_lossy(&body), crate::body::SNIPPET_CHARS),
             });
         }
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ["text/html", "application/json", "text/plain", "text/xml"]
+            .iter()
+            .any(|t| content_type.starts_with(t))
+        {
+            // A page or an error envelope, not a file: say so instead of saving it.
+            let body = self
+                .read_body(site, response, redactor)
+                .await
+                .unwrap_or_default();
+            return Err(Error::Decode {
+                site,
+                reason: format!(
+                    "expected a file, got `{content_type}` (an expired or invalid download link?)"
+                ),
+                snippet: redactor
+                    .snippet(&String::from_utf8_lossy(&body), crate::body::SNIPPET_CHARS),
+            });
+        }
         if response
             .content_length()
             .is_some_and(|len| len > max_bytes as u64)

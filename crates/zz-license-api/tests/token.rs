@@ -1,0 +1,337 @@
+//! The token manager against a fresh mock platform per test: caching, expiry, refresh
+//! grant, single flight, invalid_token replay, bad credentials.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use cred_core::{Error, ErrorKind};
+use httpmock::prelude::*;
+use serde_json::json;
+use zz_license_api::{Client, ClientAuth, ShareQueryCertInfo, TokenPlacement};
+
+async fn query(client: &Client) -> Result<cred_core::Answer<zz_license_api::Licences>, Error> {
+    client
+        .share_query_cert_info(&ShareQueryCertInfo::new(CERT_ID))
+        .await
+}
+
+#[tokio::test]
+async fn the_token_is_fetched_once_and_sent_in_body_and_header() {
+    let server = MockServer::start_async().await;
+    let grant = password_grant(&server, TOKEN_1, 43199).await;
+    let calls = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!(
+                    "{ROOT}/m/v/license/external/api/ShareQueryCertInfo"
+                ))
+                .header("authorization", format!("Bearer {TOKEN_1}"))
+                .is_true(|req| body_json(req)["access_token"] == TOKEN_1);
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    for _ in 0..3 {
+        assert!(query(&client).await.unwrap().found());
+    }
+    grant.assert_calls_async(1).await;
+    calls.assert_calls_async(3).await;
+    assert_eq!(client.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn client_credentials_as_form_fields_when_configured() {
+    let server = MockServer::start_async().await;
+    let grant = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!("{ROOT}/oauth/token"))
+                .header_missing("authorization")
+                .is_true(|req| {
+                    form(req)
+                        == [
+                            ("grant_type", "password"),
+                            ("scope", "read write"),
+                            ("username", USERNAME),
+                            ("password", PASSWORD),
+                            ("client_id", CLIENT_ID),
+                            ("client_secret", CLIENT_SECRET),
+                        ]
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                });
+            then.status(200).json_body(token_body(TOKEN_1, 43199));
+        })
+        .await;
+    share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b.client_auth(ClientAuth::Form));
+    query(&client).await.unwrap();
+    grant.assert_async().await;
+}
+
+#[tokio::test]
+async fn query_placement_puts_the_token_in_the_url_not_the_body() {
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    let calls = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!(
+                    "{ROOT}/m/v/license/external/api/ShareQueryCertInfo"
+                ))
+                .query_param("access_token", TOKEN_1)
+                .is_true(|req| body_json(req).get("access_token").is_none());
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let client = client_with(&server, |b| b.token_placement(TokenPlacement::Query));
+    query(&client).await.unwrap();
+    calls.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_renewed_by_the_refresh_grant() {
+    let server = MockServer::start_async().await;
+    // A 1-second token: renewed half-way (the margin never exceeds half the lifetime).
+    let grant = password_grant(&server, TOKEN_1, 1).await;
+    let refresh = refresh_grant(&server, TOKEN_2).await;
+    let old = server
+        .mock_async(|when, then| {
+            when.header("authorization", format!("Bearer {TOKEN_1}"));
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let new = server
+        .mock_async(|when, then| {
+            when.header("authorization", format!("Bearer {TOKEN_2}"));
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    query(&client).await.unwrap();
+    sleep_ms(1100).await;
+    query(&client).await.unwrap();
+    query(&client).await.unwrap();
+    grant.assert_calls_async(1).await;
+    refresh.assert_calls_async(1).await;
+    old.assert_calls_async(1).await;
+    new.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_falls_back_to_the_password_grant() {
+    let server = MockServer::start_async().await;
+    let grant = password_grant(&server, TOKEN_1, 1).await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!("{ROOT}/oauth/token"))
+                .body_includes("grant_type=refresh_token");
+            then.status(400).json_body(json!({
+                "error": "invalid_grant",
+                "error_description": format!("Invalid refresh token: {REFRESH_1}")
+            }));
+        })
+        .await;
+    share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b);
+    query(&client).await.unwrap();
+    sleep_ms(1100).await;
+    query(&client).await.unwrap();
+    refused.assert_calls_async(1).await;
+    grant.assert_calls_async(2).await;
+    assert_eq!(client.token_requests(), 3);
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_cold_calls_make_one_token_request() {
+    let server = MockServer::start_async().await;
+    let grant = server
+        .mock_async(|when, then| {
+            when.method(POST).path(format!("{ROOT}/oauth/token"));
+            then.status(200)
+                .delay(Duration::from_millis(200))
+                .json_body(token_body(TOKEN_1, 43199));
+        })
+        .await;
+    let calls = share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let client = client.clone();
+        tasks.spawn(async move { query(&client).await.map(|a| a.found()) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert!(r.unwrap().unwrap());
+    }
+    grant.assert_calls_async(1).await;
+    calls.assert_calls_async(100).await;
+    assert_eq!(client.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn invalid_token_reauthenticates_once_and_replays_once() {
+    let server = MockServer::start_async().await;
+    let grant = password_grant(&server, TOKEN_1, 43199).await;
+    let refresh = refresh_grant(&server, TOKEN_2).await;
+    let stale = server
+        .mock_async(|when, then| {
+            when.header("authorization", format!("Bearer {TOKEN_1}"));
+            then.status(401)
+                .header("www-authenticate", "Bearer error=\"invalid_token\"")
+                .json_body(json!({
+                    "error": "invalid_token",
+                    "error_description": format!("Invalid access token: {TOKEN_1}")
+                }));
+        })
+        .await;
+    let fresh = server
+        .mock_async(|when, then| {
+            when.header("authorization", format!("Bearer {TOKEN_2}"))
+                .is_true(|req| body_json(req)["access_token"] == TOKEN_2);
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    let answer = query(&client).await.unwrap();
+    assert!(answer.found());
+    assert_eq!(answer.meta().attempts, 1, "a replay is not a retry");
+    grant.assert_calls_async(1).await;
+    refresh.assert_calls_async(1).await;
+    stale.assert_calls_async(1).await;
+    fresh.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_an_auth_error_without_the_token() {
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    let refresh = refresh_grant(&server, TOKEN_1).await; // the same, still refused
+    let stale = server
+        .mock_async(|when, then| {
+            when.path_includes("/m/v/");
+            then.status(401).json_body(json!({
+                "error": "invalid_token",
+                "error_description": format!("Invalid access token: {TOKEN_1}")
+            }));
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    let err = query(&client).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert_eq!(err.code().as_deref(), Some("invalid_token"));
+    let text = err.to_string();
+    assert!(!text.contains(TOKEN_1), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    stale.assert_calls_async(2).await; // one call, one replay, no more
+    refresh.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn status_11_in_the_envelope_also_reauthenticates() {
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    refresh_grant(&server, TOKEN_2).await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.header("authorization", format!("Bearer {TOKEN_1}"));
+            then.status(200)
+                .json_body(json!({"head": {"status": 11, "message": "认证失败"}, "data": null}));
+        })
+        .await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.header("authorization", format!("Bearer {TOKEN_2}"));
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    query(&client_with(&server, |b| b)).await.unwrap();
+    refused.assert_calls_async(1).await;
+    ok.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn bad_client_credentials_are_a_clear_auth_error() {
+    let server = MockServer::start_async().await;
+    let grant = server
+        .mock_async(|when, then| {
+            when.path(format!("{ROOT}/oauth/token"));
+            then.status(401)
+                .header("www-authenticate", "Basic realm=\"oauth2/client\"")
+                .json_body(json!({"error": "invalid_client", "error_description": "Bad client credentials"}));
+        })
+        .await;
+    let share_calls = share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b);
+    let err = query(&client).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert_eq!(err.code().as_deref(), Some("invalid_client"));
+    let text = err.to_string();
+    assert!(text.contains("ZZ_LICENSE_CLIENT_ID"), "{text}");
+    assert!(text.contains("zz_license token"), "{text}");
+    grant.assert_calls_async(1).await; // not repeated by the re-authentication
+    share_calls.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_clear_auth_error_without_secrets() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path(format!("{ROOT}/oauth/token"));
+            then.status(400).json_body(json!({
+                "error": "invalid_grant",
+                "error_description": format!("Bad credentials for {USERNAME} / {PASSWORD}")
+            }));
+        })
+        .await;
+    let err = query(&client_with(&server, |b| b)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(!err.is_retryable());
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("ZZ_LICENSE_PASSWORD"), "{text}");
+    for secret in [USERNAME, PASSWORD, CLIENT_SECRET] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_failed_token_request() {
+    let server = MockServer::start_async().await;
+    let grant = server
+        .mock_async(|when, then| {
+            when.path(format!("{ROOT}/oauth/token"));
+            then.status(400)
+                .delay(Duration::from_millis(200))
+                .json_body(
+                    json!({"error": "invalid_grant", "error_description": "Bad credentials"}),
+                );
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let client = client.clone();
+        tasks.spawn(async move { query(&client).await.map(|_| ()) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().unwrap_err().kind(), ErrorKind::Auth);
+    }
+    grant.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_token_answer_without_access_token_is_a_decode_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path(format!("{ROOT}/oauth/token"));
+            then.status(200).body("<html>login</html>");
+        })
+        .await;
+    let err = query(&client_with(&server, |b| b)).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("HTML"), "{err}");
+}
