@@ -4,8 +4,8 @@
 //! do not collide). It behaves like the provider, not like a mock: it checks credentials
 //! and signatures exactly as the provider documents them, refuses stale timestamps,
 //! answers in the provider's exact envelope, and reaches every error family through
-//! documented **magic inputs** (see the crate README, [`jumdata::MAGIC`] and
-//! [`juhe::MAGIC`]).
+//! documented **magic inputs** (see the crate README, [`jumdata::MAGIC`],
+//! [`juhe::MAGIC`] and [`zz_license::MAGIC`]).
 //!
 //! It is written from the providers' documents, independently of the SDK crates (it
 //! depends on none of them), so a bug in an SDK signer is caught rather than mirrored.
@@ -24,6 +24,7 @@ mod common;
 pub mod credentials;
 pub mod juhe;
 pub mod jumdata;
+pub mod zz_license;
 
 pub use common::Behaviour;
 
@@ -46,6 +47,9 @@ pub struct SandboxConfig {
     pub slow_delay: Duration,
     /// How far a request timestamp may be from the sandbox clock. Default 10 minutes.
     pub timestamp_window: Duration,
+    /// How long a licence-platform access token lives. Default 43199 s, as the seed
+    /// shows; shorten it to exercise expiry.
+    pub zz_token_ttl: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -54,6 +58,7 @@ impl Default for SandboxConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             slow_delay: Duration::from_secs(3),
             timestamp_window: Duration::from_secs(600),
+            zz_token_ttl: Duration::from_secs(43199),
         }
     }
 }
@@ -63,6 +68,7 @@ impl Default for SandboxConfig {
 pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
     requests: AtomicU64,
+    pub(crate) zz_tokens: zz_license::Tokens,
 }
 
 /// A running sandbox. Stops when dropped (or on [`Sandbox::shutdown`]).
@@ -87,6 +93,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             config,
             requests: AtomicU64::new(0),
+            zz_tokens: Default::default(),
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
@@ -109,6 +116,16 @@ impl Sandbox {
     /// The address listened on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The licence platform's base URL (`http://127.0.0.1:PORT/license-api-release`).
+    pub fn zz_license_base_url(&self) -> String {
+        format!("{}{}", self.base_url, zz_license::ROOT)
+    }
+
+    /// Token requests the licence platform answered so far (any outcome).
+    pub fn zz_license_token_requests(&self) -> u64 {
+        zz_license::token_requests(&self.shared)
     }
 
     /// Requests received so far (any provider, any outcome).
@@ -138,7 +155,8 @@ fn router(shared: Arc<Shared>) -> Router {
     let counter = shared.clone();
     Router::new()
         .merge(jumdata::routes(shared.clone()))
-        .merge(juhe::routes(shared))
+        .merge(juhe::routes(shared.clone()))
+        .merge(zz_license::routes(shared))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             count(counter.clone(), req, next)
         }))

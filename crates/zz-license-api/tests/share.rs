@@ -461,7 +461,7 @@ async fn failure_text_in_data_and_status_table() {
         ),
     ];
     for (body, kind, code, message) in cases {
-        let mut mock = share(&server, "ShareQueryCertInfo", body).await;
+        let mock = share(&server, "ShareQueryCertInfo", body).await;
         let err = client
             .share_query_cert_info(&ShareQueryCertInfo::new(CERT_ID))
             .await
@@ -513,7 +513,7 @@ async fn bad_bodies_are_clear_errors() {
         (200, r#"{"data":{}}"#, "no `head`"),
     ];
     for (status, body, expected) in cases {
-        let mut mock = server
+        let mock = server
             .mock_async(|when, then| {
                 when.path_includes("ShareQueryCertInfo");
                 then.status(status).body(body);
@@ -630,7 +630,7 @@ async fn downloads_stream_with_format_cap_and_token_only_for_the_platform() {
             when.method(GET)
                 .path("/CertShare/zzgxp/download")
                 .header_missing("authorization");
-            then.status(200).body(b"PK\x03\x04ofd-container".to_vec());
+            then.status(200).body(b"PK\x03\x04ofd-container");
         })
         .await;
     let client = client_with(&server, |b| b.max_download_bytes(1024));
@@ -714,7 +714,7 @@ async fn download_licence_asks_the_link_then_fetches_the_file() {
         .mock_async(|when, then| {
             when.method(GET)
                 .path(format!("{ROOT}/elssp/v1/download_national"));
-            then.status(200).body(b"PK\x03\x04OFD".to_vec());
+            then.status(200).body(b"PK\x03\x04OFD");
         })
         .await;
     let mut out = Vec::new();
