@@ -124,6 +124,15 @@ pub struct AuditArgs {
     /// 调用类别: 0 matter, 1 non-matter (certificateCallCategory).
     #[arg(long, env = "ZZ_LICENSE_CALL_CATEGORY")]
     pub call_category: Option<String>,
+    /// 调用区（市） (callDistrict), e.g. 薛城区.
+    #[arg(long, env = "ZZ_LICENSE_CALL_DISTRICT")]
+    pub district: Option<String>,
+    /// 调用部门 (callDepartment).
+    #[arg(long, env = "ZZ_LICENSE_CALL_DEPARTMENT")]
+    pub department: Option<String>,
+    /// 区（市）级别 (districtLevel): 市级, 区级, 街镇级.
+    #[arg(long, env = "ZZ_LICENSE_DISTRICT_LEVEL")]
+    pub district_level: Option<String>,
 }
 
 /// `cred zz-license ...`

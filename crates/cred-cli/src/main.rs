@@ -7,6 +7,7 @@ mod juhe;
 mod jumdata;
 mod output;
 mod sandbox;
+mod zz_license;
 
 use std::process::ExitCode;
 
@@ -60,7 +61,7 @@ async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Fa
     match command {
         Command::Jumdata(c) => jumdata::run(ctx, c).await,
         Command::Juhe(c) => juhe::run(ctx, c).await,
-        Command::ZzLicense(_) => not_yet("zz_license", "cred zz-license"),
+        Command::ZzLicense(c) => zz_license::run(ctx, c).await,
         Command::Zhima(_) => not_yet("zhima", "cred zhima jobworth"),
         Command::Check(_) | Command::Sandbox(_) => Err(Failure::local(Error::config(
             "internal: command dispatched twice",
@@ -122,6 +123,7 @@ fn init_logging(verbose: u8) {
             .with_target("cred_core", LevelFilter::DEBUG)
             .with_target("jumdata_api", LevelFilter::DEBUG)
             .with_target("juhe_api", LevelFilter::DEBUG)
+            .with_target("zz_license_api", LevelFilter::DEBUG)
             .with_target("cred_sandbox", LevelFilter::DEBUG)
             .with_target("cred", LevelFilter::DEBUG),
         _ => Targets::new().with_default(LevelFilter::TRACE),

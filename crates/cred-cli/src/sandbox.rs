@@ -4,7 +4,10 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use cred_core::Error;
-use cred_sandbox::credentials::{JUHE_KEY, JUMDATA_APP_ID, JUMDATA_APP_SECRET};
+use cred_sandbox::credentials::{
+    JUHE_KEY, JUMDATA_APP_ID, JUMDATA_APP_SECRET, ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET,
+    ZZ_LICENSE_PASSWORD, ZZ_LICENSE_USERNAME,
+};
 use cred_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
@@ -19,6 +22,7 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
     .await
     .map_err(|e| Failure::local(Error::config(format!("cannot listen on {addr}: {e}"))))?;
     let base = sandbox.base_url().to_owned();
+    let zz_base = sandbox.zz_license_base_url();
     if json_mode {
         println!(
             "{}",
@@ -30,6 +34,11 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
                     "JUMDATA_APP_SECRET": JUMDATA_APP_SECRET,
                     "JUHE_BASE_URL": base,
                     "JUHE_KEY": JUHE_KEY,
+                    "ZZ_LICENSE_BASE_URL": zz_base,
+                    "ZZ_LICENSE_USERNAME": ZZ_LICENSE_USERNAME,
+                    "ZZ_LICENSE_PASSWORD": ZZ_LICENSE_PASSWORD,
+                    "ZZ_LICENSE_CLIENT_ID": ZZ_LICENSE_CLIENT_ID,
+                    "ZZ_LICENSE_CLIENT_SECRET": ZZ_LICENSE_CLIENT_SECRET,
                 },
             })
         );
@@ -41,7 +50,12 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
             .row("JUMDATA_APP_ID", JUMDATA_APP_ID)
             .row("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
             .row("JUHE_BASE_URL", base.as_str())
-            .row("JUHE_KEY", JUHE_KEY);
+            .row("JUHE_KEY", JUHE_KEY)
+            .row("ZZ_LICENSE_BASE_URL", zz_base.as_str())
+            .row("ZZ_LICENSE_USERNAME", ZZ_LICENSE_USERNAME)
+            .row("ZZ_LICENSE_PASSWORD", ZZ_LICENSE_PASSWORD)
+            .row("ZZ_LICENSE_CLIENT_ID", ZZ_LICENSE_CLIENT_ID)
+            .row("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET);
         print!("{}", render(&[b]));
         println!("magic inputs: see crates/cred-sandbox/README.md");
     }

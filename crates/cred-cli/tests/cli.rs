@@ -424,11 +424,292 @@ fn help_lists_the_whole_contract() {
 
 #[test]
 fn commands_of_later_providers_say_so_and_send_nothing() {
-    let (code, _, err) =
-        run(cred().args(["--sandbox", "zz-license", "info", "--certificate-id", "x"]));
+    let (code, _, err) = run(cred().args(["--sandbox", "zhima", "jobworth", "--cert-no", ID]));
     assert_eq!(code, 2);
     assert!(
         one_error_line(&err).contains("not available in this version yet"),
+        "{err}"
+    );
+}
+
+const LICENCE: &str = "1.2.156.3005.2.11100000000013127D.11370400MB2856291X.C0000001.001.N";
+
+fn zz(args: &[&str]) -> (i32, String, String) {
+    run(cred().arg("--sandbox").arg("zz-license").args(args))
+}
+
+#[test]
+fn zz_license_queries_in_both_shapes() {
+    let by_holder = [
+        "by-holder",
+        "--holder-code",
+        ID,
+        "--holder-type",
+        "111",
+        "--cert-type",
+        "T01",
+    ];
+    let (code, out, err) = zz(&by_holder);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("yes, 2 licences (province interface)"),
+        "{out}"
+    );
+    assert!(out.contains(LICENCE), "{out}");
+    assert!(
+        !out.contains(ID),
+        "the human view masks the holder code: {out}"
+    );
+
+    let (code, out, err) = run(cred()
+        .args(["--sandbox", "--json", "zz-license"])
+        .args(by_holder)
+        .arg("--city"));
+    assert_eq!(code, 0, "{err}");
+    let v = one_json(&out);
+    assert_eq!(v["provider"], "zz_license");
+    assert_eq!(v["operation"], "share_query_cert_info_by_holder_code");
+    assert_eq!(v["charged"], false);
+    assert_eq!(v["result"]["shape"], "city");
+    assert_eq!(
+        v["result"]["items"][0]["certificateNumber"],
+        "JY13704020012345"
+    );
+
+    let (code, out, _) = zz(&["info", "--certificate-id", LICENCE, "--city"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("食品经营许可证"), "{out}");
+    let (code, out, _) = zz(&["by-qrcode", "--qr", "https://zz.example/qr/1", "--city"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("正常有效"), "{out}");
+    let (code, out, _) = zz(&[
+        "download-url",
+        "--certificate-id",
+        LICENCE,
+        "--expiry",
+        "2030-01-31",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("/CertShare/zzgxp/download?id="), "{out}");
+    let (code, out, err) = zz(&[
+        "verify",
+        "--cert-type",
+        "T01",
+        "--holder-code",
+        "370402199003070186",
+        "--data",
+        r#"{"xm":"张三"}"#,
+        "--use-for",
+        "核验",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("✗ 信息正确且证照已失效"), "{out}");
+}
+
+#[test]
+fn zz_license_status_families_and_local_refusals() {
+    let revoked = "1.2.156.3005.2.11100000000013127D.11370400MB2856291X.REVOKED21.001.0";
+    let (code, _, err) = zz(&["info", "--certificate-id", revoked]);
+    assert_eq!(code, 1);
+    assert!(
+        one_error_line(&err).contains("provider error 21 (not-found): 证照已注销"),
+        "{err}"
+    );
+    let no_service = "1.2.156.3005.2.11100000000013127D.11370400MB2856291X.NOSERVICE02.001.R";
+    let (code, _, err) = zz(&["info", "--certificate-id", no_service]);
+    assert_eq!(code, 3, "permission is account configuration");
+    assert!(
+        one_error_line(&err).contains("证照源未提供此服务接口"),
+        "{err}"
+    );
+    let (code, out, _) = zz(&[
+        "by-holder",
+        "--holder-code",
+        "370402199003070119",
+        "--holder-type",
+        "111",
+        "--cert-type",
+        "T01",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("found") && out.contains("no ("), "{out}");
+    for (args, field) in [
+        (
+            vec![
+                "by-holder",
+                "--holder-code",
+                "321083197812162118",
+                "--holder-type",
+                "111",
+                "--cert-type",
+                "T",
+            ],
+            "certificate_holder_code",
+        ),
+        (
+            vec![
+                "by-holder",
+                "--holder-code",
+                ID,
+                "--holder-type",
+                "1x1",
+                "--cert-type",
+                "T",
+            ],
+            "holder_type",
+        ),
+        (
+            vec![
+                "download-url",
+                "--certificate-id",
+                LICENCE,
+                "--expiry",
+                "2030-02-30",
+            ],
+            "expiry_time",
+        ),
+        (
+            vec![
+                "verify",
+                "--cert-type",
+                "T",
+                "--holder-code",
+                ID,
+                "--data",
+                "xm=张三",
+                "--use-for",
+                "x",
+            ],
+            "certificate_data",
+        ),
+        (
+            vec!["info", "--certificate-id", LICENCE, "--call-category", "7"],
+            "call_category",
+        ),
+    ] {
+        let (code, _, err) = zz(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        let line = one_error_line(&err);
+        assert!(line.contains(&format!("invalid {field}")), "{line}");
+        assert!(line.ends_with("(nothing was sent)"), "{line}");
+    }
+}
+
+#[test]
+fn zz_license_download_and_file_check_round_trip() {
+    let dir = std::env::temp_dir().join(format!("cred-zz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("licence.pdf");
+    let (code, out, err) = run(cred()
+        .args([
+            "--sandbox",
+            "--json",
+            "zz-license",
+            "download",
+            "--certificate-id",
+            LICENCE,
+            "--output",
+        ])
+        .arg(&file));
+    assert_eq!(code, 0, "{err}");
+    let v = one_json(&out);
+    assert_eq!(
+        (v["found"].as_bool(), v["format"].as_str()),
+        (Some(true), Some("pdf"))
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert_eq!(v["bytes"].as_u64(), Some(bytes.len() as u64));
+    assert!(!dir.join("licence.pdf.part").exists());
+
+    let (code, out, err) = run(cred()
+        .args([
+            "--sandbox",
+            "zz-license",
+            "verify-file",
+            "--cert-type",
+            "T01",
+            "--use-cause",
+            "核验",
+            "--file",
+        ])
+        .arg(&file));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("✓ 验证通过"), "{out}");
+    let (code, _, err) = run(cred()
+        .args([
+            "--sandbox",
+            "zz-license",
+            "verify-file",
+            "--cert-type",
+            "T01",
+            "--use-cause",
+            "x",
+            "--file",
+        ])
+        .arg(dir.join("missing.pdf")));
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
+async fn zz_license_from_variables_needs_the_audit_context_and_the_right_password() {
+    use cred_sandbox::credentials::*;
+    let sandbox = Sandbox::start().await.unwrap();
+    let base = sandbox.zz_license_base_url();
+    let with_account = |c: &mut Command| {
+        c.env("ZZ_LICENSE_BASE_URL", &base)
+            .env("ZZ_LICENSE_USERNAME", ZZ_LICENSE_USERNAME)
+            .env("ZZ_LICENSE_PASSWORD", ZZ_LICENSE_PASSWORD)
+            .env("ZZ_LICENSE_CLIENT_ID", ZZ_LICENSE_CLIENT_ID)
+            .env("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET);
+    };
+    let mut c = cred();
+    with_account(&mut c);
+    c.args(["zz-license", "info", "--certificate-id", LICENCE]);
+    let (code, _, err) = run(&mut c);
+    assert_eq!(code, 2, "{err}");
+    assert!(one_error_line(&err).contains("--system-name"), "{err}");
+    assert_eq!(
+        sandbox.requests(),
+        0,
+        "nothing may be sent without the audit context"
+    );
+
+    let audited = |c: &mut Command| {
+        c.env("ZZ_LICENSE_SYSTEM_NAME", "人社一体化平台")
+            .env("ZZ_LICENSE_CALL_CATEGORY", "0")
+            .env("ZZ_LICENSE_MATTER_NAME", "参保证明打印")
+            .env("ZZ_LICENSE_EVENT_CODE", "1137000000450258552372014020002")
+            .env("ZZ_LICENSE_COPY_CAUSE", "窗口核验");
+    };
+    let mut c = cred();
+    with_account(&mut c);
+    audited(&mut c);
+    c.args(["zz-license", "info", "--certificate-id", LICENCE]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("yes, 1 licence"), "{out}");
+
+    let mut c = cred();
+    with_account(&mut c);
+    audited(&mut c);
+    c.env("ZZ_LICENSE_PASSWORD", "not-the-password").args([
+        "zz-license",
+        "info",
+        "--certificate-id",
+        LICENCE,
+    ]);
+    let (code, _, err) = run(&mut c);
+    assert_eq!(code, 3, "{err}");
+    let line = one_error_line(&err);
+    assert!(line.contains("invalid_grant"), "{line}");
+    assert!(!err.contains("not-the-password"), "{err}");
+
+    let (code, _, err) = run(cred().args(["zz-license", "info", "--certificate-id", LICENCE]));
+    assert_eq!(code, 3);
+    assert!(
+        one_error_line(&err).contains("ZZ_LICENSE_BASE_URL"),
         "{err}"
     );
 }
@@ -452,6 +733,10 @@ fn sandbox_serve_prints_its_url_and_credentials_and_serves() {
     assert_eq!(
         info["credentials"]["JUMDATA_APP_SECRET"],
         JUMDATA_APP_SECRET
+    );
+    assert_eq!(
+        info["credentials"]["ZZ_LICENSE_BASE_URL"],
+        format!("{base}/license-api-release")
     );
 
     let mut c = cred();
@@ -570,4 +855,32 @@ async fn juhe_bad_key_exits_3_and_a_bad_credit_code_sends_nothing() {
 
     let (code, _, _) = with_key(JUHE_KEY, COMPANY);
     assert_eq!(code, 0);
+}
+
+#[test]
+fn zz_license_trace_logs_carry_no_credential_or_token() {
+    use cred_sandbox::credentials::{ZZ_LICENSE_CLIENT_SECRET, ZZ_LICENSE_PASSWORD};
+    let (code, _, err) = run(cred().args([
+        "--sandbox",
+        "-vv",
+        "zz-license",
+        "by-holder",
+        "--holder-code",
+        ID,
+        "--holder-type",
+        "111",
+        "--cert-type",
+        "T01",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("access token obtained"), "{err}");
+    for needle in [
+        ZZ_LICENSE_PASSWORD,
+        ZZ_LICENSE_CLIENT_SECRET,
+        "Bearer ",
+        "Basic ",
+        ID,
+    ] {
+        assert!(!err.contains(needle), "{needle} in the logs: {err}");
+    }
 }

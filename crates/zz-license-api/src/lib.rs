@@ -75,3 +75,8 @@ pub use types::{
 
 /// Decodes a raw share-interface answer (exposed for sandboxes and custom transports).
 pub use envelope::decode as decode_envelope;
+
+/// The crate README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,460 @@
+//! `cred zz-license ...`
+
+use std::io::Write as _;
+use std::path::Path;
+
+use cred_core::{Answer, Error, Pii};
+use serde::Serialize;
+use serde_json::json;
+use zz_license_api::{
+    AuditContext, CallCategory, Client, Config, DataVerification, DownloadLinks, FileVerification,
+    HolderCodeType, InterfaceType, Licences, QrLicence, ShareDownloadUrl, ShareQueryCertInfo,
+    ShareQueryCertInfoByHolderCode, ShareQueryCertInfoByQrcode, ShareVerifyCertFile,
+    ShareVerifyCertInfo,
+};
+
+use crate::cli::{AuditArgs, ZzLicenseCommand};
+use crate::context::Context;
+use crate::output::{Block, Failure, Output};
+
+const PROVIDER: &str = "zz_license";
+
+/// Runs a `cred zz-license` command.
+pub async fn run(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, Failure> {
+    dispatch(ctx, command)
+        .await
+        .map_err(|e| Failure::of(PROVIDER, with_flag_hint(e)))
+}
+
+/// Names the flag for a missing audit field (the SDK names the wire field).
+fn with_flag_hint(e: Error) -> Error {
+    let Error::InvalidInput { field, reason } = &e else {
+        return e;
+    };
+    let flag = match *field {
+        "certificateSystemName" => "--system-name",
+        "certificateCallCategory" => "--call-category",
+        "certificateMatterName" => "--matter-name",
+        "certificateEventCode" => "--event-code",
+        "certificateCopyCause" => "--cause",
+        _ => return e,
+    };
+    let reason = match reason.split_once(": set it with") {
+        Some((head, _)) => format!("{head}: pass {flag} or set its ZZ_LICENSE_* variable"),
+        None => reason.clone(),
+    };
+    Error::InvalidInput { field, reason }
+}
+
+fn level(city: bool) -> InterfaceType {
+    if city {
+        InterfaceType::City
+    } else {
+        InterfaceType::Province
+    }
+}
+
+async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, Error> {
+    match command {
+        ZzLicenseCommand::ByHolder {
+            holder_code,
+            holder_type,
+            cert_type,
+            certificate_number,
+            city,
+            audit,
+        } => {
+            let kind = HolderCodeType::from_code(holder_type)
+                .map_err(|reason| Error::invalid("holder_type", reason))?;
+            let mut request = ShareQueryCertInfoByHolderCode::new(holder_code, kind, cert_type)
+                .interface_type(level(*city));
+            if let Some(no) = certificate_number {
+                request = request.certificate_number(no);
+            }
+            let answer = client(ctx, audit)?
+                .share_query_cert_info_by_holder_code(&request)
+                .await?;
+            Ok(licences_output("证照持有主体代码获取证照信息", answer))
+        }
+        ZzLicenseCommand::Info {
+            certificate_id,
+            city,
+            audit,
+        } => {
+            let request = ShareQueryCertInfo::new(certificate_id).interface_type(level(*city));
+            let answer = client(ctx, audit)?.share_query_cert_info(&request).await?;
+            Ok(licences_output("证照标识获取证照信息", answer))
+        }
+        ZzLicenseCommand::ByQrcode { qr, city, audit } => {
+            let request = ShareQueryCertInfoByQrcode::new(qr).interface_type(level(*city));
+            let answer = client(ctx, audit)?
+                .share_query_cert_info_by_qrcode(&request)
+                .await?;
+            Ok(qr_output(answer))
+        }
+        ZzLicenseCommand::Verify {
+            cert_type,
+            holder_code,
+            data,
+            use_for,
+            city,
+            audit,
+        } => {
+            let request = ShareVerifyCertInfo::new(cert_type, data, use_for, holder_code)
+                .interface_type(level(*city));
+            let answer = client(ctx, audit)?.share_verify_cert_info(&request).await?;
+            Ok(data_check_output(answer))
+        }
+        ZzLicenseCommand::VerifyFile {
+            cert_type,
+            file,
+            use_cause,
+            city,
+            audit,
+        } => {
+            let request = ShareVerifyCertFile::from_path(cert_type, file, use_cause)?
+                .interface_type(level(*city));
+            let answer = client(ctx, audit)?.share_verify_cert_file(&request).await?;
+            Ok(file_check_output(answer))
+        }
+        ZzLicenseCommand::DownloadUrl {
+            certificate_id,
+            expiry,
+            audit,
+        } => {
+            let mut request = ShareDownloadUrl::new(certificate_id);
+            if let Some(e) = expiry {
+                request = request.expiry_time(e);
+            }
+            let answer = client(ctx, audit)?.share_download_url(&request).await?;
+            Ok(links_output(answer))
+        }
+        ZzLicenseCommand::Download {
+            certificate_id,
+            output,
+            audit,
+        } => download(ctx, audit, certificate_id, output).await,
+    }
+}
+
+/// The audit context: environment, then flags (clap also reads the five main ones from
+/// their variables); in sandbox mode, labelled demo values fill what is missing.
+fn audit_context(ctx: &Context, args: &AuditArgs) -> Result<AuditContext, Error> {
+    let mut audit = AuditContext::new();
+    if let Some(v) = &args.system_name {
+        audit = audit.system_name(v);
+    }
+    if let Some(v) = &args.call_category {
+        let category: CallCategory = v
+            .parse()
+            .map_err(|reason: String| Error::invalid("call_category", reason))?;
+        audit = audit.call_category(category);
+    }
+    if let Some(v) = &args.matter_name {
+        audit = audit.matter_name(v);
+    }
+    if let Some(v) = &args.event_code {
+        audit = audit.event_code(v);
+    }
+    if let Some(v) = &args.cause {
+        audit = audit.copy_cause(v);
+    }
+    if let Some(v) = &args.district {
+        audit = audit.district(v);
+    }
+    if let Some(v) = &args.department {
+        audit = audit.department(v);
+    }
+    if let Some(v) = &args.district_level {
+        audit = audit.district_level(v);
+    }
+    if ctx.sandbox.is_some() {
+        let demo = AuditContext::new()
+            .system_name("credkit sandbox")
+            .call_category(CallCategory::NonMatter)
+            .matter_name("credkit sandbox demo")
+            .event_code("SANDBOX")
+            .copy_cause("credkit sandbox demo call");
+        audit = demo.merged(&audit);
+    }
+    audit.check()?;
+    Ok(audit)
+}
+
+/// A client for the sandbox (test account) or from `ZZ_LICENSE_*` variables.
+fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
+    use cred_sandbox::credentials as sc;
+    let mut config = match &ctx.sandbox {
+        Some(sandbox) => Config::new(
+            sandbox.zz_license_base_url(),
+            sc::ZZ_LICENSE_USERNAME,
+            sc::ZZ_LICENSE_PASSWORD,
+            sc::ZZ_LICENSE_CLIENT_ID,
+            sc::ZZ_LICENSE_CLIENT_SECRET,
+        ),
+        None => Config::from_env().map_err(|e| match e {
+            Error::Config { message } => Error::config(format!(
+                "{message} (set ZZ_LICENSE_BASE_URL, ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD, ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET, or try --sandbox)"
+            )),
+            other => other,
+        })?,
+    };
+    if let Some(url) = &ctx.base_url {
+        config.base_url = url.clone();
+    }
+    config.audit = config.audit.merged(&audit_context(ctx, args)?);
+    let mut builder = Client::builder().config(config);
+    if let Some(t) = ctx.timeout {
+        builder = builder.timeout(t);
+    }
+    builder.build()
+}
+
+fn head<T>(title: &str, answer: &Answer<T>, found: String) -> Block {
+    let meta = answer.meta();
+    let mut b = Block::titled(format!("{title} ({} {})", meta.provider, meta.operation));
+    b.row("found", found);
+    if !meta.message.is_empty() {
+        b.row("message", meta.message.as_str());
+    }
+    b
+}
+
+fn finish<T: Serialize>(answer: Answer<T>, blocks: Vec<Block>) -> Output {
+    let (result, meta) = answer.into_parts();
+    let found = result.is_some();
+    let json = serde_json::value::to_raw_value(&result)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+    Output::Answer {
+        meta,
+        found,
+        result: json,
+        human: blocks,
+    }
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("yes, {n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+fn licences_output(title: &str, answer: Answer<Licences>) -> Output {
+    let found = match answer.result() {
+        Some(l) => format!(
+            "{} ({} interface)",
+            count(l.len(), "licence"),
+            l.shape().as_str()
+        ),
+        None => "no (没有符合条件的证照)".to_owned(),
+    };
+    let mut blocks = vec![head(title, &answer, found)];
+    match answer.result() {
+        Some(Licences::Province { items, .. }) => {
+            for (i, l) in items.iter().enumerate() {
+                let mut b = Block::titled(format!("licence {}", i + 1));
+                b.opt("证照标识 identifier", l.cert_identifier.as_deref())
+                    .opt(
+                        "持证人 holder",
+                        l.name.as_deref().map(|n| Pii::Name.mask(n)),
+                    )
+                    .opt(
+                        "身份号码 ID number",
+                        l.gmsfhm
+                            .as_deref()
+                            .or(l.certno.as_deref())
+                            .map(|n| Pii::IdNumber.mask(n)),
+                    );
+                for (k, v) in &l.fields {
+                    b.row(
+                        k.as_str(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    );
+                }
+                blocks.push(b);
+            }
+        }
+        Some(Licences::City { items, .. }) => {
+            for (i, l) in items.iter().enumerate() {
+                let mut b = Block::titled(format!("licence {}", i + 1));
+                b.opt("证照名称 name", l.certificate_name.as_deref())
+                    .opt("证照编号 number", l.certificate_number.as_deref())
+                    .opt(
+                        "持证主体 holder",
+                        l.certificate_holder.as_deref().map(|n| Pii::Name.mask(n)),
+                    )
+                    .opt(
+                        "持证主体代码 holder code",
+                        l.certificate_holder_code
+                            .as_deref()
+                            .map(|n| Pii::IdNumber.mask(n)),
+                    )
+                    .opt("颁发机构 issued by", l.issue_dept.as_deref())
+                    .opt("颁发日期 issued on", l.issue_date.as_ref())
+                    .opt("有效期起 valid from", l.valid_from.as_ref())
+                    .opt("有效期至 valid until", l.valid_until.as_ref());
+                blocks.push(b);
+            }
+        }
+        _ => {}
+    }
+    finish(answer, blocks)
+}
+
+fn qr_output(answer: Answer<QrLicence>) -> Output {
+    let found = match answer.result() {
+        Some(q) => format!("yes ({} interface)", q.shape().as_str()),
+        None => "no (没有符合条件的证照)".to_owned(),
+    };
+    let mut blocks = vec![head("二维码获取证照信息", &answer, found)];
+    match answer.result() {
+        Some(QrLicence::City { licence: l }) => {
+            let mut b = Block::titled("licence");
+            b.opt("证照名称 name", l.license_name.as_deref())
+                .opt("证照标识 identifier", l.file_number.as_deref())
+                .opt(
+                    "持证人 holder",
+                    l.holder.as_deref().map(|n| Pii::Name.mask(n)),
+                )
+                .opt("发证单位 issued by", l.issuer.as_deref())
+                .opt("状态 state", l.state.as_deref())
+                .opt("有效期起 valid from", l.valid_from.as_ref())
+                .opt("有效期至 valid until", l.valid_until.as_ref());
+            blocks.push(b);
+        }
+        Some(q @ QrLicence::Province { .. }) => {
+            let mut b = Block::titled("licences");
+            for id in q.identifiers() {
+                b.row("证照标识 identifier", id);
+            }
+            blocks.push(b);
+        }
+        _ => {}
+    }
+    finish(answer, blocks)
+}
+
+fn data_check_output(answer: Answer<DataVerification>) -> Output {
+    let found = match answer.result() {
+        Some(v) => format!("yes ({} interface)", v.shape().as_str()),
+        None => "no".to_owned(),
+    };
+    let mut blocks = vec![head("证照类型代码验证证照信息", &answer, found)];
+    if let Some(v) = answer.result() {
+        let outcome = v.outcome();
+        let mut b = Block::titled("result");
+        b.row(
+            "校验结果 outcome",
+            format!(
+                "{} {}",
+                if outcome.is_valid() { "✓" } else { "✗" },
+                outcome.description()
+            ),
+        )
+        .opt("说明 message", v.message());
+        blocks.push(b);
+    }
+    finish(answer, blocks)
+}
+
+fn file_check_output(answer: Answer<FileVerification>) -> Output {
+    let found = if answer.found() { "yes" } else { "no" }.to_owned();
+    let mut blocks = vec![head("证照类型代码验证证照文件", &answer, found)];
+    if let Some(v) = answer.result() {
+        let mut b = Block::titled("result");
+        match v.outcome() {
+            Some(o) => {
+                b.row(
+                    "校验结果 outcome",
+                    format!(
+                        "{} {}",
+                        if o.is_valid() { "✓" } else { "✗" },
+                        o.description()
+                    ),
+                );
+            }
+            None => {
+                b.row("校验结果 outcome", "not stated; the platform answered text");
+            }
+        }
+        b.opt("说明 message", v.message.as_deref())
+            .opt("data", v.text.as_deref());
+        blocks.push(b);
+    }
+    finish(answer, blocks)
+}
+
+fn links_output(answer: Answer<DownloadLinks>) -> Output {
+    let found = match answer.result() {
+        Some(l) => format!(
+            "{} ({} interface), valid about 10 minutes",
+            count(l.len(), "link"),
+            l.shape().as_str()
+        ),
+        None => "no".to_owned(),
+    };
+    let mut blocks = vec![head("证照标识获取下载地址", &answer, found)];
+    if let Some(links) = answer.result() {
+        let mut b = Block::titled("links");
+        for url in links.urls() {
+            b.row("下载地址 url", url);
+        }
+        b.opt("格式 format", links.announced_format());
+        blocks.push(b);
+    }
+    finish(answer, blocks)
+}
+
+/// Asks a link, streams the file to `<output>.part`, renames it on success.
+async fn download(
+    ctx: &Context,
+    args: &AuditArgs,
+    certificate_id: &str,
+    output: &Path,
+) -> Result<Output, Error> {
+    let request = ShareDownloadUrl::new(certificate_id);
+    cred_core::ApiRequest::validate(&request)?;
+    let client = client(ctx, args)?;
+    let part = output.with_extension(match output.extension() {
+        Some(e) => format!("{}.part", e.to_string_lossy()),
+        None => "part".to_owned(),
+    });
+    let mut file = std::fs::File::create(&part)
+        .map_err(|e| Error::invalid("output", format!("cannot create the file: {e}")))?;
+    let result = client.download_licence(&request, &mut file).await;
+    let _ = file.flush();
+    drop(file);
+    let downloaded = match result {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+    };
+    let Some(d) = downloaded else {
+        let _ = std::fs::remove_file(&part);
+        let mut b = Block::titled("证照文件下载 (zz_license download)");
+        b.row("found", "no download link (没有符合条件的证照)");
+        return Ok(Output::Plain {
+            json: json!({"provider": PROVIDER, "operation": "download", "found": false}),
+            human: vec![b],
+        });
+    };
+    std::fs::rename(&part, output)
+        .map_err(|e| Error::invalid("output", format!("cannot write the file: {e}")))?;
+    let mut b = Block::titled("证照文件下载 (zz_license download)");
+    b.row("found", "yes")
+        .row("format", d.format.to_string())
+        .row("bytes", d.bytes.to_string())
+        .row("written to", output.display().to_string());
+    Ok(Output::Plain {
+        json: json!({
+            "provider": PROVIDER,
+            "operation": "download",
+            "found": true,
+            "format": d.format,
+            "bytes": d.bytes,
+            "content_type": d.content_type,
+            "output": output.display().to_string(),
+        }),
+        human: vec![b],
+    })
+}
