@@ -8,6 +8,7 @@ use reqwest::header::HeaderMap;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::mask::Redactor;
+use crate::transport::RawResponse;
 
 /// A request about to be sent, as the auth hook sees it.
 #[derive(Clone)]
@@ -26,6 +27,10 @@ pub struct OutgoingRequest {
     /// Which credential (for example which cached token) the authorizer used; handed back
     /// to [`Authorizer::invalidate`] when the provider rejects it. `0` when unused.
     pub credential: u64,
+    /// What the authorizer signed, in words fit for an error message (method, path,
+    /// body digest, key fingerprint; never a secret). Handed back to
+    /// [`Authorizer::check_response`].
+    pub signed: Option<String>,
 }
 
 impl fmt::Debug for OutgoingRequest {
@@ -67,6 +72,21 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
 
     /// Registers every secret this authorizer holds, so it is scrubbed from error text.
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>);
+
+    /// Checks (and may transform) a response before it is decoded: verifies a response
+    /// signature, decrypts an encrypted body, explains a refused request signature.
+    /// `signed` is the [`OutgoingRequest::signed`] of the request. An error here is
+    /// returned as the call's error. The default accepts every response as it is.
+    fn check_response(
+        &self,
+        endpoint: &'static Endpoint,
+        signed: Option<&str>,
+        response: &mut RawResponse,
+        redactor: &Redactor<'_>,
+    ) -> Result<(), Error> {
+        let _ = (endpoint, signed, response, redactor);
+        Ok(())
+    }
 }
 
 /// An authorizer that adds nothing (public endpoints, tests).

@@ -173,25 +173,34 @@ impl ClientCore {
                     params,
                     body: None,
                     credential: 0,
+                    signed: None,
                 };
                 let mut credential = 0;
                 let result = match self.auth.authorize(&mut outgoing).await {
                     Ok(()) => {
                         credential = outgoing.credential;
+                        let signed = outgoing.signed.clone();
                         // Built after authorising, so a token obtained just now is
                         // scrubbed from whatever the provider echoes back.
                         let mut redactor = Redactor::new();
                         self.auth.register_secrets(&mut redactor);
                         request.register_pii(&mut redactor);
                         match self.transport.send(outgoing, &redactor).await {
-                            Ok(raw) => {
+                            Ok(mut raw) => {
                                 tracing::debug!(
                                     attempt,
                                     status = raw.status,
                                     bytes = raw.body.len(),
                                     "response"
                                 );
-                                decode(endpoint, &raw, &redactor)
+                                self.auth
+                                    .check_response(
+                                        endpoint,
+                                        signed.as_deref(),
+                                        &mut raw,
+                                        &redactor,
+                                    )
+                                    .and_then(|()| decode(endpoint, &raw, &redactor))
                             }
                             Err(e) => Err(e),
                         }

@@ -365,6 +365,7 @@ impl TokenManager {
             params,
             body: None,
             credential: 0,
+            signed: None,
         };
         let mut redactor = Redactor::new();
         self.register(&mut redactor);
