@@ -79,7 +79,17 @@ pub fn render(spec: &Spec, spec_path: &str) -> Result<String, String> {
             .any(|m| m.external && m.name == e.response);
         render_endpoint(provider, e, external)
     });
-    let models = spec.model.iter().filter(|m| !m.external).map(render_model);
+    let externals: Vec<&str> = spec
+        .model
+        .iter()
+        .filter(|m| m.external)
+        .map(|m| m.name.as_str())
+        .collect();
+    let models = spec
+        .model
+        .iter()
+        .filter(|m| !m.external)
+        .map(|m| render_model(m, &externals));
     let file = quote! {
         use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
@@ -250,6 +260,13 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
         }
     });
     let validations = settable.iter().map(|p| render_validation(p));
+    let cross_check = match &e.check {
+        Some(path) => {
+            let segments = path.split("::").map(|s| format_ident!("{}", s));
+            quote!(crate::#(#segments)::*(self)?;)
+        }
+        None => quote!(),
+    };
     let writes = e.param.iter().map(|p| {
         let id = ident(&p.name);
         let wire = &p.wire;
@@ -350,6 +367,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
 
             fn validate(&self) -> Result<(), Error> {
                 #(#validations)*
+                #cross_check
                 Ok(())
             }
 
@@ -433,11 +451,11 @@ fn render_validation(p: &ParamSpec) -> TokenStream {
     }
 }
 
-fn render_model(m: &ModelSpec) -> TokenStream {
+fn render_model(m: &ModelSpec, externals: &[&str]) -> TokenStream {
     let name = format_ident!("{}", m.name);
     let name_str = &m.name;
     let d = docs(&m.doc);
-    let fields = m.field.iter().map(render_field);
+    let fields = m.field.iter().map(|f| render_field(f, externals));
     let debug_fields = m.field.iter().map(|f| {
         let id = ident(&f.name);
         let label = &f.name;
@@ -474,7 +492,7 @@ fn render_model(m: &ModelSpec) -> TokenStream {
     }
 }
 
-fn render_field(f: &FieldSpec) -> TokenStream {
+fn render_field(f: &FieldSpec, externals: &[&str]) -> TokenStream {
     let id = ident(&f.name);
     let wire = &f.wire;
     let mut doc = format!("{} (wire `{}`)", f.doc.trim(), f.wire);
@@ -508,11 +526,11 @@ fn render_field(f: &FieldSpec) -> TokenStream {
             };
         }
         FieldType::Model(t) => {
-            let t = format_ident!("{}", t);
+            let t = model_path(&t, externals);
             (quote!(Option<#t>), None)
         }
         FieldType::List(t) => {
-            let t = format_ident!("{}", t);
+            let t = model_path(&t, externals);
             (quote!(Vec<#t>), Some("::cred_core::lenient::vec_or_null"))
         }
     };
@@ -530,5 +548,15 @@ fn render_field(f: &FieldSpec) -> TokenStream {
             #(#aliases)*
             pub #id: #ty
         },
+    }
+}
+
+/// A model's type path: hand-written (`external`) models live at the crate root.
+fn model_path(name: &str, externals: &[&str]) -> TokenStream {
+    let t = format_ident!("{}", name);
+    if externals.contains(&name) {
+        quote!(crate::#t)
+    } else {
+        quote!(#t)
     }
 }

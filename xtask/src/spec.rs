@@ -16,6 +16,7 @@
 //! deprecated = "why"                    # optional
 //! request = "CredentialQuery"           # generated request type
 //! response = "CredentialQueryResult"    # a [[model]] below
+//! check = "checks::credential_query"    # optional: crate::checks::credential_query(&req)
 //!
 //!   [[endpoint.param]]
 //!   name = "idcard"                     # Rust name
@@ -141,6 +142,10 @@ pub struct EndpointSpec {
     pub request: String,
     /// Response model name.
     pub response: String,
+    /// A hand-written check across parameters, `crate::<check>(&request)`, run after the
+    /// per-parameter ones.
+    #[serde(default)]
+    pub check: Option<String>,
     /// Parameters, in wire order.
     #[serde(default)]
     pub param: Vec<ParamSpec>,
@@ -363,6 +368,11 @@ impl Spec {
                     "{at}: request `{}` collides with a model",
                     e.request
                 ));
+            }
+            if let Some(c) = &e.check
+                && !c.split("::").all(is_snake)
+            {
+                p.push(format!("{at}: check `{c}` must be a snake_case path"));
             }
             if !models.contains(e.response.as_str()) {
                 p.push(format!(

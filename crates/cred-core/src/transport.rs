@@ -178,6 +178,8 @@ impl Transport {
                 q.append_pair(k, v);
             }
         }
+        // A content type the authorizer set (an encrypted body is text/plain) wins.
+        let has_type = request.headers.contains_key(CONTENT_TYPE);
         let mut builder = self.client.request(method, url).headers(request.headers);
         if params_in_body && endpoint.encoding == Encoding::Form {
             let body = form_urlencoded::Serializer::new(String::with_capacity(128))
@@ -185,11 +187,15 @@ impl Transport {
                 .finish();
             builder = builder.header(CONTENT_TYPE, FORM).body(body);
         } else if let Some(body) = request.body {
-            builder = builder.header(CONTENT_TYPE, JSON).body(body);
+            if !has_type {
+                builder = builder.header(CONTENT_TYPE, JSON);
+            }
+            builder = builder.body(body);
         } else if endpoint.encoding == Encoding::Json {
-            builder = builder
-                .header(CONTENT_TYPE, JSON)
-                .body(json_object(&request.params));
+            if !has_type {
+                builder = builder.header(CONTENT_TYPE, JSON);
+            }
+            builder = builder.body(json_object(&request.params));
         }
         let mut response = builder
             .send()

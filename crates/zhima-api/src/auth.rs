@@ -1,0 +1,317 @@
+//! The Alipay v3 authorizer: builds the query or body once, signs exactly those bytes,
+//! sets the v3 headers; on the way back verifies the response signature (on by
+//! default), checks the certificate SN, transcodes declared charsets, decrypts, and
+//! explains a refused request signature.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use cred_core::{
+    Authorizer, Encoding, Endpoint, Error, ExposeSecret, Method, OutgoingRequest, RawResponse,
+    Redactor, SecretString,
+};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+
+use crate::cert::CertSns;
+use crate::crypto::EncryptKey;
+use crate::keys::{AlipayPublicKey, AppKey};
+use crate::signer;
+
+/// Signs requests and checks responses for one Alipay app.
+pub(crate) struct AlipayAuth {
+    pub(crate) app_id: String,
+    pub(crate) key: AppKey,
+    /// `None` only when verification was switched off explicitly.
+    pub(crate) alipay_key: Option<AlipayPublicKey>,
+    pub(crate) encrypt: Option<EncryptKey>,
+    pub(crate) certs: Option<CertSns>,
+    pub(crate) app_auth_token: Option<SecretString>,
+}
+
+impl fmt::Debug for AlipayAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlipayAuth")
+            .field("app_id", &self.app_id)
+            .field("key", &self.key)
+            .field("alipay_key", &self.alipay_key)
+            .field("verify_responses", &self.alipay_key.is_some())
+            .field("encrypt", &self.encrypt.is_some())
+            .field("cert_mode", &self.certs.is_some())
+            .field(
+                "app_auth_token",
+                &self.app_auth_token.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+fn header(value: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(value).map_err(|_| Error::config("a header value is not visible ASCII"))
+}
+
+/// `{"k":"v",...}` in order.
+fn json_object(params: &[(&'static str, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn short_digest(bytes: &[u8]) -> String {
+    crate::digest_hex(bytes)[..16].to_owned()
+}
+
+impl AlipayAuth {
+    fn signature_error(&self, endpoint: &'static Endpoint, message: String) -> Error {
+        Error::Signature {
+            site: endpoint.site,
+            message,
+        }
+    }
+
+    /// Verifies the response signature headers over `timestamp\nnonce\nbody\n`.
+    fn verify(
+        &self,
+        endpoint: &'static Endpoint,
+        key: &AlipayPublicKey,
+        response: &RawResponse,
+        trace: &str,
+    ) -> Result<(), Error> {
+        let timestamp = response.header("alipay-timestamp");
+        let nonce = response.header("alipay-nonce");
+        let signature = response.header("alipay-signature");
+        let (Some(timestamp), Some(nonce), Some(signature)) = (timestamp, nonce, signature) else {
+            if !response.is_success() {
+                return Ok(()); // gateway errors may come unsigned; they carry no data
+            }
+            let missing: Vec<&str> = [
+                ("alipay-timestamp", timestamp),
+                ("alipay-nonce", nonce),
+                ("alipay-signature", signature),
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+            return Err(self.signature_error(
+                endpoint,
+                format!(
+                    "HTTP {} answer without {}{trace}: not trusted as data (response verification is on)",
+                    response.status,
+                    missing.join(", ")
+                ),
+            ));
+        };
+        let mut content =
+            Vec::with_capacity(timestamp.len() + nonce.len() + response.body.len() + 3);
+        for part in [timestamp.as_bytes(), nonce.as_bytes(), &response.body[..]] {
+            content.extend_from_slice(part);
+            content.push(b'\n');
+        }
+        if key.verify(&content, signature) {
+            return Ok(());
+        }
+        Err(self.signature_error(
+            endpoint,
+            format!(
+                "the response signature does not verify with the Alipay public key {} (verified: alipay-timestamp {timestamp}, alipay-nonce, body of {} bytes with sha256 {}){trace}; check that ALIPAY_PUBLIC_KEY is the 支付宝公钥 of app {}, not another app's, and that nothing between you and Alipay rewrites responses",
+                key.fingerprint(),
+                response.body.len(),
+                short_digest(&response.body),
+                self.app_id,
+            ),
+        ))
+    }
+}
+
+/// Transcodes a body declared in a non-UTF-8 charset (some gateways answer GBK).
+fn transcode(response: &mut RawResponse) {
+    let Some(charset) = response.header("content-type").and_then(|ct| {
+        ct.split(';')
+            .filter_map(|p| p.trim().strip_prefix("charset="))
+            .next()
+            .map(|c| c.trim_matches('"').to_owned())
+    }) else {
+        return;
+    };
+    let Some(encoding) = encoding_rs::Encoding::for_label(charset.as_bytes()) else {
+        return;
+    };
+    if encoding == encoding_rs::UTF_8 {
+        return;
+    }
+    let (text, _, _) = encoding.decode(&response.body);
+    response.body = bytes::Bytes::from(text.into_owned());
+}
+
+#[async_trait]
+impl Authorizer for AlipayAuth {
+    async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
+        let endpoint = request.endpoint;
+        let params = std::mem::take(&mut request.params);
+        let in_query = endpoint.method == Method::Get || endpoint.encoding == Encoding::Query;
+        let mut body = String::new();
+        if in_query {
+            let query = signer::encode_query(
+                &params
+                    .iter()
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect::<Vec<_>>(),
+            );
+            request
+                .url
+                .set_query((!query.is_empty()).then_some(query.as_str()));
+        } else {
+            body = json_object(&params);
+        }
+        let mut content_type = "application/json";
+        if let Some(key) = &self.encrypt {
+            request.headers.insert(
+                HeaderName::from_static("alipay-encrypt-type"),
+                HeaderValue::from_static("AES"),
+            );
+            if !body.is_empty() {
+                body = key.encrypt(body.as_bytes())?;
+                content_type = "text/plain";
+            }
+        }
+        let mut path_and_query = request.url.path().to_owned();
+        if let Some(q) = request.url.query() {
+            path_and_query.push('?');
+            path_and_query.push_str(q);
+        }
+        let nonce = signer::nonce();
+        let auth = signer::auth_string(
+            &self.app_id,
+            self.certs.as_ref().map(|c| c.app.as_str()),
+            &nonce,
+            cred_core::now_millis(),
+        );
+        let token = self.app_auth_token.as_ref().map(|t| t.expose_secret());
+        let authorization = signer::sign_request(
+            &self.key,
+            &auth,
+            endpoint.method.as_str(),
+            &path_and_query,
+            &body,
+            token,
+        )?;
+        let mut value = header(&authorization)?;
+        value.set_sensitive(true);
+        let h = &mut request.headers;
+        h.insert(AUTHORIZATION, value);
+        h.insert(
+            HeaderName::from_static("alipay-request-id"),
+            header(&signer::nonce())?,
+        );
+        h.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(token) = token {
+            let mut v = header(token)?;
+            v.set_sensitive(true);
+            h.insert(HeaderName::from_static("alipay-app-auth-token"), v);
+        }
+        if let Some(certs) = &self.certs {
+            h.insert(
+                HeaderName::from_static("alipay-root-cert-sn"),
+                header(&certs.root)?,
+            );
+        }
+        request.signed = Some(format!(
+            "signed {} {path_and_query} with a body of {} bytes (sha256 {}) using app key {}{}",
+            endpoint.method.as_str(),
+            body.len(),
+            short_digest(body.as_bytes()),
+            self.key.fingerprint(),
+            self.certs
+                .as_ref()
+                .map(|c| format!(" and app_cert_sn {}", c.app))
+                .unwrap_or_default(),
+        ));
+        if endpoint.method != Method::Get {
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            request.body = Some(bytes::Bytes::from(body));
+        }
+        Ok(())
+    }
+
+    fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        if let Some(t) = &self.app_auth_token {
+            redactor.secret(t.expose_secret());
+        }
+    }
+
+    fn check_response(
+        &self,
+        endpoint: &'static Endpoint,
+        signed: Option<&str>,
+        response: &mut RawResponse,
+        redactor: &Redactor<'_>,
+    ) -> Result<(), Error> {
+        let trace = response
+            .header("alipay-trace-id")
+            .map(|t| format!(" [trace id {t}]"))
+            .unwrap_or_default();
+        if let Some(key) = &self.alipay_key {
+            self.verify(endpoint, key, response, &trace)
+                .map_err(|e| redact(e, redactor))?;
+            if let Some(certs) = &self.certs
+                && response.is_success()
+            {
+                let sn = response.header("alipay-sn").unwrap_or("");
+                if sn != certs.alipay {
+                    return Err(self.signature_error(
+                        endpoint,
+                        format!(
+                            "the response names Alipay certificate SN `{sn}`, the configured Alipay certificate is `{}`{trace}; Alipay may have rotated its certificate: download the new 支付宝公钥证书",
+                            certs.alipay
+                        ),
+                    ));
+                }
+            }
+        }
+        transcode(response);
+        if response.is_success() {
+            let looks_json = matches!(response.body.trim_ascii_start().first(), Some(b'{' | b'['));
+            if !looks_json && !response.body.trim_ascii().is_empty() {
+                if let Some(key) = &self.encrypt {
+                    let plain = key.decrypt(&response.body).ok_or_else(|| Error::Decode {
+                        site: endpoint.site,
+                        reason: format!(
+                            "the encrypted answer does not decrypt with ALIPAY_ENCRYPT_KEY{trace}"
+                        ),
+                        snippet: String::new(),
+                    })?;
+                    response.body = plain.into();
+                } else if response.header("alipay-encrypt-type").is_some() {
+                    return Err(Error::config(format!(
+                        "the answer is encrypted (alipay-encrypt-type){trace}: set ALIPAY_ENCRYPT_KEY to the app's 接口内容加密密钥"
+                    )));
+                }
+            }
+            return Ok(());
+        }
+        let code = serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|v| v.get("code")?.as_str().map(str::to_owned));
+        if code.as_deref() == Some("invalid-signature") {
+            let message = format!(
+                "the gateway refused the request signature (invalid-signature){trace}: {}; check that ALIPAY_PRIVATE_KEY is the key whose public half (应用公钥) is set for app {}, and that ALIPAY_APP_ID is right",
+                signed.unwrap_or("no signing record"),
+                self.app_id
+            );
+            return Err(self.signature_error(endpoint, redactor.redact(&message)));
+        }
+        Ok(())
+    }
+}
+
+fn redact(e: Error, redactor: &Redactor<'_>) -> Error {
+    match e {
+        Error::Signature { site, message } => Error::Signature {
+            site,
+            message: redactor.redact(&message),
+        },
+        other => other,
+    }
+}
