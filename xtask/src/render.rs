@@ -324,6 +324,17 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
         }
     });
     let req_name = &e.request;
+    let default_impl = if required.is_empty() {
+        quote! {
+            impl Default for #req {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
 
     quote! {
         #endpoint_doc
@@ -351,6 +362,8 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
             #(#setters)*
             #(#getters)*
         }
+
+        #default_impl
 
         impl ::std::fmt::Debug for #req {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

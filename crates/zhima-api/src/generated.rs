@@ -267,6 +267,12 @@ impl JobworthAuthentication {
     }
 }
 
+impl Default for JobworthAuthentication {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ::std::fmt::Debug for JobworthAuthentication {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("JobworthAuthentication")
