@@ -5,7 +5,7 @@
 //! and signatures exactly as the provider documents them, refuses stale timestamps,
 //! answers in the provider's exact envelope, and reaches every error family through
 //! documented **magic inputs** (see the crate README, [`jumdata::MAGIC`],
-//! [`juhe::MAGIC`] and [`zz_license::MAGIC`]).
+//! [`juhe::MAGIC`], [`zz_license::MAGIC`] and [`zhima::MAGIC`]).
 //!
 //! It is written from the providers' documents, independently of the SDK crates (it
 //! depends on none of them), so a bug in an SDK signer is caught rather than mirrored.
@@ -24,6 +24,7 @@ mod common;
 pub mod credentials;
 pub mod juhe;
 pub mod jumdata;
+pub mod zhima;
 pub mod zz_license;
 
 pub use common::Behaviour;
@@ -69,6 +70,7 @@ pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
     requests: AtomicU64,
     pub(crate) zz_tokens: zz_license::Tokens,
+    pub(crate) zhima_keys: Option<zhima::Keys>,
 }
 
 /// A running sandbox. Stops when dropped (or on [`Sandbox::shutdown`]).
@@ -94,6 +96,7 @@ impl Sandbox {
             config,
             requests: AtomicU64::new(0),
             zz_tokens: Default::default(),
+            zhima_keys: zhima::Keys::load(),
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
@@ -156,7 +159,8 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(jumdata::routes(shared.clone()))
         .merge(juhe::routes(shared.clone()))
-        .merge(zz_license::routes(shared))
+        .merge(zz_license::routes(shared.clone()))
+        .merge(zhima::routes(shared))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             count(counter.clone(), req, next)
         }))
