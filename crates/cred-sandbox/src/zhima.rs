@@ -198,15 +198,15 @@ fn error(keys: &Keys, status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-/// Checks the `authorization` header as the gateway does; the error answer if it fails.
-fn check_signature(
+/// Checks the `authorization` header as the gateway does; the refusal, if any.
+fn refusal(
     keys: &Keys,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(), Response> {
-    let invalid = |code: &str, message: &str| Err(error(keys, 401, code, message));
+) -> Option<Response> {
+    let invalid = |code: &str, message: &str| Some(error(keys, 401, code, message));
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -264,7 +264,7 @@ fn check_signature(
             "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配",
         );
     }
-    Ok(())
+    None
 }
 
 async fn jobworth(
@@ -277,7 +277,7 @@ async fn jobworth(
     let Some(keys) = shared.zhima_keys.as_ref() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "sandbox keys unreadable").into_response();
     };
-    if let Err(r) = check_signature(keys, &method, &uri, &headers, &body) {
+    if let Some(r) = refusal(keys, &method, &uri, &headers, &body) {
         return r;
     }
     if method != Method::GET {
