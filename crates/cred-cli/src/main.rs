@@ -7,6 +7,7 @@ mod juhe;
 mod jumdata;
 mod output;
 mod sandbox;
+mod zhima;
 mod zz_license;
 
 use std::process::ExitCode;
@@ -62,24 +63,11 @@ async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Fa
         Command::Jumdata(c) => jumdata::run(ctx, c).await,
         Command::Juhe(c) => juhe::run(ctx, c).await,
         Command::ZzLicense(c) => zz_license::run(ctx, c).await,
-        Command::Zhima(_) => not_yet("zhima", "cred zhima jobworth"),
+        Command::Zhima(c) => zhima::run(ctx, c).await,
         Command::Check(_) | Command::Sandbox(_) => Err(Failure::local(Error::config(
             "internal: command dispatched twice",
         ))),
     }
-}
-
-/// Commands whose contract is fixed but whose provider crate is not in this build yet.
-fn not_yet(provider: &'static str, command: &str) -> Result<Output, Failure> {
-    Err(Failure::of(
-        provider,
-        Error::invalid(
-            "command",
-            format!(
-                "`{command}` is part of the cred contract but not available in this version yet"
-            ),
-        ),
-    ))
 }
 
 /// Clap's help and version go to stdout with exit 0; usage errors exit 2 (as one JSON
@@ -124,6 +112,7 @@ fn init_logging(verbose: u8) {
             .with_target("jumdata_api", LevelFilter::DEBUG)
             .with_target("juhe_api", LevelFilter::DEBUG)
             .with_target("zz_license_api", LevelFilter::DEBUG)
+            .with_target("zhima_api", LevelFilter::DEBUG)
             .with_target("cred_sandbox", LevelFilter::DEBUG)
             .with_target("cred", LevelFilter::DEBUG),
         _ => Targets::new().with_default(LevelFilter::TRACE),

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 
 use cred_core::Error;
 use cred_sandbox::credentials::{
-    JUHE_KEY, JUMDATA_APP_ID, JUMDATA_APP_SECRET, ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET,
-    ZZ_LICENSE_PASSWORD, ZZ_LICENSE_USERNAME,
+    ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, JUHE_KEY, JUMDATA_APP_ID,
+    JUMDATA_APP_SECRET, ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET, ZZ_LICENSE_PASSWORD,
+    ZZ_LICENSE_USERNAME,
 };
 use cred_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
@@ -39,6 +40,10 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
                     "ZZ_LICENSE_PASSWORD": ZZ_LICENSE_PASSWORD,
                     "ZZ_LICENSE_CLIENT_ID": ZZ_LICENSE_CLIENT_ID,
                     "ZZ_LICENSE_CLIENT_SECRET": ZZ_LICENSE_CLIENT_SECRET,
+                    "ALIPAY_BASE_URL": base,
+                    "ALIPAY_APP_ID": ALIPAY_APP_ID,
+                    "ALIPAY_PRIVATE_KEY": ALIPAY_APP_PRIVATE_KEY,
+                    "ALIPAY_PUBLIC_KEY": ALIPAY_PUBLIC_KEY,
                 },
             })
         );
@@ -55,7 +60,11 @@ pub async fn serve(addr: SocketAddr, json_mode: bool) -> Result<(), Failure> {
             .row("ZZ_LICENSE_USERNAME", ZZ_LICENSE_USERNAME)
             .row("ZZ_LICENSE_PASSWORD", ZZ_LICENSE_PASSWORD)
             .row("ZZ_LICENSE_CLIENT_ID", ZZ_LICENSE_CLIENT_ID)
-            .row("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET);
+            .row("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET)
+            .row("ALIPAY_BASE_URL", base.as_str())
+            .row("ALIPAY_APP_ID", ALIPAY_APP_ID)
+            .row("ALIPAY_PRIVATE_KEY", ALIPAY_APP_PRIVATE_KEY)
+            .row("ALIPAY_PUBLIC_KEY", ALIPAY_PUBLIC_KEY);
         print!("{}", render(&[b]));
         println!("magic inputs: see crates/cred-sandbox/README.md");
     }

@@ -423,13 +423,118 @@ fn help_lists_the_whole_contract() {
 }
 
 #[test]
-fn commands_of_later_providers_say_so_and_send_nothing() {
-    let (code, _, err) = run(cred().args(["--sandbox", "zhima", "jobworth", "--cert-no", ID]));
-    assert_eq!(code, 2);
+fn zhima_jobworth_against_the_sandbox() {
+    let (code, out, err) = run(cred().args([
+        "--sandbox",
+        "zhima",
+        "jobworth",
+        "--once-token",
+        "t-1",
+        "--conn-key",
+        "教师 认证",
+        "--cert-no",
+        "33010219200403064X",
+        "--cert-type",
+        "0",
+        "--query-type",
+        "exact",
+    ]));
+    assert_eq!(code, 0, "{err}");
     assert!(
-        one_error_line(&err).contains("not available in this version yet"),
+        out.contains("✓ SUCCESS") && out.contains("verified"),
+        "{out}"
+    );
+    let (code, out, _) = run(cred().args([
+        "--sandbox",
+        "--json",
+        "zhima",
+        "jobworth",
+        "--once-token",
+        "SANDBOX-FAILED",
+    ]));
+    assert_eq!(code, 0);
+    let v = one_json(&out);
+    assert_eq!(v["result"]["identity_result"], "FAILED");
+    assert_eq!(v["charged"], true);
+    for (token, exit, code_name) in [
+        ("SANDBOX-TOKEN-INVALID", 1, "TOKEN_INVALID"),
+        ("SANDBOX-NOT-AUTHORIZED", 3, "USER_NOT_AUTHORIZE"),
+        ("SANDBOX-THROTTLED", 4, "app-call-limited"),
+    ] {
+        let (code, out, _) = run(cred().args([
+            "--sandbox",
+            "--json",
+            "zhima",
+            "jobworth",
+            "--once-token",
+            token,
+        ]));
+        assert_eq!(code, exit, "{token}");
+        assert_eq!(one_json(&out)["error"]["code"], code_name, "{token}");
+    }
+    let (code, _, err) = run(cred().args([
+        "--sandbox",
+        "zhima",
+        "jobworth",
+        "--once-token",
+        "SANDBOX-BAD-SIGNATURE",
+    ]));
+    assert_eq!(code, 3);
+    assert!(one_error_line(&err).contains("signature error"), "{err}");
+    // A mistyped ID number is refused locally.
+    let (code, _, err) = run(cred().args([
+        "--sandbox",
+        "zhima",
+        "jobworth",
+        "--cert-no",
+        "33010219200403064A",
+        "--cert-type",
+        "0",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        one_error_line(&err).ends_with("(nothing was sent)"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
+async fn zhima_from_variables_and_a_wrong_public_key_is_caught_before_sending() {
+    use cred_sandbox::credentials::*;
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("cred-zhima-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("app_private.pem");
+    std::fs::write(&key_file, ALIPAY_APP_PRIVATE_KEY).unwrap();
+    let mut c = cred();
+    c.env("ALIPAY_APP_ID", ALIPAY_APP_ID)
+        .env("ALIPAY_PRIVATE_KEY", format!("@{}", key_file.display()))
+        .env("ALIPAY_PUBLIC_KEY", ALIPAY_PUBLIC_KEY)
+        .env("ALIPAY_BASE_URL", sandbox.base_url())
+        .args(["zhima", "jobworth", "--once-token", "t"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("SUCCESS"), "{out}");
+    let before = sandbox.requests();
+    // The app's own public key where Alipay's belongs: refused before anything is sent.
+    let mut c = cred();
+    c.env("ALIPAY_APP_ID", ALIPAY_APP_ID)
+        .env("ALIPAY_PRIVATE_KEY", ALIPAY_APP_PRIVATE_KEY)
+        .env("ALIPAY_PUBLIC_KEY", ALIPAY_APP_PUBLIC_KEY)
+        .env("ALIPAY_BASE_URL", sandbox.base_url())
+        .args(["zhima", "jobworth", "--once-token", "t"]);
+    let (code, _, err) = run(&mut c);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        one_error_line(&err).contains("your app's own public key"),
+        "{err}"
+    );
+    assert!(!err.contains(&ALIPAY_APP_PRIVATE_KEY[..40]), "{err}");
+    assert_eq!(sandbox.requests(), before);
+    std::fs::remove_dir_all(&dir).ok();
+    let (code, _, err) = run(cred().args(["zhima", "jobworth", "--once-token", "t"]));
+    assert_eq!(code, 3);
+    assert!(one_error_line(&err).contains("ALIPAY_APP_ID"), "{err}");
 }
 
 const LICENCE: &str = "1.2.156.3005.2.11100000000013127D.11370400MB2856291X.C0000001.001.N";

@@ -1,0 +1,139 @@
+//! `cred zhima ...`
+
+use cred_core::{Answer, Error, Pii};
+use zhima_api::{
+    CertType, Client, Config, JobworthAuthentication, JobworthAuthenticationResult, QueryType,
+};
+
+use crate::cli::{self, ZhimaCommand};
+use crate::context::Context;
+use crate::output::{Block, Failure, Output};
+
+const PROVIDER: &str = "zhima";
+
+/// Runs a `cred zhima` command.
+pub async fn run(ctx: &Context, command: &ZhimaCommand) -> Result<Output, Failure> {
+    match command {
+        ZhimaCommand::Jobworth {
+            conn_key,
+            once_token,
+            query_type,
+            identity_type,
+            service_id,
+            user_id,
+            open_id,
+            cert_no,
+            cert_type,
+        } => {
+            let mut q = JobworthAuthentication::new();
+            if let Some(v) = conn_key {
+                q = q.conn_key(v);
+            }
+            if let Some(v) = once_token {
+                q = q.once_token(v);
+            }
+            if let Some(v) = query_type {
+                q = q.query_type(match v {
+                    cli::QueryType::Exact => QueryType::Exact,
+                    cli::QueryType::Dim => QueryType::Dim,
+                });
+            }
+            if let Some(v) = identity_type {
+                q = q.identity_type(v);
+            }
+            if let Some(v) = service_id {
+                q = q.service_id(v);
+            }
+            if let Some(v) = user_id {
+                q = q.user_id(v);
+            }
+            if let Some(v) = open_id {
+                q = q.open_id(v);
+            }
+            if let Some(v) = cert_no {
+                q = q.cert_no(v);
+            }
+            if let Some(code) = cert_type.and_then(CertType::from_code) {
+                q = q.cert_type(code);
+            }
+            jobworth(ctx, &q)
+                .await
+                .map_err(|e| Failure::of(PROVIDER, e))
+        }
+    }
+}
+
+/// A client for the sandbox (its published test keys) or from `ALIPAY_*` variables.
+fn client(ctx: &Context) -> Result<Client, Error> {
+    use cred_sandbox::credentials as sc;
+    let mut config = match &ctx.sandbox {
+        Some(sandbox) => {
+            let mut c = Config::new(sc::ALIPAY_APP_ID, sc::ALIPAY_APP_PRIVATE_KEY, sc::ALIPAY_PUBLIC_KEY);
+            c.base_url = sandbox.base_url().to_owned();
+            c
+        }
+        None => Config::from_env().map_err(|e| match e {
+            Error::Config { message } => Error::config(format!(
+                "{message} (set ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, or try --sandbox)"
+            )),
+            other => other,
+        })?,
+    };
+    if let Some(url) = &ctx.base_url {
+        config.base_url = url.clone();
+    }
+    let mut builder = Client::builder().config(config);
+    if let Some(t) = ctx.timeout {
+        builder = builder.timeout(t);
+    }
+    builder.build()
+}
+
+async fn jobworth(ctx: &Context, query: &JobworthAuthentication) -> Result<Output, Error> {
+    cred_core::ApiRequest::validate(query)?;
+    let answer = client(ctx)?.jobworth_authentication(query).await?;
+    Ok(answer_output(answer))
+}
+
+fn answer_output(answer: Answer<JobworthAuthenticationResult>) -> Output {
+    let (result, meta) = answer.into_parts();
+    let mut head = Block::titled(format!(
+        "职得身份认证查询 ({} {})",
+        meta.provider, meta.operation
+    ));
+    let found = result.is_some();
+    head.row("found", if found { "yes" } else { "no" })
+        .row("charged", meta.charged.as_str())
+        .opt("request id", meta.request_id.as_deref())
+        .row("signature", "verified (alipay-signature)");
+    let mut blocks = vec![head];
+    if let Some(r) = &result {
+        let mut b = Block::titled("result");
+        if let Some(identity) = &r.identity_result {
+            b.row(
+                "认证结果 identity",
+                format!(
+                    "{} {identity}",
+                    if identity.is_success() { "✓" } else { "✗" }
+                ),
+            );
+        }
+        b.opt("token 状态 token status", r.token_status.as_deref())
+            .opt(
+                "商户身份 id merchant identity",
+                r.merchant_identity_id.as_deref(),
+            )
+            .opt("user_id", r.user_id.as_deref().map(|v| Pii::Other.mask(v)))
+            .opt("open_id", r.open_id.as_deref().map(|v| Pii::Other.mask(v)))
+            .opt("结果页 result page", r.identity_result_skip_url.as_deref());
+        blocks.push(b);
+    }
+    let json = serde_json::value::to_raw_value(&result)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+    Output::Answer {
+        meta,
+        found,
+        result: json,
+        human: blocks,
+    }
+}
