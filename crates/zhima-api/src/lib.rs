@@ -69,3 +69,8 @@ pub use envelope::decode as decode_envelope;
 pub(crate) fn digest_hex(bytes: &[u8]) -> String {
     cred_core::digest::sha256_hex(bytes)
 }
+
+/// The crate README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
