@@ -3,15 +3,20 @@
 //! ```text
 //! cargo xtask codegen           render every crates/*/api.toml into src/generated.rs
 //! cargo xtask codegen --check   fail (exit 1) naming each stale generated file
+//! cargo xtask release plan      publishable crates in dependency order, with changes
+//! cargo xtask release verify    every release check, `cargo package` included
+//! cargo xtask release bump <crate> <major|minor|patch>
+//! cargo xtask release publish [--dry-run]
 //! ```
 
 mod codegen;
+mod release;
 mod render;
 mod spec;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]";
+const USAGE: &str = "usage: cargo xtask codegen [--check]\n       cargo xtask release plan | verify | bump <crate> <major|minor|patch> | publish [--dry-run]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +24,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Write),
         ["codegen", "--check"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Check),
+        ["release", rest @ ..] => release::run(&codegen::workspace_root(), rest),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,206 @@
+//! `cargo xtask release verify`: every check a crate must pass before it ships. Each
+//! problem names its check, the crate and what to do.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use super::order::publish_order;
+use super::semver::{Version, matches};
+use super::workspace::{REQUIRED_FIELDS, Workspace};
+
+/// One failed check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The check's id: `metadata`, `readme`, `changelog`, `path-version`,
+    /// `unpublishable-dependency`, `provider-isolation`, `cycle`, `package`.
+    pub check: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.check, self.message)
+    }
+}
+
+fn problem(check: &'static str, message: String) -> Problem {
+    Problem { check, message }
+}
+
+/// Every check that needs no build: metadata, files, versions, dependency rules, order.
+pub fn static_checks(ws: &Workspace) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for c in ws.publishable() {
+        for field in REQUIRED_FIELDS {
+            let present = c.fields[field].is_some()
+                || (*field == "license" && c.fields["license_file"].is_some());
+            if !present {
+                out.push(problem(
+                    "metadata",
+                    format!(
+                        "crate `{}`: `{}` is missing from [package]",
+                        c.name,
+                        field.replace('_', "-")
+                    ),
+                ));
+            }
+        }
+        if c.fields["documentation"].is_none() && !c.docs_rs {
+            out.push(problem(
+                "metadata",
+                format!(
+                    "crate `{}`: no docs metadata (`documentation` or [package.metadata.docs.rs])",
+                    c.name
+                ),
+            ));
+        }
+        let readme = c.fields["readme"]
+            .clone()
+            .unwrap_or_else(|| "README.md".to_owned());
+        if !c.dir.join(&readme).is_file() {
+            out.push(problem(
+                "readme",
+                format!("crate `{}`: readme file `{readme}` does not exist", c.name),
+            ));
+        }
+        out.extend(changelog_problem(&c.name, &c.version, &c.dir));
+        for d in &c.deps {
+            let Some(target) = ws.get(&d.name) else {
+                continue;
+            };
+            if !d.path {
+                continue;
+            }
+            if d.kind != "dev" && d.req == "*" {
+                out.push(problem(
+                    "path-version",
+                    format!(
+                        "crate `{}`: path dependency `{}` carries no version (add version = \"{}\")",
+                        c.name, d.name, target.version
+                    ),
+                ));
+            } else if d.req != "*" {
+                let ok = Version::parse(&target.version)
+                    .and_then(|v| matches(&d.req, &v))
+                    .unwrap_or(false);
+                if !ok {
+                    out.push(problem(
+                        "path-version",
+                        format!(
+                            "crate `{}`: requires `{} {}` but the workspace has {} {}",
+                            c.name, d.name, d.req, d.name, target.version
+                        ),
+                    ));
+                }
+            }
+            let kept = d.kind != "dev" || d.req != "*";
+            if kept && !target.publishable {
+                out.push(problem(
+                    "unpublishable-dependency",
+                    format!(
+                        "crate `{}` depends on `{}`, which is not published (publish = false)",
+                        c.name, d.name
+                    ),
+                ));
+            }
+        }
+    }
+    out.extend(isolation_problems(ws));
+    if let Err(e) = publish_order(ws) {
+        out.push(problem("cycle", e));
+    }
+    out
+}
+
+/// `CHANGELOG.md` with a heading for `version` (`## [0.1.0]` or `## 0.1.0`).
+pub fn changelog_problem(name: &str, version: &str, dir: &Path) -> Option<Problem> {
+    let path = dir.join("CHANGELOG.md");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Some(problem(
+            "changelog",
+            format!("crate `{name}`: CHANGELOG.md does not exist"),
+        ));
+    };
+    let has_entry = text.lines().any(|l| {
+        l.starts_with("## ")
+            && l[3..]
+                .split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+                .any(|w| w == version)
+    });
+    (!has_entry).then(|| {
+        problem(
+            "changelog",
+            format!("crate `{name}`: CHANGELOG.md has no `## [{version}]` entry"),
+        )
+    })
+}
+
+/// No provider's dependency closure (normal and build) holds another provider or a
+/// consumer.
+fn isolation_problems(ws: &Workspace) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for provider in &ws.providers {
+        let Some(start) = ws.get(provider) else {
+            continue;
+        };
+        // Breadth-first over workspace crates, remembering how each was reached.
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut queue: Vec<(String, Vec<String>)> =
+            vec![(start.name.clone(), vec![start.name.clone()])];
+        while let Some((name, path)) = queue.pop() {
+            let Some(c) = ws.get(&name) else { continue };
+            for d in c.deps.iter().filter(|d| d.kind != "dev") {
+                if ws.get(&d.name).is_none() || !seen.insert(d.name.clone()) {
+                    continue;
+                }
+                let mut p = path.clone();
+                p.push(d.name.clone());
+                let forbidden = (ws.providers.contains(&d.name) && d.name != *provider)
+                    || ws.consumers.contains(&d.name);
+                if forbidden {
+                    out.push(problem(
+                        "provider-isolation",
+                        format!(
+                            "provider `{provider}` depends on `{}` ({}): a user of one provider must get only it and cred-core",
+                            d.name,
+                            p.join(" -> ")
+                        ),
+                    ));
+                }
+                queue.push((d.name.clone(), p));
+            }
+        }
+    }
+    out
+}
+
+/// `cargo package` for every publishable crate at once, so each dependent is verified
+/// against the freshly packaged crates it depends on (cargo's local overlay).
+pub fn package_check(ws: &Workspace) -> Option<Problem> {
+    let names: Vec<&str> = ws.publishable().map(|c| c.name.as_str()).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&ws.root)
+        .args(["package", "--offline", "--allow-dirty", "--quiet"]);
+    for n in &names {
+        cmd.args(["-p", n]);
+    }
+    match cmd.output() {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = tail[tail.len().saturating_sub(12)..].join("\n    ");
+            Some(problem(
+                "package",
+                format!("`cargo package` failed for the workspace:\n    {tail}"),
+            ))
+        }
+        Err(e) => Some(problem("package", format!("cannot run cargo package: {e}"))),
+    }
+}
