@@ -343,32 +343,42 @@ impl Registry for FakeRegistry<'_> {
     }
 }
 
-#[test]
-fn publish_goes_in_order_skips_what_is_published_and_tags() {
-    let f = Fixture::good("publish");
-    let published = RefCell::new(BTreeSet::from(["fx-core@0.1.0".to_owned()]));
+/// Runs `publish` on `f` against a fake registry that already has `published`; the
+/// outcome and the commands it ran.
+fn run_publish(
+    f: &Fixture,
+    dry_run: bool,
+    published: &[&str],
+) -> (Result<String, String>, Vec<String>) {
+    let registry = RefCell::new(published.iter().map(|s| (*s).to_owned()).collect());
     let mut runner = Recorder {
         calls: Vec::new(),
-        registry: &published,
+        registry: &registry,
     };
     let wait = Wait {
         attempts: 2,
         interval: std::time::Duration::ZERO,
     };
-    let report = publish(
+    let result = publish(
         &f.load(),
-        false,
+        dry_run,
         &mut runner,
-        &mut FakeRegistry(&published),
+        &mut FakeRegistry(&registry),
         &wait,
-    )
-    .unwrap();
+    );
+    (result, runner.calls)
+}
+
+#[test]
+fn publish_goes_in_order_skips_what_is_published_and_tags() {
+    let f = Fixture::good("publish");
+    let (report, calls) = run_publish(&f, false, &["fx-core@0.1.0"]);
+    let report = report.unwrap();
     assert!(
         report.contains("1. fx-core 0.1.0: already on the registry, skipped"),
         "{report}"
     );
-    let publishes: Vec<&str> = runner
-        .calls
+    let publishes: Vec<&str> = calls
         .iter()
         .filter(|c| c.starts_with("cargo publish"))
         .map(String::as_str)
@@ -381,8 +391,7 @@ fn publish_goes_in_order_skips_what_is_published_and_tags() {
             "cargo publish -p fx-cli --locked"
         ]
     );
-    let tags: Vec<&str> = runner
-        .calls
+    let tags: Vec<&str> = calls
         .iter()
         .filter(|c| c.starts_with("git tag"))
         .map(String::as_str)
@@ -401,23 +410,8 @@ fn publish_goes_in_order_skips_what_is_published_and_tags() {
 #[test]
 fn a_dry_run_packages_everything_and_uploads_nothing() {
     let f = Fixture::good("dry-run");
-    let published = RefCell::new(BTreeSet::new());
-    let mut runner = Recorder {
-        calls: Vec::new(),
-        registry: &published,
-    };
-    let wait = Wait {
-        attempts: 0,
-        interval: std::time::Duration::ZERO,
-    };
-    let report = publish(
-        &f.load(),
-        true,
-        &mut runner,
-        &mut FakeRegistry(&published),
-        &wait,
-    )
-    .unwrap();
+    let (report, calls) = run_publish(&f, true, &[]);
+    let report = report.unwrap();
     assert!(
         report.contains("cargo package: 4 crates packaged"),
         "{report}"
@@ -426,30 +420,15 @@ fn a_dry_run_packages_everything_and_uploads_nothing() {
         report.contains("4. fx-cli 0.1.0: would run `cargo publish -p fx-cli --locked`"),
         "{report}"
     );
-    assert!(runner.calls.is_empty(), "{:?}", runner.calls);
+    assert!(calls.is_empty(), "{calls:?}");
 }
 
 #[test]
 fn publish_refuses_a_workspace_that_does_not_verify() {
     let f = Fixture::good("publish-broken");
     f.edit("cli/CHANGELOG.md", "## [0.1.0]", "## [0.0.1]");
-    let published = RefCell::new(BTreeSet::new());
-    let mut runner = Recorder {
-        calls: Vec::new(),
-        registry: &published,
-    };
-    let wait = Wait {
-        attempts: 0,
-        interval: std::time::Duration::ZERO,
-    };
-    let err = publish(
-        &f.load(),
-        false,
-        &mut runner,
-        &mut FakeRegistry(&published),
-        &wait,
-    )
-    .unwrap_err();
+    let (result, calls) = run_publish(&f, false, &[]);
+    let err = result.unwrap_err();
     assert!(err.contains("[changelog]"), "{err}");
-    assert!(runner.calls.is_empty());
+    assert!(calls.is_empty());
 }
