@@ -78,14 +78,7 @@ fn answer_output(answer: Answer<QualificationResult>) -> Output {
                 .map(|(i, q)| qualification_block(i + 1, q)),
         );
     }
-    let json = serde_json::value::to_raw_value(&result)
-        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
-    Output::Answer {
-        meta,
-        found,
-        result: json,
-        human: blocks,
-    }
+    Output::answer(meta, &result, blocks)
 }
 
 fn qualification_block(n: usize, q: &Qualification) -> Block {

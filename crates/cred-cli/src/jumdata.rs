@@ -84,14 +84,7 @@ fn answer_output(answer: Answer<CredentialQueryResult>) -> Output {
                 .map(|(i, c)| certificate_block(i + 1, c)),
         );
     }
-    let json = serde_json::value::to_raw_value(&result)
-        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
-    Output::Answer {
-        meta,
-        found,
-        result: json,
-        human: blocks,
-    }
+    Output::answer(meta, &result, blocks)
 }
 
 fn certificate_block(n: usize, c: &CertificateItem) -> Block {

@@ -104,6 +104,25 @@ pub enum Output {
     },
 }
 
+impl Output {
+    /// A provider's answer: `result` (`None` when nothing was found) kept as JSON in the
+    /// provider's field order, with its readable view.
+    pub fn answer<T: Serialize>(
+        meta: ResponseMeta,
+        result: &Option<T>,
+        human: Vec<Block>,
+    ) -> Output {
+        let json = serde_json::value::to_raw_value(result)
+            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+        Output::Answer {
+            meta,
+            found: result.is_some(),
+            result: json,
+            human,
+        }
+    }
+}
+
 /// A failed command.
 #[derive(Debug)]
 pub struct Failure {

@@ -128,12 +128,5 @@ fn answer_output(answer: Answer<JobworthAuthenticationResult>) -> Output {
             .opt("结果页 result page", r.identity_result_skip_url.as_deref());
         blocks.push(b);
     }
-    let json = serde_json::value::to_raw_value(&result)
-        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
-    Output::Answer {
-        meta,
-        found,
-        result: json,
-        human: blocks,
-    }
+    Output::answer(meta, &result, blocks)
 }

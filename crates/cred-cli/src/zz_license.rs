@@ -222,15 +222,7 @@ fn head<T>(title: &str, answer: &Answer<T>, found: String) -> Block {
 
 fn finish<T: Serialize>(answer: Answer<T>, blocks: Vec<Block>) -> Output {
     let (result, meta) = answer.into_parts();
-    let found = result.is_some();
-    let json = serde_json::value::to_raw_value(&result)
-        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
-    Output::Answer {
-        meta,
-        found,
-        result: json,
-        human: blocks,
-    }
+    Output::answer(meta, &result, blocks)
 }
 
 fn count(n: usize, what: &str) -> String {
