@@ -84,8 +84,9 @@ pub struct Streamed {
     pub prefix: Vec<u8>,
 }
 
-/// `params` as a JSON object of strings, in order.
-fn json_object(params: &[(&'static str, String)]) -> Bytes {
+/// `params` as a JSON object of strings, in order: the body of a JSON endpoint (and
+/// what an authorizer that signs bodies signs).
+pub fn json_object(params: &[(&'static str, String)]) -> String {
     let mut out = String::with_capacity(
         16 + params
             .iter()
@@ -103,7 +104,7 @@ fn json_object(params: &[(&'static str, String)]) -> Bytes {
         out.push_str(&serde_json::to_string(v).unwrap_or_default());
     }
     out.push('}');
-    Bytes::from(out)
+    out
 }
 
 /// Sends requests for one SDK client. Cheap to clone; clones share the connection pool.

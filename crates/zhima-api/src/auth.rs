@@ -49,15 +49,6 @@ fn header(value: &str) -> Result<HeaderValue, Error> {
     HeaderValue::from_str(value).map_err(|_| Error::config("a header value is not visible ASCII"))
 }
 
-/// `{"k":"v",...}` in order.
-fn json_object(params: &[(&'static str, String)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
 fn short_digest(bytes: &[u8]) -> String {
     crate::digest_hex(bytes)[..16].to_owned()
 }
@@ -163,7 +154,7 @@ impl Authorizer for AlipayAuth {
                 .url
                 .set_query((!query.is_empty()).then_some(query.as_str()));
         } else {
-            body = json_object(&params);
+            body = cred_core::transport::json_object(&params);
         }
         let mut content_type = "application/json";
         if let Some(key) = &self.encrypt {
