@@ -183,10 +183,23 @@ pub fn package_check(ws: &Workspace) -> Option<Problem> {
     if names.is_empty() {
         return None;
     }
+    clear_stale_overlay(ws);
+    // Its own target directory, whose fingerprints of these crates are dropped first:
+    // cargo takes registry crates as immutable and would reuse a build of the same
+    // name and version made from older code.
+    let target = ws.root.join("target").join("release-verify");
+    clear_fingerprints(ws, &target);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&ws.root)
-        .args(["package", "--offline", "--allow-dirty", "--quiet"]);
+        .args([
+            "package",
+            "--offline",
+            "--allow-dirty",
+            "--quiet",
+            "--target-dir",
+        ])
+        .arg(&target);
     for n in &names {
         cmd.args(["-p", n]);
     }
@@ -202,5 +215,60 @@ pub fn package_check(ws: &Workspace) -> Option<Problem> {
             ))
         }
         Err(e) => Some(problem("package", format!("cannot run cargo package: {e}"))),
+    }
+}
+
+/// Removes what earlier `cargo package` runs left in `$CARGO_HOME/registry` for these
+/// crates. Cargo unpacks the freshly packaged crates of its local overlay there, keyed
+/// by name and version only, and reuses an unpacked copy that exists: after a change
+/// without a version bump, dependents would be verified against the old code. Only the
+/// overlay's registries (directories named `-<hash>`) are touched, never crates.io's.
+fn clear_stale_overlay(ws: &Workspace) {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let Some(home) = home else { return };
+    for (kind, suffix) in [("src", ""), ("cache", ".crate")] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            if !registry.file_name().to_string_lossy().starts_with('-') {
+                continue;
+            }
+            for c in ws.publishable() {
+                let p = registry
+                    .path()
+                    .join(format!("{}-{}{suffix}", c.name, c.version));
+                if p.is_dir() {
+                    let _ = std::fs::remove_dir_all(&p);
+                } else if p.is_file() {
+                    let _ = std::fs::remove_file(&p);
+                }
+            }
+        }
+    }
+}
+
+/// Drops the build fingerprints of the publishable crates under `target`.
+fn clear_fingerprints(ws: &Workspace, target: &Path) {
+    let Ok(profiles) = std::fs::read_dir(target) else {
+        return;
+    };
+    for profile in profiles.flatten() {
+        let Ok(entries) = std::fs::read_dir(profile.path().join(".fingerprint")) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = ws.publishable().any(|c| {
+                name.strip_prefix(&c.name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|hash| hash.chars().all(|ch| ch.is_ascii_hexdigit()))
+            });
+            if ours {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
     }
 }

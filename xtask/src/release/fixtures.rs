@@ -160,6 +160,26 @@ fn cargo_package_runs_for_the_workspace_and_a_broken_crate_fails_it() {
 }
 
 #[test]
+fn a_change_without_a_version_bump_is_verified_fresh_not_from_an_earlier_run() {
+    let f = Fixture::good("fresh");
+    f.write(
+        "a-api/src/lib.rs",
+        "//! Uses core.\n\n/// Calls core.\npub fn g() {\n    fx_core::f();\n}\n",
+    );
+    verify(&f.load(), true).unwrap();
+    // Same name and version, new code: the dependent must be checked against it.
+    f.write(
+        "core/src/lib.rs",
+        "//! Renamed.\n\n/// Renamed.\npub fn renamed() {}\n",
+    );
+    let err = verify(&f.load(), true).unwrap_err();
+    assert!(
+        err.contains("[package]") && err.contains("fx_core"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_metadata_is_named() {
     let f = Fixture::good("metadata");
     f.edit(
