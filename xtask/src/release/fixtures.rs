@@ -14,6 +14,15 @@ struct Fixture {
     dir: PathBuf,
 }
 
+/// `cargo package` clears the unpacked overlay copies of the crates it packages in the
+/// shared `$CARGO_HOME`; the fixtures all name their crates `fx-*`, so tests that
+/// package take turns.
+static PACKAGE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn package_lock() -> std::sync::MutexGuard<'static, ()> {
+    PACKAGE_LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -145,6 +154,7 @@ fn the_good_fixture_passes_and_orders_dependencies_first() {
 
 #[test]
 fn cargo_package_runs_for_the_workspace_and_a_broken_crate_fails_it() {
+    let _turn = package_lock();
     let f = Fixture::good("package");
     let report = verify(&f.load(), true).unwrap();
     assert!(report.contains("4 publishable crates pass"), "{report}");
@@ -161,6 +171,7 @@ fn cargo_package_runs_for_the_workspace_and_a_broken_crate_fails_it() {
 
 #[test]
 fn a_change_without_a_version_bump_is_verified_fresh_not_from_an_earlier_run() {
+    let _turn = package_lock();
     let f = Fixture::good("fresh");
     f.write(
         "a-api/src/lib.rs",
@@ -429,6 +440,7 @@ fn publish_goes_in_order_skips_what_is_published_and_tags() {
 
 #[test]
 fn a_dry_run_packages_everything_and_uploads_nothing() {
+    let _turn = package_lock();
     let f = Fixture::good("dry-run");
     let (report, calls) = run_publish(&f, true, &[]);
     let report = report.unwrap();
