@@ -244,6 +244,20 @@ pub enum Error {
         /// Start of the body, redacted.
         snippet: String,
     },
+    /// The provider answered with a redirect (3xx). API calls and token requests never
+    /// follow one: the request would carry its credentials, signature and personal data
+    /// to another server. Nothing was processed, so nothing was charged.
+    #[error("{site}: HTTP {status} redirect to {} not followed: {reason} (nothing was charged)", target.as_deref().unwrap_or("no location"))]
+    Redirect {
+        /// Provider and operation.
+        site: CallSite,
+        /// HTTP status code (3xx).
+        status: u16,
+        /// Scheme, host and port of the `Location` (never its path or query), if any.
+        target: Option<String>,
+        /// Why it was not followed.
+        reason: &'static str,
+    },
     /// The answer was larger than the configured cap; it was not read to the end.
     #[error("{site}: response body larger than the {limit}-byte cap")]
     ResponseTooLarge {
@@ -322,6 +336,7 @@ impl Error {
             Error::ResponseTooLarge { .. } | Error::Decode { .. } | Error::Io { .. } => {
                 ErrorKind::Internal
             }
+            Error::Redirect { .. } => ErrorKind::Unknown,
             Error::Provider(p) => p.kind,
             Error::Signature { .. } => ErrorKind::Auth,
         }
@@ -340,6 +355,8 @@ impl Error {
         match self {
             Error::InvalidInput { .. } | Error::Config { .. } => Charged::No,
             Error::Transport { sent: false, .. } => Charged::No,
+            // A redirect is not an answer: the provider did not process the request.
+            Error::Redirect { .. } => Charged::No,
             // The gateway refused the request before it was processed.
             Error::HttpStatus {
                 status: 401 | 403 | 429,
@@ -362,7 +379,9 @@ impl Error {
     pub fn code(&self) -> Option<String> {
         match self {
             Error::Provider(p) => Some(p.code.clone()),
-            Error::HttpStatus { status, .. } => Some(status.to_string()),
+            Error::HttpStatus { status, .. } | Error::Redirect { status, .. } => {
+                Some(status.to_string())
+            }
             _ => None,
         }
     }
@@ -373,6 +392,7 @@ impl Error {
             Error::Transport { site, .. }
             | Error::Timeout { site, .. }
             | Error::HttpStatus { site, .. }
+            | Error::Redirect { site, .. }
             | Error::ResponseTooLarge { site, .. }
             | Error::Decode { site, .. }
             | Error::Signature { site, .. }

@@ -1,12 +1,19 @@
 //! HTTP transport: one pooled `reqwest` client per SDK client, timeouts, a response-size
 //! cap, and errors that never carry the URL.
+//!
+//! Architecture Invariant: API calls and token requests never follow a redirect and never
+//! send a `Referer`: a 3xx is [`Error::Redirect`], so a request's credentials, signature
+//! and personal data reach only the URL they were built for. Only file downloads follow
+//! redirects, over HTTP(S) only, never from HTTPS down to HTTP, and `reqwest` drops the
+//! `Authorization` header whenever the scheme, host or port changes.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::redirect;
 
 use crate::auth::OutgoingRequest;
 use crate::endpoint::{Encoding, Method};
@@ -107,12 +114,67 @@ pub fn json_object(params: &[(&'static str, String)]) -> String {
     out
 }
 
+/// Redirects a download follows at most.
+pub const MAX_DOWNLOAD_REDIRECTS: usize = 5;
+
 /// Sends requests for one SDK client. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    /// The client for file downloads (follows guarded redirects), built on first use.
+    downloads: Arc<OnceLock<reqwest::Client>>,
     config: Arc<TransportConfig>,
     limiter: Option<Arc<dyn RateLimiter>>,
+}
+
+/// Why API calls stop at a redirect.
+const API_REDIRECT: &str =
+    "API calls and token requests never follow redirects (check the base URL)";
+/// Why a download stopped at a redirect.
+const DOWNLOAD_REDIRECT: &str =
+    "downloads follow at most 5 redirects, to http(s) URLs only and never from HTTPS down to HTTP";
+
+/// The redirect policy of downloads: at most [`MAX_DOWNLOAD_REDIRECTS`] hops, HTTP(S)
+/// only, never from HTTPS down to HTTP; any other redirect is handed back (and becomes
+/// [`Error::Redirect`]). `reqwest` itself drops `Authorization` when the scheme, host or
+/// port changes.
+fn download_redirects(attempt: redirect::Attempt<'_>) -> redirect::Action {
+    let next = attempt.url();
+    let downgrade =
+        next.scheme() == "http" && attempt.previous().iter().any(|u| u.scheme() == "https");
+    if !matches!(next.scheme(), "http" | "https")
+        || downgrade
+        || attempt.previous().len() > MAX_DOWNLOAD_REDIRECTS
+    {
+        return attempt.stop();
+    }
+    attempt.follow()
+}
+
+fn http_client(
+    config: &TransportConfig,
+    policy: redirect::Policy,
+) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.connect_timeout)
+        .user_agent(config.user_agent.clone())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(policy)
+        .referer(false)
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// `scheme://host[:port]` of a redirect's `Location` (resolved against `from`), never its
+/// path or query.
+fn redirect_target(from: &reqwest::Url, headers: &HeaderMap) -> Option<String> {
+    let location = headers.get(LOCATION)?.to_str().ok()?;
+    let url = from.join(location.trim()).ok()?;
+    match url.host_str() {
+        Some(_) => Some(url.origin().ascii_serialization()),
+        None => Some(format!("a `{}:` URL", url.scheme())),
+    }
 }
 
 impl fmt::Debug for Transport {
@@ -133,15 +195,10 @@ impl Transport {
         config: TransportConfig,
         limiter: Option<Arc<dyn RateLimiter>>,
     ) -> Result<Self, Error> {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(config.user_agent.clone())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let client = http_client(&config, redirect::Policy::none())?;
         Ok(Self {
             client,
+            downloads: Arc::new(OnceLock::new()),
             config: Arc::new(config),
             limiter,
         })
@@ -152,7 +209,8 @@ impl Transport {
         &self.config
     }
 
-    /// Sends one attempt and reads the body (within the cap). Does not look at the status.
+    /// Sends one attempt and reads the body (within the cap). A redirect is
+    /// [`Error::Redirect`] (never followed); any other status is the caller's to judge.
     pub async fn send(
         &self,
         request: OutgoingRequest,
@@ -166,6 +224,7 @@ impl Transport {
             limiter.acquire(site).await?;
         }
         let mut url = request.url;
+        let from = url.clone();
         let method = match endpoint.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -204,6 +263,14 @@ impl Transport {
             .map_err(|e| self.map_error(site, e, redactor))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
+        if response.status().is_redirection() {
+            return Err(Error::Redirect {
+                site,
+                status,
+                target: redirect_target(&from, &headers).map(|t| redactor.redact(&t)),
+                reason: API_REDIRECT,
+            });
+        }
         let body = self.read_body(site, response, redactor).await?;
         Ok(RawResponse {
             status,
@@ -230,8 +297,15 @@ impl Transport {
         {
             limiter.acquire(site).await?;
         }
-        let mut response = self
-            .client
+        let client = match self.downloads.get() {
+            Some(c) => c,
+            None => {
+                let built =
+                    http_client(&self.config, redirect::Policy::custom(download_redirects))?;
+                self.downloads.get_or_init(|| built)
+            }
+        };
+        let mut response = client
             .get(url)
             .headers(headers)
             .send()
@@ -239,6 +313,16 @@ impl Transport {
             .map_err(|e| self.map_error(site, e, redactor))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
+        if response.status().is_redirection() {
+            // Only a redirect the policy would not follow ends here.
+            let location = response.url().clone();
+            return Err(Error::Redirect {
+                site,
+                status,
+                target: redirect_target(&location, &headers).map(|t| redactor.redact(&t)),
+                reason: DOWNLOAD_REDIRECT,
+            });
+        }
         if !response.status().is_success() {
             let body = self
                 .read_body(site, response, redactor)
