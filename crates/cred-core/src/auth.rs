@@ -47,6 +47,38 @@ impl fmt::Debug for OutgoingRequest {
     }
 }
 
+impl OutgoingRequest {
+    /// Registers for redaction what this request carries that is secret: the values of
+    /// the parameters named in `fields` (in the body or the query), the fields themselves
+    /// wherever an echo quotes them, and every header marked sensitive (whole, and its
+    /// credential after the scheme: `Basic <base64>`, `Bearer <token>`).
+    pub fn register_secrets(&self, fields: &[&'static str], redactor: &mut Redactor<'_>) {
+        for field in fields {
+            redactor.secret_field(*field);
+        }
+        for (k, v) in &self.params {
+            if fields.contains(k) {
+                redactor.secret(v.clone());
+            }
+        }
+        if self.url.query().is_some() {
+            for (k, v) in self.url.query_pairs() {
+                if fields.contains(&k.as_ref()) {
+                    redactor.secret(v.into_owned());
+                }
+            }
+        }
+        for value in self.headers.values().filter(|v| v.is_sensitive()) {
+            if let Ok(text) = value.to_str() {
+                redactor.secret(text.to_owned());
+                if let Some((_, credential)) = text.split_once(' ') {
+                    redactor.secret(credential.trim().to_owned());
+                }
+            }
+        }
+    }
+}
+
 /// Signs or authorises requests for one provider account.
 ///
 /// Implementations hold the credentials and expose them only inside
@@ -72,6 +104,15 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
 
     /// Registers every secret this authorizer holds, so it is scrubbed from error text.
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>);
+
+    /// Wire names of the parameters this authorizer adds whose values are secret or
+    /// derived from a secret (`sign`, `key`, `access_token`): their values, and these
+    /// fields wherever an echoing server quotes them, are scrubbed from error text (see
+    /// [`OutgoingRequest::register_secrets`]). Headers marked sensitive are scrubbed
+    /// whatever this says. The default names none.
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// Checks (and may transform) a response before it is decoded: verifies a response
     /// signature, decrypts an encrypted body, explains a refused request signature.

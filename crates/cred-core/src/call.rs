@@ -185,6 +185,8 @@ impl ClientCore {
                         let mut redactor = Redactor::new();
                         self.auth.register_secrets(&mut redactor);
                         request.register_pii(&mut redactor);
+                        // Per-request secrets (a signature, a token in a header) too.
+                        outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
                         match self.transport.send(outgoing, &redactor).await {
                             Ok(mut raw) => {
                                 tracing::debug!(

@@ -72,34 +72,53 @@ pub fn mask_name(value: &str) -> String {
 }
 
 /// Scrubs known secrets and personal values, and anything that looks like an ID or phone
-/// number, from free text (provider messages, body snippets, transport errors).
+/// number or an HTTP credential, from free text (provider messages, body snippets,
+/// transport errors).
 ///
-/// Registering is cheap (masks are computed only when a value is actually found).
-/// It borrows the values it watches for (the request's fields, the signer's secret), so
-/// building one per call costs one small allocation.
+/// A registered value is also found in the forms a server echoing a request writes it
+/// in: percent-encoded (`%E7%8E%8B…`, either case), form-encoded (`+` for a space) and
+/// JSON `\uXXXX`-escaped. Registered field names ([`Redactor::secret_field`]) have their
+/// values scrubbed wherever they appear as `name=value` or `"name": "value"`, whatever
+/// the value is (a signature computed per request, a token the server just made up).
+/// `Basic …` and `Bearer …` credentials are always scrubbed.
+///
+/// Registering is cheap (masks and encoded forms are computed only when text is
+/// redacted). It borrows the values it watches for (the request's fields, the signer's
+/// secret), so building one per call costs one small allocation.
 #[derive(Clone, Default)]
 pub struct Redactor<'a> {
     /// Values, longest first, with their class (`None` for secrets).
     needles: Vec<(Cow<'a, str>, Option<Pii>)>,
+    /// Field names whose values are secret wherever they appear.
+    fields: Vec<Cow<'a, str>>,
 }
 
 impl std::fmt::Debug for Redactor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor")
             .field("values", &self.needles.len())
+            .field("fields", &self.fields)
             .finish()
     }
 }
 
+/// `[redacted]`: what a secret is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
 impl<'a> Redactor<'a> {
-    /// An empty redactor (still masks ID- and phone-like digit runs).
+    /// An empty redactor (still masks ID- and phone-like digit runs and HTTP
+    /// credentials).
     pub fn new() -> Self {
         Self {
             needles: Vec::with_capacity(4),
+            fields: Vec::new(),
         }
     }
 
     fn push(&mut self, value: Cow<'a, str>, class: Option<Pii>) {
+        if self.needles.iter().any(|(n, _)| *n == value) {
+            return;
+        }
         // Longest first, so that a value containing another is replaced whole.
         let at = self
             .needles
@@ -109,7 +128,7 @@ impl<'a> Redactor<'a> {
         self.needles.insert(at, (value, class));
     }
 
-    /// Replaces every occurrence of `secret` with `[redacted]`.
+    /// Replaces every occurrence of `secret` (and its encoded forms) with `[redacted]`.
     pub fn secret(&mut self, secret: impl Into<Cow<'a, str>>) -> &mut Self {
         let secret = secret.into();
         if secret.len() >= 2 {
@@ -118,7 +137,19 @@ impl<'a> Redactor<'a> {
         self
     }
 
-    /// Replaces every occurrence of `value` (trimmed) with its mask for `class`.
+    /// Replaces the value of field `name` (ASCII case ignored) wherever it appears as
+    /// `name=value` (query strings, forms, headers) or `"name": "value"` (JSON) with
+    /// `[redacted]`.
+    pub fn secret_field(&mut self, name: impl Into<Cow<'a, str>>) -> &mut Self {
+        let name = name.into();
+        if !name.is_empty() && !self.fields.iter().any(|f| f.eq_ignore_ascii_case(&name)) {
+            self.fields.push(name);
+        }
+        self
+    }
+
+    /// Replaces every occurrence of `value` (trimmed, and its encoded forms) with its
+    /// mask for `class`.
     pub fn pii(&mut self, class: Pii, value: impl Into<Cow<'a, str>>) -> &mut Self {
         let value = match value.into() {
             Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
@@ -131,20 +162,66 @@ impl<'a> Redactor<'a> {
         self
     }
 
-    /// Returns `text` with every registered value replaced and number runs masked.
+    /// Returns `text` with every registered value and field replaced, HTTP credentials
+    /// scrubbed and number runs masked.
     pub fn redact(&self, text: &str) -> String {
         let mut out: Option<String> = None;
+        // Encoded forms can only be present where an escape character is.
+        let escaped = text.contains(['%', '+', '\\']);
         for (needle, class) in &self.needles {
+            let replacement = || match class {
+                Some(c) => c.mask(needle),
+                None => REDACTED.to_owned(),
+            };
             let current = out.as_deref().unwrap_or(text);
             if current.contains(needle.as_ref()) {
-                let replacement = match class {
-                    Some(c) => c.mask(needle),
-                    None => "[redacted]".to_owned(),
-                };
-                out = Some(current.replace(needle.as_ref(), &replacement));
+                out = Some(current.replace(needle.as_ref(), &replacement()));
+            }
+            if escaped && needs_encoding(needle) {
+                for form in encoded_forms(needle) {
+                    let current = out.as_deref().unwrap_or(text);
+                    if current.contains(&form) {
+                        out = Some(current.replace(&form, &replacement()));
+                    }
+                }
             }
         }
+        if !self.fields.is_empty()
+            && let Some(scrubbed) = scrub_fields(out.as_deref().unwrap_or(text), &self.fields)
+        {
+            out = Some(scrubbed);
+        }
+        if let Some(scrubbed) = scrub_credentials(out.as_deref().unwrap_or(text)) {
+            out = Some(scrubbed);
+        }
         mask_number_runs(out.as_deref().unwrap_or(text))
+    }
+
+    /// Shows an opaque identifier the provider sent (a trace or request id, a
+    /// timestamp): registered values and fields replaced, but long digit runs kept (trace
+    /// ids are made of them). Anything longer than 64 characters or outside
+    /// `[A-Za-z0-9._:-]` is not an identifier and is not shown.
+    pub fn identifier(&self, text: &str) -> String {
+        let text = text.trim();
+        let shaped = !text.is_empty()
+            && text.len() <= 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        if !shaped {
+            return "[not shown]".to_owned();
+        }
+        let mut out = text.to_owned();
+        for (needle, class) in &self.needles {
+            if out.contains(needle.as_ref()) {
+                let replacement = match class {
+                    Some(c) => c.mask(needle),
+                    None => REDACTED.to_owned(),
+                };
+                out = out.replace(needle.as_ref(), &replacement);
+            }
+        }
+        out
     }
 
     /// Redacts `text` and cuts it to at most `max_chars` characters (with `…`).
@@ -163,6 +240,195 @@ impl<'a> Redactor<'a> {
             cut
         }
     }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Whether `value` looks different once percent-, form- or JSON-encoded.
+fn needs_encoding(value: &str) -> bool {
+    !value.bytes().all(is_unreserved)
+}
+
+/// The forms a server echoing a request may write `value` in: percent-encoded (upper- and
+/// lower-case hex, space as `%20`), form-encoded (space as `+`) and JSON-escaped
+/// (`\uXXXX` for everything outside ASCII, either case).
+fn encoded_forms(value: &str) -> Vec<String> {
+    const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+    const LOWER: &[u8; 16] = b"0123456789abcdef";
+    let percent = |hex: &[u8; 16], plus: bool| {
+        let mut out = String::with_capacity(value.len() * 3);
+        for b in value.bytes() {
+            if is_unreserved(b) || (plus && b == b'*') {
+                out.push(b as char);
+            } else if plus && b == b' ' {
+                out.push('+');
+            } else {
+                out.push('%');
+                out.push(hex[usize::from(b >> 4)] as char);
+                out.push(hex[usize::from(b & 15)] as char);
+            }
+        }
+        out
+    };
+    let json = |hex: &[u8; 16]| {
+        let mut out = String::with_capacity(value.len() * 6);
+        let mut units = [0u16; 2];
+        for c in value.chars() {
+            if c.is_ascii() {
+                out.push(c);
+                continue;
+            }
+            for unit in c.encode_utf16(&mut units).iter() {
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(hex[usize::from((unit >> shift) & 15)] as char);
+                }
+            }
+        }
+        out
+    };
+    let mut forms = vec![
+        percent(UPPER, false),
+        percent(LOWER, false),
+        percent(UPPER, true),
+        percent(LOWER, true),
+    ];
+    if !value.is_ascii() {
+        forms.push(json(LOWER));
+        forms.push(json(UPPER));
+    }
+    forms.retain(|f| f != value);
+    forms.dedup();
+    forms
+}
+
+/// Whether `b` may continue a field name (so `name` inside `rename=` is not a match).
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Replaces the values of `fields` in `name=value` and `"name": "value"` forms; `None`
+/// when there was nothing to replace.
+fn scrub_fields(text: &str, fields: &[Cow<'_, str>]) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    // (start, end) byte ranges of values to replace.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for field in fields {
+        let name = field.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(&name) {
+            let start = from + found;
+            let mut i = start + name.len();
+            from = i;
+            if start > 0 && is_name_byte(bytes[start - 1]) {
+                continue;
+            }
+            if i < bytes.len() && is_name_byte(bytes[i]) {
+                continue;
+            }
+            // A JSON key's closing quote, then `=` or `:` with optional spaces.
+            if i < bytes.len() && matches!(bytes[i], b'"' | b'\'') {
+                i += 1;
+            }
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            if i >= bytes.len() || !matches!(bytes[i], b'=' | b':') {
+                continue;
+            }
+            i += 1;
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            let quoted = i < bytes.len() && matches!(bytes[i], b'"' | b'\'');
+            let value_start = if quoted { i + 1 } else { i };
+            let mut end = value_start;
+            while end < bytes.len() {
+                let b = bytes[end];
+                let stop = if quoted {
+                    b == bytes[i] && bytes[end - 1] != b'\\'
+                } else {
+                    matches!(
+                        b,
+                        b'&' | b',' | b';' | b'"' | b'\'' | b'}' | b']' | b'<' | b')'
+                    ) || b.is_ascii_whitespace()
+                };
+                if stop {
+                    break;
+                }
+                end += 1;
+            }
+            if end > value_start && &text[value_start..end] != REDACTED {
+                spans.push((value_start, end));
+            }
+            from = end.max(from);
+        }
+    }
+    replace_spans(text, spans)
+}
+
+/// Replaces the credentials of `Basic …` and `Bearer …` (any case) with `[redacted]`.
+fn scrub_credentials(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    if !(lower.contains("basic ") || lower.contains("bearer ")) {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    for scheme in ["basic ", "bearer "] {
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(scheme) {
+            let start = from + found;
+            from = start + scheme.len();
+            if start > 0 && is_name_byte(bytes[start - 1]) {
+                continue;
+            }
+            let mut i = from;
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            // token68: letters, digits and -._~+/ then any `=` padding.
+            let value_start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || b"-._~+/".contains(&bytes[i]))
+            {
+                i += 1;
+            }
+            while i < bytes.len() && bytes[i] == b'=' {
+                i += 1;
+            }
+            // Eight characters at least: a credential, not an English word.
+            if i - value_start >= 8 {
+                spans.push((value_start, i));
+            }
+            from = i.max(from);
+        }
+    }
+    replace_spans(text, spans)
+}
+
+/// `text` with each byte range replaced by `[redacted]`; `None` when there are none.
+fn replace_spans(text: &str, mut spans: Vec<(usize, usize)>) -> Option<String> {
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        if start < at {
+            continue; // overlapping: already replaced
+        }
+        // Spans start and end at ASCII bytes, so these are character boundaries.
+        out.push_str(text.get(at..start)?);
+        out.push_str(REDACTED);
+        at = end;
+    }
+    out.push_str(text.get(at..)?);
+    Some(out)
 }
 
 /// Masks runs of 11 or more digits (optionally ending in `X`): ID, phone and bank-card
@@ -254,5 +520,54 @@ mod tests {
             "<html> <body…"
         );
         assert_eq!(r.snippet("  short  ", 12), "short");
+    }
+
+    #[test]
+    fn encoded_forms_of_registered_values_are_caught() {
+        let mut r = Redactor::new();
+        r.pii(Pii::Name, "王小明").secret("s3cr3t value+/=");
+        for echoed in [
+            "name=%E7%8E%8B%E5%B0%8F%E6%98%8E&x=1",
+            "name=%e7%8e%8b%e5%b0%8f%e6%98%8e",
+            r#"{"name":"\u738b\u5c0f\u660e"}"#,
+            r#"{"name":"\u738B\u5C0F\u660E"}"#,
+        ] {
+            let out = r.redact(echoed);
+            assert!(out.contains("王**"), "{echoed} -> {out}");
+            assert!(!out.to_ascii_lowercase().contains("e7%8e%8b"), "{out}");
+            assert!(!out.contains("738"), "{out}");
+        }
+        for echoed in [
+            "key=s3cr3t%20value%2B%2F%3D",
+            "key=s3cr3t+value%2B%2F%3D",
+            "key=s3cr3t+value%2b%2f%3d",
+        ] {
+            let out = r.redact(echoed);
+            assert_eq!(out, "key=[redacted]", "{echoed}");
+        }
+    }
+
+    #[test]
+    fn secret_fields_are_scrubbed_whatever_their_value() {
+        let mut r = Redactor::new();
+        r.secret_field("sign").secret_field("access_token");
+        let sign = "6ddcdc405743c576cb6d34b17b47ed56e2b9b6670fae1fe85ed01244fd31558b";
+        let text = format!(
+            "bad request: appId=a&timestamp=1&sign={sign}&name=x; json {{\"access_token\" : \"tok-1\", \"Sign\":\"{sign}\"}} design=ok resign"
+        );
+        let out = r.redact(&text);
+        assert!(!out.contains(sign), "{out}");
+        assert!(!out.contains("tok-1"), "{out}");
+        assert!(out.contains("sign=[redacted]&name=x"), "{out}");
+        assert!(out.contains("design=ok"), "{out}");
+    }
+
+    #[test]
+    fn http_credentials_are_always_scrubbed() {
+        let r = Redactor::new();
+        let out =
+            r.redact("Authorization: Basic Y2xpZW50OnNlY3JldC12YWx1ZQ== and bearer abc.def-123456");
+        assert_eq!(out, "Authorization: Basic [redacted] and bearer [redacted]");
+        assert_eq!(r.redact("basic auth failed"), "basic auth failed");
     }
 }

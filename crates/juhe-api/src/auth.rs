@@ -25,6 +25,10 @@ impl Authorizer for KeyAuth {
         Ok(())
     }
 
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["key"]
+    }
+
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
         redactor.secret(self.key.expose_secret());
     }

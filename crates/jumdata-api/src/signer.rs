@@ -55,6 +55,10 @@ impl Authorizer for JumdataAuth {
         Ok(())
     }
 
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["sign"]
+    }
+
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
         redactor.secret(self.app_secret.expose_secret());
     }
