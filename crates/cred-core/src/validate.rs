@@ -110,6 +110,21 @@ pub fn check_resident_id(input: &str) -> Result<Date, ValidationError> {
             "ID number must have 18 characters, got {n}"
         )));
     }
+    if !value.is_ascii() {
+        // Checked on characters: a multi-byte character is never split.
+        let full_width = value
+            .chars()
+            .any(|c| ('０'..='９').contains(&c) || matches!(c, 'Ｘ' | 'ｘ'));
+        let shaped = value.chars().all(|c| {
+            c.is_ascii_digit() || matches!(c, 'X' | 'x' | 'Ｘ' | 'ｘ') || ('０'..='９').contains(&c)
+        });
+        return Err(ValidationError::new(if full_width && shaped {
+            "ID number contains full-width characters (０-９, Ｘ); they are refused, not converted: type it with ASCII digits 0-9 and X"
+        } else {
+            "ID number must be 17 digits followed by a digit or X"
+        }));
+    }
+    // All ASCII and 18 characters: 18 bytes, so byte positions are character positions.
     let (body, last) = value.split_at(17);
     if !body.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ValidationError::new(
@@ -545,6 +560,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn multi_byte_input_is_refused_not_split() {
+        for (id, why) in [
+            ("３２１０８３１９７８１２１６２１１９", "full-width"),
+            ("3210831978121621１9", "full-width"),
+            ("32108319781216211９", "full-width"),
+            ("32108319781216211Ｘ", "full-width"),
+            ("王王王王王王王王王王王王王王王王王王", "17 digits"),
+            ("3210831978121621王9", "17 digits"),
+            ("32108319781216211é", "17 digits"),
+        ] {
+            let e = resident_id(id).unwrap_err();
+            assert!(e.reason.contains(why), "{id}: {}", e.reason);
+            assert!(!e.reason.contains(id));
         }
     }
 
