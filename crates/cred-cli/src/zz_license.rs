@@ -430,8 +430,11 @@ async fn download(
             human: vec![b],
         });
     };
-    std::fs::rename(&part, output)
-        .map_err(|e| Error::invalid("output", format!("cannot write the file: {e}")))?;
+    // The file was already fetched: a failure here is not "nothing was sent".
+    std::fs::rename(&part, output).map_err(|e| Error::Io {
+        site: zz_license_api::DOWNLOAD.site,
+        message: format!("cannot move the downloaded file into place: {e}"),
+    })?;
     let mut b = Block::titled("证照文件下载 (zz_license download)");
     b.row("found", "yes")
         .row("format", d.format.to_string())

@@ -103,11 +103,15 @@ impl Client {
         url: &str,
         sink: &mut (dyn std::io::Write + Send),
     ) -> Result<Download, Error> {
-        let parsed =
-            reqwest::Url::parse(url.trim()).map_err(|_| Error::invalid("url", "is not a URL"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::invalid("url", "must be http:// or https://"));
-        }
+        let parsed = check_link(url).map_err(|reason| Error::invalid("url", reason))?;
+        self.fetch(parsed, sink).await
+    }
+
+    async fn fetch(
+        &self,
+        parsed: reqwest::Url,
+        sink: &mut (dyn std::io::Write + Send),
+    ) -> Result<Download, Error> {
         let mut headers = HeaderMap::new();
         let base = reqwest::Url::parse(self.base_url())
             .map_err(|e| Error::config(format!("base URL: {e}")))?;
@@ -126,7 +130,7 @@ impl Client {
             .transport()
             .download(
                 DOWNLOAD.site,
-                parsed,
+                parsed.clone(),
                 headers,
                 self.max_download_bytes,
                 sink,
@@ -139,7 +143,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         Ok(Download {
-            format: FileFormat::detect(&streamed.prefix, content_type.as_deref(), url),
+            format: FileFormat::detect(&streamed.prefix, content_type.as_deref(), parsed.as_str()),
             bytes: streamed.bytes,
             content_type,
         })
@@ -156,7 +160,24 @@ impl Client {
         let Some(url) = answer.result().and_then(|links| links.first_url()) else {
             return Ok(None);
         };
-        let url = url.to_owned();
-        self.download(&url, sink).await.map(Some)
+        // The link request was sent: a link that cannot be followed is the platform's
+        // answer being unusable, not the caller's input.
+        let parsed = check_link(url).map_err(|reason| Error::Decode {
+            site: DOWNLOAD.site,
+            reason: format!(
+                "the platform's download link {reason}; it was not followed (the link request itself was sent)"
+            ),
+            snippet: String::new(),
+        })?;
+        self.fetch(parsed, sink).await.map(Some)
     }
+}
+
+/// A download link that may be followed: an absolute `http(s)` URL.
+fn check_link(url: &str) -> Result<reqwest::Url, &'static str> {
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| "is not a URL")?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("must be http:// or https://");
+    }
+    Ok(parsed)
 }

@@ -68,7 +68,9 @@ pub use download::{DEFAULT_MAX_DOWNLOAD_BYTES, DOWNLOAD, Download, FileFormat};
 pub use generated::*;
 pub use requests::{MAX_FILE_BYTES, check_holder_code};
 pub use results::{DataVerification, DownloadLinks, FileVerification, Licences, QrLicence, Shaped};
-pub use token::{ClientAuth, TOKEN, TokenPlacement};
+pub use token::{
+    ClientAuth, MAX_TOKEN_LIFETIME, TOKEN, TokenPlacement, check_token_answer, token_lifetime,
+};
 pub use types::{
     CallCategory, DataCheck, FileCheck, HolderCodeType, InterfaceType, LicenceCategory, Whose,
 };

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use cred_core::{
     Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ErrorKind, ExposeSecret, Method,
-    OutgoingRequest, Redactor, SecretString, Transport, body, lenient,
+    OutgoingRequest, RawResponse, Redactor, SecretString, Transport, body, lenient,
 };
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -32,6 +32,22 @@ pub static TOKEN: Endpoint = Endpoint {
 
 /// Token lifetime assumed when the server does not say (the seed: 12 hours).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+/// Longest token lifetime believed: a larger `expires_in` is clamped to this (the
+/// token is then renewed within a day; a refused one is renewed at once anyway).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Fields of token requests and answers whose values are secret wherever they appear.
+const TOKEN_FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "password",
+    "client_secret",
+    "username",
+];
+
+/// Fields of a token answer that are not secret (they explain a refusal).
+const PUBLIC_ANSWER_FIELDS: &[&str] = &["error", "error_description", "token_type", "scope"];
 
 /// How the client credentials (`client_id`, `client_secret`) reach the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,8 +134,10 @@ struct TokenResponse {
     token_type: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     refresh_token: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    expires_in: Option<i64>,
+    /// Kept raw: servers send integers, numeric strings, fractions or worse
+    /// ([`token_lifetime`] decides).
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     error: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -217,15 +235,20 @@ impl TokenManager {
         let _guard = self.renewing.lock().await;
         let current = {
             let state = self.state();
+            if state.renewals != seen {
+                // A renewal finished while this caller waited: share its outcome (even a
+                // token the server said expires at once), so one renewal serves all.
+                if let Some(e) = &state.last_failure {
+                    return Err(e.clone());
+                }
+                if let Some(t) = &state.current {
+                    return Ok(t.clone());
+                }
+            }
             if let Some(t) = &state.current
                 && Instant::now() < t.refresh_at
             {
                 return Ok(t.clone()); // renewed while this caller waited
-            }
-            if state.renewals != seen
-                && let Some(e) = &state.last_failure
-            {
-                return Err(e.clone()); // the renewal this caller waited for failed
             }
             state.current.clone()
         };
@@ -274,30 +297,12 @@ impl TokenManager {
     }
 
     fn store(&self, response: TokenResponse, grant: &str) -> Result<Arc<Token>, Error> {
-        let site = TOKEN.site;
-        let access = response
-            .access_token
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| Error::Decode {
-                site,
-                reason: "the token answer has no `access_token`".to_owned(),
-                snippet: String::new(),
-            })?;
-        if let Some(kind) = &response.token_type
-            && !kind.eq_ignore_ascii_case("bearer")
-        {
-            return Err(Error::Decode {
-                site,
-                reason: format!("token_type is `{kind}`, expected `bearer`"),
-                snippet: String::new(),
-            });
-        }
+        let Usable {
+            access,
+            lifetime,
+            refresh,
+        } = usable(response)?;
         let now = Instant::now();
-        let lifetime = match response.expires_in {
-            Some(s) if s > 0 => Duration::from_secs(s as u64),
-            Some(_) => Duration::ZERO,
-            None => DEFAULT_LIFETIME,
-        };
         // Renew `margin` before expiry, but never earlier than half-way.
         let lead = self.margin.min(lifetime / 2);
         let mut state = self.state();
@@ -305,8 +310,8 @@ impl TokenManager {
         let token = Arc::new(Token {
             access: SecretString::from(access),
             generation: state.generation,
-            refresh_at: now + lifetime - lead,
-            expires_at: now + lifetime,
+            refresh_at: now.checked_add(lifetime - lead).unwrap_or(now),
+            expires_at: now.checked_add(lifetime).unwrap_or(now),
         });
         if let Some(old) = state.current.replace(token.clone())
             && old.access.expose_secret() != token.access.expose_secret()
@@ -316,7 +321,7 @@ impl TokenManager {
         if state.retired.len() > 4 {
             state.retired.remove(0);
         }
-        if let Some(r) = response.refresh_token.filter(|r| !r.trim().is_empty()) {
+        if let Some(r) = refresh {
             state.refresh = Some(SecretString::from(r));
         }
         tracing::debug!(
@@ -369,26 +374,12 @@ impl TokenManager {
         };
         let mut redactor = Redactor::new();
         self.register(&mut redactor);
+        // The Basic credential (header), the password and the refresh token, in every
+        // form an echo may quote them.
+        outgoing.register_secrets(TOKEN_FIELDS, &mut redactor);
         self.requests.fetch_add(1, Ordering::Relaxed);
         let raw = self.transport.send(outgoing, &redactor).await?;
-        let response: TokenResponse = body::parse_envelope(&TOKEN, &raw, &redactor)?;
-        if let Some(error) = response.error.as_deref() {
-            return Err(oauth_error(
-                TOKEN.site,
-                raw.status,
-                error,
-                response.error_description.as_deref(),
-                &redactor,
-            ));
-        }
-        if !raw.is_success() {
-            return Err(Error::HttpStatus {
-                site: TOKEN.site,
-                status: raw.status,
-                snippet: body::snippet(&raw, &redactor),
-            });
-        }
-        Ok(response)
+        decode_answer(&raw, &mut redactor)
     }
 
     /// Registers every credential and token for redaction.
@@ -408,6 +399,142 @@ impl TokenManager {
             redactor.secret(t.expose_secret().to_owned());
         }
     }
+}
+
+/// Decodes a token endpoint's answer. Every value in it is a secret from the moment it
+/// arrives: they are all registered with `redactor` before any error (which may quote
+/// the body) is built.
+fn decode_answer(raw: &RawResponse, redactor: &mut Redactor<'_>) -> Result<TokenResponse, Error> {
+    let value: serde_json::Value = body::parse_envelope(&TOKEN, raw, redactor)?;
+    let mut answer_secrets = Vec::new();
+    collect_secret_values(&value, None, &mut answer_secrets);
+    for secret in answer_secrets {
+        redactor.secret(secret);
+    }
+    let response: TokenResponse = serde_json::from_value(value).map_err(|e| Error::Decode {
+        site: TOKEN.site,
+        reason: format!(
+            "the token answer does not have the documented shape: {}",
+            lenient::describe_json_error(&e)
+        ),
+        snippet: body::snippet(raw, redactor),
+    })?;
+    if let Some(error) = response.error.as_deref() {
+        return Err(oauth_error(
+            TOKEN.site,
+            raw.status,
+            error,
+            response.error_description.as_deref(),
+            redactor,
+        ));
+    }
+    if !raw.is_success() {
+        return Err(Error::HttpStatus {
+            site: TOKEN.site,
+            status: raw.status,
+            snippet: body::snippet(raw, redactor),
+        });
+    }
+    Ok(response)
+}
+
+/// What a successful token answer gives.
+struct Usable {
+    access: String,
+    lifetime: Duration,
+    refresh: Option<String>,
+}
+
+/// Checks a decoded token answer: an `access_token`, a bearer `token_type`, a usable
+/// `expires_in` ([`token_lifetime`]). Errors never quote a value.
+fn usable(response: TokenResponse) -> Result<Usable, Error> {
+    let site = TOKEN.site;
+    let decode = |reason: String| Error::Decode {
+        site,
+        reason,
+        snippet: String::new(),
+    };
+    let access = response
+        .access_token
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| decode("the token answer has no `access_token`".to_owned()))?;
+    if let Some(kind) = &response.token_type
+        && !kind.eq_ignore_ascii_case("bearer")
+    {
+        return Err(decode(
+            "the token answer's `token_type` is not `bearer`".to_owned(),
+        ));
+    }
+    let lifetime = token_lifetime(response.expires_in.as_ref()).map_err(decode)?;
+    Ok(Usable {
+        access,
+        lifetime,
+        refresh: response.refresh_token.filter(|r| !r.trim().is_empty()),
+    })
+}
+
+/// Checks a token endpoint answer (4.3.1) exactly as the token manager does and returns
+/// the lifetime it would give the token. Exposed for sandboxes, custom transports and
+/// property tests; errors never quote a value of the answer.
+pub fn check_token_answer(raw: &RawResponse) -> Result<Duration, Error> {
+    let mut redactor = Redactor::new();
+    decode_answer(raw, &mut redactor)
+        .and_then(usable)
+        .map(|u| u.lifetime)
+}
+
+/// The string values of a token answer (at any depth) except those of
+/// [`PUBLIC_ANSWER_FIELDS`]: tokens, ids and whatever else the server put there.
+fn collect_secret_values(value: &serde_json::Value, key: Option<&str>, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if !key.is_some_and(|k| PUBLIC_ANSWER_FIELDS.contains(&k)) => {
+            out.push(s.clone());
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_secret_values(item, key, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                collect_secret_values(v, Some(k), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The lifetime a token answer's `expires_in` gives, in whole seconds:
+///
+/// - absent or `null`: 12 hours (the seed's documented lifetime);
+/// - a positive number, or a numeric string: that many seconds, fractions dropped,
+///   clamped to [`MAX_TOKEN_LIFETIME`] (`1e30` and `18446744073709551615` included);
+/// - zero, negative, or below one second (`0.5`): **expires now**: the token is used for
+///   the calls that waited for it, and the next call asks for a new one;
+/// - anything else (`"soon"`, `true`, an object, `NaN`): an error saying so; the value
+///   is never quoted (a token answer is secret).
+pub fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Result<Duration, String> {
+    use serde_json::Value;
+    let seconds = match expires_in {
+        None | Some(Value::Null) => return Ok(DEFAULT_LIFETIME),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(DEFAULT_LIFETIME),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    let seconds = seconds
+        .filter(|s| !s.is_nan())
+        .ok_or_else(|| "the token answer's `expires_in` is not a number of seconds".to_owned())?;
+    if seconds < 1.0 {
+        return Ok(Duration::ZERO);
+    }
+    let max = MAX_TOKEN_LIFETIME.as_secs();
+    let whole = if seconds >= max as f64 {
+        max
+    } else {
+        seconds as u64
+    };
+    Ok(Duration::from_secs(whole))
 }
 
 /// Whether the server refused a grant (as opposed to failing to answer).
@@ -465,6 +592,10 @@ impl Authorizer for TokenAuth {
             }
         }
         Ok(())
+    }
+
+    fn secret_fields(&self) -> &'static [&'static str] {
+        TOKEN_FIELDS
     }
 
     async fn invalidate(&self, credential: u64) {

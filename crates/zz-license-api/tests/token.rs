@@ -335,3 +335,134 @@ async fn a_token_answer_without_access_token_is_a_decode_error() {
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert!(err.to_string().contains("HTML"), "{err}");
 }
+
+/// A token answer that is 200 with `body`: whatever it holds, the call must not panic and
+/// no token from it may appear in the error, its `Debug` or its JSON-facing code.
+async fn with_token_answer(
+    body: &str,
+) -> (
+    Result<cred_core::Answer<zz_license_api::Licences>, Error>,
+    u64,
+) {
+    let server = MockServer::start_async().await;
+    let body = body.to_owned();
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(format!("{ROOT}/oauth/token"));
+            then.status(200)
+                .header("content-type", "application/json;charset=UTF-8")
+                .body(body);
+        })
+        .await;
+    share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b);
+    let result = query(&client).await;
+    (result, client.token_requests())
+}
+
+fn assert_no_token(err: &Error) {
+    for text in [err.to_string(), format!("{err:?}")] {
+        for secret in [TOKEN_1, REFRESH_1, "f54922eb", "bc2d74f1"] {
+            assert!(!text.contains(secret), "token leaked: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn unusable_expires_in_never_prints_the_tokens_nor_panics() {
+    // Numbers that are too large, fractional or not numbers at all.
+    for (expires_in, usable) in [
+        ("1e30", true),
+        ("18446744073709551615", true),
+        ("9223372036854775807", true),
+        ("\"43199\"", true),
+        ("0.5", true),
+        ("0", true),
+        ("-7", true),
+        ("\"soon\"", false),
+        ("true", false),
+        ("{\"s\":1}", false),
+    ] {
+        let body = format!(
+            r#"{{"access_token":"{TOKEN_1}","token_type":"bearer","refresh_token":"{REFRESH_1}","expires_in":{expires_in},"scope":"read write"}}"#
+        );
+        let (result, requests) = with_token_answer(&body).await;
+        assert_eq!(requests, 1, "{expires_in}");
+        match (result, usable) {
+            (Ok(answer), true) => assert!(answer.found(), "{expires_in}"),
+            (Err(e), false) => {
+                assert!(matches!(e, Error::Decode { .. }), "{expires_in}: {e:?}");
+                assert!(e.to_string().contains("expires_in"), "{e}");
+                assert_no_token(&e);
+            }
+            (other, _) => panic!("{expires_in}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_or_mistyped_token_answer_is_an_error_without_the_tokens() {
+    for body in [
+        format!(r#"{{"access_token":"{TOKEN_1}","refresh_token":"{REFRESH_1}","expires_in":43"#),
+        format!(
+            r#"{{"access_token":"{TOKEN_1}","refresh_token":"{REFRESH_1}","token_type":"mac"}}"#
+        ),
+        format!(r#"{{"access_token":["{TOKEN_1}"],"refresh_token":"{REFRESH_1}"}}"#),
+        format!(r#"<html>access_token={TOKEN_1}&refresh_token={REFRESH_1}</html>"#),
+    ] {
+        let (result, _) = with_token_answer(&body).await;
+        let e = result.expect_err(&body);
+        assert_eq!(e.site().map(|s| s.operation), Some("token"), "{e}");
+        assert_no_token(&e);
+    }
+}
+
+#[test]
+fn token_lifetimes_are_clamped_or_expire_now() {
+    use serde_json::json;
+    use zz_license_api::{MAX_TOKEN_LIFETIME, token_lifetime};
+    let life = |v: serde_json::Value| token_lifetime(Some(&v));
+    assert_eq!(life(json!(43199)), Ok(Duration::from_secs(43199)));
+    assert_eq!(life(json!("43199")), Ok(Duration::from_secs(43199)));
+    assert_eq!(life(json!(1e30)), Ok(MAX_TOKEN_LIFETIME));
+    assert_eq!(life(json!(u64::MAX)), Ok(MAX_TOKEN_LIFETIME));
+    assert_eq!(life(json!(i64::MAX)), Ok(MAX_TOKEN_LIFETIME));
+    assert_eq!(life(json!(2.9)), Ok(Duration::from_secs(2)));
+    assert_eq!(life(json!(0.5)), Ok(Duration::ZERO));
+    assert_eq!(life(json!(0)), Ok(Duration::ZERO));
+    assert_eq!(life(json!(-1)), Ok(Duration::ZERO));
+    assert_eq!(token_lifetime(None), Ok(Duration::from_secs(12 * 3600)));
+    assert_eq!(
+        life(serde_json::Value::Null),
+        Ok(Duration::from_secs(12 * 3600))
+    );
+    assert!(life(json!("soon")).is_err());
+    assert!(life(json!("NaN")).is_err());
+    assert!(life(json!([1])).is_err());
+}
+
+#[tokio::test]
+async fn callers_waiting_on_a_token_that_expires_at_once_share_one_request() {
+    let server = MockServer::start_async().await;
+    let body = format!(r#"{{"access_token":"{TOKEN_1}","token_type":"bearer","expires_in":0}}"#);
+    let grant = server
+        .mock_async(|when, then| {
+            when.method(POST).path(format!("{ROOT}/oauth/token"));
+            then.status(200)
+                .header("content-type", "application/json")
+                .delay(Duration::from_millis(200))
+                .body(body);
+        })
+        .await;
+    share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let client = client.clone();
+        tasks.spawn(async move { query(&client).await.map(|a| a.found()) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert!(r.unwrap().unwrap());
+    }
+    grant.assert_calls_async(1).await;
+}
