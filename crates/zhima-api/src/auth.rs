@@ -26,6 +26,8 @@ pub(crate) struct AlipayAuth {
     pub(crate) encrypt: Option<EncryptKey>,
     pub(crate) certs: Option<CertSns>,
     pub(crate) app_auth_token: Option<SecretString>,
+    /// How far a signed answer's `alipay-timestamp` may be from the local clock.
+    pub(crate) freshness: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for AlipayAuth {
@@ -37,6 +39,7 @@ impl fmt::Debug for AlipayAuth {
             .field("verify_responses", &self.alipay_key.is_some())
             .field("encrypt", &self.encrypt.is_some())
             .field("cert_mode", &self.certs.is_some())
+            .field("response_time_window", &self.freshness)
             .field(
                 "app_auth_token",
                 &self.app_auth_token.as_ref().map(|_| "[redacted]"),
@@ -68,6 +71,7 @@ impl AlipayAuth {
         key: &AlipayPublicKey,
         response: &RawResponse,
         trace: &str,
+        redactor: &Redactor<'_>,
     ) -> Result<(), Error> {
         let timestamp = response.header("alipay-timestamp");
         let nonce = response.header("alipay-nonce");
@@ -101,18 +105,72 @@ impl AlipayAuth {
             content.push(b'\n');
         }
         if key.verify(&content, signature) {
-            return Ok(());
+            return self.check_freshness(endpoint, timestamp, trace);
         }
         Err(self.signature_error(
             endpoint,
             format!(
-                "the response signature does not verify with the Alipay public key {} (verified: alipay-timestamp {timestamp}, alipay-nonce, body of {} bytes with sha256 {}){trace}; check that ALIPAY_PUBLIC_KEY is the 支付宝公钥 of app {}, not another app's, and that nothing between you and Alipay rewrites responses",
+                "the response signature does not verify with the Alipay public key {} (verified: alipay-timestamp {}, alipay-nonce, body of {} bytes with sha256 {}){trace}; check that ALIPAY_PUBLIC_KEY is the 支付宝公钥 of app {}, not another app's, and that nothing between you and Alipay rewrites responses",
                 key.fingerprint(),
+                redactor.identifier(timestamp),
                 response.body.len(),
                 short_digest(&response.body),
                 self.app_id,
             ),
         ))
+    }
+}
+
+impl AlipayAuth {
+    /// Refuses a correctly signed answer whose `alipay-timestamp` (milliseconds since
+    /// the epoch) is outside the window: a replayed answer, or a wrong local clock.
+    fn check_freshness(
+        &self,
+        endpoint: &'static Endpoint,
+        timestamp: &str,
+        trace: &str,
+    ) -> Result<(), Error> {
+        let Some(window) = self.freshness else {
+            return Ok(());
+        };
+        let Ok(stamp) = timestamp.trim().parse::<u64>() else {
+            return Err(self.signature_error(
+                endpoint,
+                format!(
+                    "the answer's alipay-timestamp is not a number of milliseconds{trace}: freshness cannot be checked (ClientBuilder::response_time_window(None) turns the check off)"
+                ),
+            ));
+        };
+        let now = cred_core::now_millis();
+        let skew_ms = now.abs_diff(stamp);
+        if u128::from(skew_ms) <= window.as_millis() {
+            return Ok(());
+        }
+        let direction = if stamp < now {
+            "older than"
+        } else {
+            "ahead of"
+        };
+        Err(self.signature_error(
+            endpoint,
+            format!(
+                "the answer is signed correctly but its alipay-timestamp is {} {direction} this machine's clock, outside the accepted window of ±{}{trace}: a replayed or delayed answer, or a wrong clock here (check NTP; ClientBuilder::response_time_window widens or turns off the check)",
+                describe_duration(skew_ms),
+                describe_duration(window.as_millis().min(u128::from(u64::MAX)) as u64),
+            ),
+        ))
+    }
+}
+
+/// `1 d 3 h`, `14 min 5 s`, `850 ms`: a skew in words.
+fn describe_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0 => format!("{ms} ms"),
+        1..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86400, (s % 86400) / 3600),
     }
 }
 
@@ -226,6 +284,10 @@ impl Authorizer for AlipayAuth {
         Ok(())
     }
 
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["sign"]
+    }
+
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
         if let Some(t) = &self.app_auth_token {
             redactor.secret(t.expose_secret());
@@ -239,17 +301,18 @@ impl Authorizer for AlipayAuth {
         response: &mut RawResponse,
         redactor: &Redactor<'_>,
     ) -> Result<(), Error> {
+        // Header text is provider bytes: redacted like any other.
         let trace = response
             .header("alipay-trace-id")
-            .map(|t| format!(" [trace id {t}]"))
+            .map(|t| format!(" [trace id {}]", redactor.identifier(t)))
             .unwrap_or_default();
         if let Some(key) = &self.alipay_key {
             // Nothing personal in these messages (headers, digests, fingerprints).
-            self.verify(endpoint, key, response, &trace)?;
+            self.verify(endpoint, key, response, &trace, redactor)?;
             if let Some(certs) = &self.certs
                 && response.is_success()
             {
-                let sn = response.header("alipay-sn").unwrap_or("");
+                let sn = redactor.identifier(response.header("alipay-sn").unwrap_or(""));
                 if sn != certs.alipay {
                     return Err(self.signature_error(
                         endpoint,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cred_core::secret::{secret_from_env, var_from_env};
 use cred_core::{
@@ -164,7 +165,12 @@ pub struct ClientBuilder {
     config: Option<Config>,
     settings: ClientSettings,
     verify_responses: bool,
+    freshness: Option<Duration>,
 }
+
+/// How far an answer's `alipay-timestamp` may be from this machine's clock, either way,
+/// before the answer is refused (see [`ClientBuilder::response_time_window`]).
+pub const DEFAULT_RESPONSE_TIME_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -172,6 +178,7 @@ impl fmt::Debug for ClientBuilder {
             .field("config", &self.config)
             .field("settings", &self.settings)
             .field("verify_responses", &self.verify_responses)
+            .field("response_time_window", &self.freshness)
             .finish()
     }
 }
@@ -241,6 +248,17 @@ impl ClientBuilder {
     /// sign; never in production.
     pub fn dangerously_accept_unverified_responses(mut self) -> Self {
         self.verify_responses = false;
+        self
+    }
+
+    /// How far a signed answer's `alipay-timestamp` may be from this machine's clock,
+    /// either way (default [`DEFAULT_RESPONSE_TIME_WINDOW`], 15 minutes, the window the
+    /// gateway applies to requests). An answer outside it is refused as an
+    /// [`Error::Signature`] stating the skew: a correctly signed but old answer is a
+    /// replay, or this machine's clock is wrong. `None` turns the check off (signatures
+    /// are still verified).
+    pub fn response_time_window(mut self, window: Option<Duration>) -> Self {
+        self.freshness = window;
         self
     }
 
@@ -324,6 +342,7 @@ impl ClientBuilder {
             encrypt,
             certs,
             app_auth_token: config.app_auth_token.clone(),
+            freshness: self.freshness,
         };
         let debug = format!("{auth:?}");
         let core = self
@@ -368,6 +387,7 @@ impl Client {
                 NonZeroU32::new(DEFAULT_RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
             ),
             verify_responses: true,
+            freshness: Some(DEFAULT_RESPONSE_TIME_WINDOW),
         }
     }
 

@@ -497,3 +497,75 @@ async fn certificate_mode_sends_and_checks_serial_numbers() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_correctly_signed_but_stale_or_future_answer_is_refused() {
+    let now = cred_core::now_millis();
+    let year = 365 * 24 * 3600 * 1000u64;
+    for (stamp, words) in [
+        ((now - year).to_string(), "365 d 0 h older than"),
+        ((now + 20 * 60 * 1000).to_string(), "min"),
+    ] {
+        let (ts, nonce, sig) = alipay_sign_at(SUCCESS, &stamp);
+        let headers = vec![
+            ("alipay-timestamp", ts),
+            ("alipay-nonce", nonce),
+            ("alipay-signature", sig),
+        ];
+        let err = answer_with(200, headers.clone(), SUCCESS, |b| b)
+            .await
+            .unwrap_err();
+        let Error::Signature { message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains(words), "{message}");
+        let direction = if words == "min" {
+            "ahead of"
+        } else {
+            "older than"
+        };
+        assert!(message.contains(direction), "{message}");
+        assert!(message.contains("±15 min 0 s"), "{message}");
+        assert!(!message.contains("2088102910292100"), "{message}");
+        // A wider window, or none, accepts the same answer.
+        let wide = answer_with(200, headers.clone(), SUCCESS, |b| {
+            b.response_time_window(Some(std::time::Duration::from_secs(400 * 24 * 3600)))
+        })
+        .await;
+        assert!(wide.is_ok(), "{wide:?}");
+        let off = answer_with(200, headers, SUCCESS, |b| b.response_time_window(None)).await;
+        assert!(off.is_ok(), "{off:?}");
+    }
+    // Within the window: accepted.
+    let (ts, nonce, sig) = alipay_sign_at(SUCCESS, &(now - 60_000).to_string());
+    let ok = answer_with(
+        200,
+        vec![
+            ("alipay-timestamp", ts),
+            ("alipay-nonce", nonce),
+            ("alipay-signature", sig),
+        ],
+        SUCCESS,
+        |b| b,
+    )
+    .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    // Not a number: refused, the check cannot be made.
+    let (ts, nonce, sig) = alipay_sign_at(SUCCESS, "yesterday");
+    let err = answer_with(
+        200,
+        vec![
+            ("alipay-timestamp", ts),
+            ("alipay-nonce", nonce),
+            ("alipay-signature", sig),
+        ],
+        SUCCESS,
+        |b| b,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("not a number of milliseconds"),
+        "{err}"
+    );
+}

@@ -73,7 +73,12 @@ pub fn gateway_accepts(req: &HttpMockRequest) -> bool {
 
 /// Signs a response body as the test "Alipay" key: (timestamp, nonce, signature).
 pub fn alipay_sign(body: &str) -> (String, String, String) {
-    let timestamp = "1700000000123".to_owned();
+    alipay_sign_at(body, &cred_core::now_millis().to_string())
+}
+
+/// [`alipay_sign`] with a chosen `alipay-timestamp`.
+pub fn alipay_sign_at(body: &str, timestamp: &str) -> (String, String, String) {
+    let timestamp = timestamp.to_owned();
     let nonce = "credkit-resp-nonce-0001".to_owned();
     let content = format!("{timestamp}\n{nonce}\n{body}\n");
     let sig = AppKey::parse(ALIPAY_PRIVATE)
