@@ -9,7 +9,7 @@ use crate::answer::{Answer, ResponseMeta};
 use crate::endpoint::{CodeInfo, CodeOutcome, Endpoint, lookup_code};
 use crate::error::{Charged, Error, ErrorKind, ProviderError};
 use crate::lenient::describe_json_error;
-use crate::mask::Redactor;
+use crate::mask::{self, Redactor};
 use crate::transport::RawResponse;
 
 /// Characters of a body kept in an error (after redaction).
@@ -133,8 +133,23 @@ pub fn conclude<T: DeserializeOwned>(
         }
         CodeOutcome::Error(kind) => {
             let kind = refine(&code, kind, &message);
-            Err(ProviderError::new(site, code, message, kind, charged, reply.request_id).into())
+            // The code and request id are provider bytes too: a hostile server can echo
+            // personal data in them.
+            let code = shown_code(&code, redactor);
+            let request_id = reply.request_id.map(|id| redactor.identifier(&id));
+            Err(ProviderError::new(site, code, message, kind, charged, request_id).into())
         }
+    }
+}
+
+/// A provider's code as an error shows it: a known-shaped code as it is (registered
+/// values masked), anything else redacted like free text.
+pub fn shown_code(code: &str, redactor: &Redactor<'_>) -> String {
+    let shown = redactor.identifier(code);
+    if shown == "[not shown]" {
+        redactor.snippet(code, 32)
+    } else {
+        mask::mask_number_runs(&shown)
     }
 }
 

@@ -197,17 +197,14 @@ impl<'a> Redactor<'a> {
         mask_number_runs(out.as_deref().unwrap_or(text))
     }
 
-    /// Shows an opaque identifier the provider sent (a trace or request id, a
-    /// timestamp): registered values and fields replaced, but long digit runs kept (trace
-    /// ids are made of them). Anything longer than 64 characters or outside
-    /// `[A-Za-z0-9._:-]` is not an identifier and is not shown.
+    /// Shows an opaque identifier the provider sent (a code, a trace or request id, a
+    /// timestamp): registered values replaced, but long digit runs kept (trace ids are
+    /// made of them). Anything longer than 128 characters or with characters outside
+    /// visible ASCII is not an identifier and is not shown.
     pub fn identifier(&self, text: &str) -> String {
         let text = text.trim();
-        let shaped = !text.is_empty()
-            && text.len() <= 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        let shaped =
+            !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic());
         if !shaped {
             return "[not shown]".to_owned();
         }
@@ -260,7 +257,13 @@ fn encoded_forms(value: &str) -> Vec<String> {
     let percent = |hex: &[u8; 16], plus: bool| {
         let mut out = String::with_capacity(value.len() * 3);
         for b in value.bytes() {
-            if is_unreserved(b) || (plus && b == b'*') {
+            // application/x-www-form-urlencoded keeps `*-._` and encodes `~`.
+            let kept = if plus {
+                b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_')
+            } else {
+                is_unreserved(b)
+            };
+            if kept {
                 out.push(b as char);
             } else if plus && b == b' ' {
                 out.push('+');

@@ -130,6 +130,8 @@ pub fn decode<T: DeserializeOwned>(
     if let Some(links) = links.as_ref().and_then(links_text) {
         text = format!("{text} (see: {links})");
     }
+    let code = body::shown_code(&code, redactor);
+    let trace = trace.map(|t| redactor.identifier(&t));
     Err(ProviderError::new(site, code, redactor.redact(&text), kind, charged, trace).into())
 }
 

@@ -76,6 +76,8 @@ pub(crate) fn oauth_error(
             "an OAuth error the platform does not document",
         ),
     };
+    // `error` is the server's text: shown like a code, never raw.
+    let error = body::shown_code(error, redactor);
     let message = match description.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => format!("{error}: {} ({hint})", redactor.redact(d)),
         None => format!("{error} ({hint})"),
@@ -199,7 +201,7 @@ pub fn decode<T: Shaped>(
             }
             Err(ProviderError::new(
                 site,
-                status,
+                body::shown_code(&status, redactor),
                 redactor.redact(&message),
                 kind,
                 Charged::No,

@@ -405,7 +405,22 @@ impl TokenManager {
 /// arrives: they are all registered with `redactor` before any error (which may quote
 /// the body) is built.
 fn decode_answer(raw: &RawResponse, redactor: &mut Redactor<'_>) -> Result<TokenResponse, Error> {
-    let value: serde_json::Value = body::parse_envelope(&TOKEN, raw, redactor)?;
+    // Token fields are scrubbed whatever their value, even in a body cut short.
+    for field in TOKEN_FIELDS {
+        redactor.secret_field(*field);
+    }
+    let value: serde_json::Value = body::parse_envelope(&TOKEN, raw, redactor).map_err(|e| {
+        match e {
+            // A 2xx body that is not JSON may be a token answer cut short: its values
+            // cannot all be found, so none of it is quoted.
+            Error::Decode { site, reason, .. } => Error::Decode {
+                site,
+                reason,
+                snippet: "(not shown: a token answer is secret)".to_owned(),
+            },
+            other => other,
+        }
+    })?;
     let mut answer_secrets = Vec::new();
     collect_secret_values(&value, None, &mut answer_secrets);
     for secret in answer_secrets {
