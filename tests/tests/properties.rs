@@ -89,14 +89,23 @@ fn leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// An object key: mostly the envelopes' own, sometimes planted data.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => prop::sample::select(KEYS).prop_map(str::to_owned),
+        1 => Just(NAME.to_owned()),
+        1 => Just(SECRET.to_owned()),
+    ]
+}
+
 fn value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(KEYS), inner), 0..8).prop_map(|kv| {
+            prop::collection::vec((key(), inner), 0..8).prop_map(|kv| {
                 let mut m = Map::new();
                 for (k, v) in kv {
-                    m.insert(k.to_owned(), v);
+                    m.insert(k, v);
                 }
                 Value::Object(m)
             }),

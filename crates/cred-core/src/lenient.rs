@@ -198,23 +198,29 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 
 /// serde_json's error message with every quoted value replaced by `"…"`, so that a
 /// decode error never repeats personal data from the body (`invalid type: string "王小明",
-/// expected i64` becomes `invalid type: string "…", expected i64`).
+/// expected i64` becomes `invalid type: string "…", expected i64`). Back-quoted values
+/// (`` unknown variant `王小明` ``, `` unknown field `…` ``) are elided too, except in the
+/// `expected …` part, which is the program's own text.
 pub fn describe_json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let mut out = String::with_capacity(text.len());
-    let mut in_quote = false;
+    let mut quote: Option<char> = None;
     for c in text.chars() {
-        match (c, in_quote) {
-            ('"', false) => {
-                in_quote = true;
+        match (c, quote) {
+            ('"', None) => {
+                quote = Some('"');
                 out.push_str("\"…");
             }
-            ('"', true) => {
-                in_quote = false;
-                out.push('"');
+            ('`', None) if !out.contains("expected") => {
+                quote = Some('`');
+                out.push_str("`…");
             }
-            (_, true) => {}
-            (c, false) => out.push(c),
+            (c, Some(q)) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (_, Some(_)) => {}
+            (c, None) => out.push(c),
         }
     }
     crate::mask::mask_number_runs(&out)
@@ -284,5 +290,32 @@ mod tests {
         );
         assert!(t(r#"{"i": {"x": 1}}"#).is_err());
         assert!(t(r#"{"b": "maybe"}"#).is_err());
+    }
+
+    #[test]
+    fn json_errors_never_quote_values() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        enum Kind {
+            Success,
+            Failed,
+        }
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct S {
+            kind: Kind,
+        }
+        for body in [
+            r#"{"kind":"王小明"}"#,
+            r#"{"王小明":1}"#,
+            r#"{"kind":"credkit-secret"}"#,
+        ] {
+            let e = serde_json::from_str::<S>(body).unwrap_err();
+            let text = describe_json_error(&e);
+            assert!(!text.contains("王小明") && !text.contains("credkit-secret"), "{text}");
+        }
+        let e = serde_json::from_str::<S>(r#"{"kind":"x"}"#).unwrap_err();
+        assert!(describe_json_error(&e).contains("`Success`"), "expectations kept");
     }
 }
