@@ -695,6 +695,7 @@ fn token_answers_with_unusable_expires_in_neither_panic_nor_print_tokens() {
 #[test]
 fn multi_byte_id_numbers_exit_2_with_nothing_sent() {
     let server = Server::trap();
+    let zz = format!("{}{ROOT}", server.url);
     for (id, says) in [
         ("３２１０８３１９７８１２１６２１１９", "full-width"),
         ("3210831978121621１9", "full-width"),
@@ -712,6 +713,30 @@ fn multi_byte_id_numbers_exit_2_with_nothing_sent() {
                 id,
             ],
             vec!["check", "idcard", id],
+            vec![
+                "zz-license",
+                "by-holder",
+                "--base-url",
+                &zz,
+                "--holder-code",
+                id,
+                "--holder-type",
+                "111",
+                "--cert-type",
+                "11100000MB0000001",
+            ],
+            vec![
+                "zhima",
+                "jobworth",
+                "--base-url",
+                &server.url,
+                "--once-token",
+                ONCE_TOKEN,
+                "--cert-type",
+                "0",
+                "--cert-no",
+                id,
+            ],
         ] {
             let (code, out, err) = run(cred().args(&args));
             assert_eq!(code, 2, "{args:?}: {out} {err}");

@@ -313,9 +313,15 @@ mod tests {
         ] {
             let e = serde_json::from_str::<S>(body).unwrap_err();
             let text = describe_json_error(&e);
-            assert!(!text.contains("王小明") && !text.contains("credkit-secret"), "{text}");
+            assert!(
+                !text.contains("王小明") && !text.contains("credkit-secret"),
+                "{text}"
+            );
         }
         let e = serde_json::from_str::<S>(r#"{"kind":"x"}"#).unwrap_err();
-        assert!(describe_json_error(&e).contains("`Success`"), "expectations kept");
+        assert!(
+            describe_json_error(&e).contains("`Success`"),
+            "expectations kept"
+        );
     }
 }
