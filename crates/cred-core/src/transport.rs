@@ -224,7 +224,6 @@ impl Transport {
             limiter.acquire(site).await?;
         }
         let mut url = request.url;
-        let from = url.clone();
         let method = match endpoint.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -267,7 +266,7 @@ impl Transport {
             return Err(Error::Redirect {
                 site,
                 status,
-                target: redirect_target(&from, &headers).map(|t| redactor.redact(&t)),
+                target: redirect_target(response.url(), &headers).map(|t| redactor.redact(&t)),
                 reason: API_REDIRECT,
             });
         }
@@ -315,11 +314,10 @@ impl Transport {
         let headers = std::mem::take(response.headers_mut());
         if response.status().is_redirection() {
             // Only a redirect the policy would not follow ends here.
-            let location = response.url().clone();
             return Err(Error::Redirect {
                 site,
                 status,
-                target: redirect_target(&location, &headers).map(|t| redactor.redact(&t)),
+                target: redirect_target(response.url(), &headers).map(|t| redactor.redact(&t)),
                 reason: DOWNLOAD_REDIRECT,
             });
         }

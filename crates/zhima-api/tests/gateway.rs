@@ -87,7 +87,12 @@ async fn answer_with(
 }
 
 fn signed(body: &str) -> Vec<(&'static str, String)> {
-    let (ts, nonce, sig) = alipay_sign(body);
+    signed_at(body, &cred_core::now_millis().to_string())
+}
+
+/// The signature headers of `body` with a chosen `alipay-timestamp`.
+fn signed_at(body: &str, timestamp: &str) -> Vec<(&'static str, String)> {
+    let (ts, nonce, sig) = alipay_sign_at(body, timestamp);
     vec![
         ("alipay-timestamp", ts),
         ("alipay-nonce", nonce),
@@ -506,12 +511,7 @@ async fn a_correctly_signed_but_stale_or_future_answer_is_refused() {
         ((now - year).to_string(), "365 d 0 h older than"),
         ((now + 20 * 60 * 1000).to_string(), "min"),
     ] {
-        let (ts, nonce, sig) = alipay_sign_at(SUCCESS, &stamp);
-        let headers = vec![
-            ("alipay-timestamp", ts),
-            ("alipay-nonce", nonce),
-            ("alipay-signature", sig),
-        ];
+        let headers = signed_at(SUCCESS, &stamp);
         let err = answer_with(200, headers.clone(), SUCCESS, |b| b)
             .await
             .unwrap_err();
@@ -537,33 +537,18 @@ async fn a_correctly_signed_but_stale_or_future_answer_is_refused() {
         assert!(off.is_ok(), "{off:?}");
     }
     // Within the window: accepted.
-    let (ts, nonce, sig) = alipay_sign_at(SUCCESS, &(now - 60_000).to_string());
     let ok = answer_with(
         200,
-        vec![
-            ("alipay-timestamp", ts),
-            ("alipay-nonce", nonce),
-            ("alipay-signature", sig),
-        ],
+        signed_at(SUCCESS, &(now - 60_000).to_string()),
         SUCCESS,
         |b| b,
     )
     .await;
     assert!(ok.is_ok(), "{ok:?}");
     // Not a number: refused, the check cannot be made.
-    let (ts, nonce, sig) = alipay_sign_at(SUCCESS, "yesterday");
-    let err = answer_with(
-        200,
-        vec![
-            ("alipay-timestamp", ts),
-            ("alipay-nonce", nonce),
-            ("alipay-signature", sig),
-        ],
-        SUCCESS,
-        |b| b,
-    )
-    .await
-    .unwrap_err();
+    let err = answer_with(200, signed_at(SUCCESS, "yesterday"), SUCCESS, |b| b)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string().contains("not a number of milliseconds"),
         "{err}"
