@@ -13,8 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// credentials are needed: the built-in sandbox answers with published test values.
 ///
 /// Exit codes: 0 answered (found or not found), 2 invalid input or usage (nothing sent),
-/// 3 authentication or configuration, 4 throttled, unavailable or timed out, 1 any other
-/// provider error.
+/// 3 authentication or configuration, 4 try later: throttled, call quota used up,
+/// unavailable or timed out (nothing is wrong with the request), 1 any other provider
+/// error.
 #[derive(Debug, Parser)]
 #[command(name = "cred", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -143,9 +144,10 @@ pub enum ZzLicenseCommand {
         /// Holder code (ID number, credit code, ...).
         #[arg(long)]
         holder_code: String,
-        /// Holder code type (GB/T 36903), e.g. 111 resident ID, 001 credit code.
+        /// Holder code type (GB/T 36903), e.g. 111 resident ID, 001 credit code. Optional
+        /// for the province interface, required with --city (省库数据非必填, 市库数据必填).
         #[arg(long)]
-        holder_type: String,
+        holder_type: Option<String>,
         /// Licence type code.
         #[arg(long)]
         cert_type: String,

@@ -18,7 +18,8 @@ pub const EXIT_PROVIDER: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: authentication or configuration.
 pub const EXIT_AUTH: u8 = 3;
-/// Exit code: throttled, unavailable or timed out; trying later may help.
+/// Exit code: throttled, quota used up, unavailable or timed out: try later; nothing is
+/// wrong with the request.
 pub const EXIT_UNAVAILABLE: u8 = 4;
 
 /// A titled group of label/value rows.
@@ -199,7 +200,9 @@ pub fn exit_code(error: &Error) -> u8 {
     }
     match error.kind() {
         ErrorKind::Auth | ErrorKind::Permission | ErrorKind::Config => EXIT_AUTH,
-        ErrorKind::Throttled | ErrorKind::Unavailable => EXIT_UNAVAILABLE,
+        ErrorKind::Throttled | ErrorKind::QuotaExhausted | ErrorKind::Unavailable => {
+            EXIT_UNAVAILABLE
+        }
         _ => EXIT_PROVIDER,
     }
 }
@@ -292,6 +295,7 @@ mod tests {
         assert_eq!(exit_code(&p(ErrorKind::Permission)), EXIT_AUTH);
         assert_eq!(exit_code(&p(ErrorKind::Throttled)), EXIT_UNAVAILABLE);
         assert_eq!(exit_code(&p(ErrorKind::Unavailable)), EXIT_UNAVAILABLE);
+        assert_eq!(exit_code(&p(ErrorKind::QuotaExhausted)), EXIT_UNAVAILABLE);
         assert_eq!(exit_code(&p(ErrorKind::InsufficientBalance)), EXIT_PROVIDER);
         assert_eq!(exit_code(&p(ErrorKind::InvalidArgument)), EXIT_PROVIDER);
         let timeout = Error::Timeout {

@@ -47,7 +47,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
     ::cred_core::CodeInfo {
         code: "260205",
         outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
-        charged: ::cred_core::Charged::No,
+        charged: ::cred_core::Charged::Unknown,
         message: "未知错误",
     },
     ::cred_core::CodeInfo {
@@ -106,13 +106,13 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
     },
     ::cred_core::CodeInfo {
         code: "10012",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
+        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
         charged: ::cred_core::Charged::No,
         message: "请求超过次数限制",
     },
     ::cred_core::CodeInfo {
         code: "10013",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
+        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
         charged: ::cred_core::Charged::No,
         message: "测试KEY超过请求限制",
     },

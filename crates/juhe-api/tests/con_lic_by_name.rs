@@ -153,7 +153,7 @@ async fn each_code_family_maps_to_its_kind_and_structure() {
         ("260201", ErrorKind::InvalidArgument, false, Charged::No),
         ("260202", ErrorKind::InvalidArgument, false, Charged::No),
         ("260203", ErrorKind::Internal, false, Charged::No),
-        ("260205", ErrorKind::Unknown, false, Charged::No),
+        ("260205", ErrorKind::Unknown, false, Charged::Unknown),
         ("10001", ErrorKind::Auth, false, Charged::No),
         ("10002", ErrorKind::Permission, false, Charged::No),
         ("10003", ErrorKind::Auth, false, Charged::No),
@@ -163,8 +163,8 @@ async fn each_code_family_maps_to_its_kind_and_structure() {
         ("10008", ErrorKind::Permission, false, Charged::No),
         ("10009", ErrorKind::Auth, false, Charged::No),
         ("10011", ErrorKind::Throttled, true, Charged::No),
-        ("10012", ErrorKind::Throttled, true, Charged::No),
-        ("10013", ErrorKind::Throttled, true, Charged::No),
+        ("10012", ErrorKind::QuotaExhausted, false, Charged::No),
+        ("10013", ErrorKind::QuotaExhausted, false, Charged::No),
         ("10014", ErrorKind::Internal, false, Charged::Unknown),
         ("10020", ErrorKind::Unavailable, true, Charged::No),
         ("10021", ErrorKind::Permission, false, Charged::No),
@@ -200,11 +200,22 @@ async fn each_code_family_maps_to_its_kind_and_structure() {
 
 #[tokio::test]
 async fn transient_codes_are_retried_and_10014_never_is() {
-    for code in ["260200", "10011", "10012", "10013"] {
+    for code in ["260200", "10011"] {
         let body = format!(r#"{{"reason": "busy", "result": null, "error_code": {code}}}"#);
         let (result, calls) = answer_with(200, &body, |b| b.retry(fast_retry())).await;
         assert_eq!(result.unwrap_err().kind(), result_kind(code), "{code}");
         assert_eq!(calls, 3, "{code}");
+    }
+    // A used-up allowance: retrying in a moment cannot help, so it is sent once.
+    for code in ["10012", "10013"] {
+        let body = format!(r#"{{"reason": "used up", "result": null, "error_code": {code}}}"#);
+        let (result, calls) = answer_with(200, &body, |b| b.retry(fast_retry())).await;
+        assert_eq!(
+            result.unwrap_err().kind(),
+            ErrorKind::QuotaExhausted,
+            "{code}"
+        );
+        assert_eq!(calls, 1, "{code} was retried");
     }
     let body = r#"{"reason": "系统内部异常", "result": null, "error_code": 10014}"#;
     let opt_in = |b: juhe_api::ClientBuilder| b.retry(fast_retry().retry_possibly_charged(true));

@@ -58,7 +58,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
     },
     ::cred_core::CodeInfo {
         code: "606",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
+        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
         charged: ::cred_core::Charged::No,
         message: "调用超限,请稍候再试",
     },

@@ -153,7 +153,7 @@ async fn each_error_family_maps_to_its_kind() {
         (602, "账号停用", ErrorKind::Auth, false),
         (603, "余额不足请充值", ErrorKind::InsufficientBalance, false),
         (604, "接口停用", ErrorKind::Permission, false),
-        (606, "调用超限,请稍候再试", ErrorKind::QuotaExhausted, false),
+        (606, "调用超限,请稍候再试", ErrorKind::Throttled, true),
         (607, "ip不在白名单", ErrorKind::Permission, false),
         (609, "请求过于频繁,请稍候再试", ErrorKind::Throttled, true),
         (610, "请求超时", ErrorKind::Unavailable, true),

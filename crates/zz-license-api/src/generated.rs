@@ -12,7 +12,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
     },
     ::cred_core::CodeInfo {
         code: "2",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
         charged: ::cred_core::Charged::No,
         message: "证照源未提供此服务接口 (try the other interfaceType)",
     },
@@ -230,7 +230,7 @@ impl ApiRequest for ShareDownloadUrl {
             Some(self.certificate_id.as_str()),
             true,
             Some(256usize),
-            ::cred_core::validate::Rule::NonEmpty,
+            ::cred_core::validate::Rule::LicenseId,
         )?;
         ::cred_core::validate::check_param(
             "expiry_time",
@@ -245,7 +245,7 @@ impl ApiRequest for ShareDownloadUrl {
         out.push((
             "certificateID",
             ::cred_core::validate::normalize_param(
-                ::cred_core::validate::Rule::NonEmpty,
+                ::cred_core::validate::Rule::LicenseId,
                 self.certificate_id.as_str(),
             ),
         ));
@@ -348,7 +348,7 @@ impl ApiRequest for ShareQueryCertInfo {
             Some(self.certificate_id.as_str()),
             true,
             Some(256usize),
-            ::cred_core::validate::Rule::NonEmpty,
+            ::cred_core::validate::Rule::LicenseId,
         )?;
         Ok(())
     }
@@ -356,7 +356,7 @@ impl ApiRequest for ShareQueryCertInfo {
         out.push((
             "certificateID",
             ::cred_core::validate::normalize_param(
-                ::cred_core::validate::Rule::NonEmpty,
+                ::cred_core::validate::Rule::LicenseId,
                 self.certificate_id.as_str(),
             ),
         ));
@@ -1148,8 +1148,8 @@ pub static SHARE_QUERY_CERT_INFO_BY_HOLDER_CODE: Endpoint = Endpoint {
 pub struct ShareQueryCertInfoByHolderCode {
     /// 持证主体代码: holder code (resident ID number, credit code, ...) (wire `certificateHolderCode`).
     certificate_holder_code: String,
-    /// 持证主体代码类型 (GB/T 36903): what the holder code is (wire `certificateHolderCodeType`).
-    holder_code_type: crate::HolderCodeType,
+    /// 持证主体代码类型 (GB/T 36903): what the holder code is. The seed: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface) (wire `certificateHolderCodeType`).
+    holder_code_type: Option<crate::HolderCodeType>,
     /// 证照类型代码: licence type code (wire `certTypeCode`).
     cert_type_code: String,
     /// 证照编号: licence number, to narrow the query (wire `certificateNumber`).
@@ -1189,16 +1189,14 @@ pub struct ShareQueryCertInfoByHolderCode {
 impl ShareQueryCertInfoByHolderCode {
     /// A request with the required parameters:
     /// - `certificate_holder_code`: 持证主体代码: holder code (resident ID number, credit code, ...)
-    /// - `holder_code_type`: 持证主体代码类型 (GB/T 36903): what the holder code is
     /// - `cert_type_code`: 证照类型代码: licence type code
     pub fn new(
         certificate_holder_code: impl Into<String>,
-        holder_code_type: crate::HolderCodeType,
         cert_type_code: impl Into<String>,
     ) -> Self {
         Self {
             certificate_holder_code: certificate_holder_code.into(),
-            holder_code_type,
+            holder_code_type: None,
             cert_type_code: cert_type_code.into(),
             certificate_number: None,
             certificate_type: None,
@@ -1217,6 +1215,11 @@ impl ShareQueryCertInfoByHolderCode {
             oper_time: None,
             oper_user_ip: None,
         }
+    }
+    /// Sets the optional 持证主体代码类型 (GB/T 36903): what the holder code is. The seed: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface) (wire `certificateHolderCodeType`).
+    pub fn holder_code_type(mut self, value: crate::HolderCodeType) -> Self {
+        self.holder_code_type = Some(value);
+        self
     }
     /// Sets the optional 证照编号: licence number, to narrow the query (wire `certificateNumber`).
     pub fn certificate_number(mut self, value: impl Into<String>) -> Self {
@@ -1302,9 +1305,9 @@ impl ShareQueryCertInfoByHolderCode {
     pub fn get_certificate_holder_code(&self) -> &str {
         &self.certificate_holder_code
     }
-    /// Returns `holder_code_type` as set (持证主体代码类型 (GB/T 36903): what the holder code is).
-    pub fn get_holder_code_type(&self) -> &crate::HolderCodeType {
-        &self.holder_code_type
+    /// Returns `holder_code_type` as set (持证主体代码类型 (GB/T 36903): what the holder code is. The seed: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface)).
+    pub fn get_holder_code_type(&self) -> Option<&crate::HolderCodeType> {
+        self.holder_code_type.as_ref()
     }
     /// Returns `cert_type_code` as set (证照类型代码: licence type code).
     pub fn get_cert_type_code(&self) -> &str {
@@ -1524,10 +1527,12 @@ impl ApiRequest for ShareQueryCertInfoByHolderCode {
                 self.certificate_holder_code.as_str(),
             ),
         ));
-        out.push((
-            "certificateHolderCodeType",
-            ::cred_core::WireValue::wire_value(&self.holder_code_type).into_owned(),
-        ));
+        if let Some(v) = &self.holder_code_type {
+            out.push((
+                "certificateHolderCodeType",
+                ::cred_core::WireValue::wire_value(v).into_owned(),
+            ));
+        }
         out.push((
             "certTypeCode",
             ::cred_core::validate::normalize_param(
