@@ -54,6 +54,11 @@ pub static MAGIC: &[Magic] = &[
         description: "over the request quota (10012)",
     },
     Magic {
+        name: "测试额度有限公司",
+        behaviour: Behaviour::Code(10013, "测试KEY超过请求限制"),
+        description: "the test key's allowance used up (10013)",
+    },
+    Magic {
         name: "维护测试有限公司",
         behaviour: Behaviour::Code(10020, "接口维护"),
         description: "maintenance (10020)",
@@ -91,6 +96,10 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
         .route(
             "/enterprise/App/ConLicByName/query.php",
             any(con_lic_by_name),
+        )
+        .route(
+            "/enterprise/App/AdministrativeLicenseListByName/query.php",
+            any(administrative_licences),
         )
         .with_state(shared)
 }
@@ -164,39 +173,102 @@ fn fixtures() -> Value {
     ])
 }
 
+/// What both endpoints check first (key, name, credit-code shape, magic names): the
+/// name to answer for, or the answer already decided.
+async fn checked_name(
+    shared: &Shared,
+    method: &Method,
+    query: Option<String>,
+    body: &Bytes,
+    no_result: u32,
+) -> Result<(String, std::collections::HashMap<String, String>), Response> {
+    let p = params(method, query, body);
+    if p.get("key").map(String::as_str) != Some(JUHE_KEY) {
+        return Err(failure(10001, "错误的请求KEY"));
+    }
+    let name = match p.get("name").map(|n| n.trim()) {
+        Some(n) if !n.is_empty() => n.to_owned(),
+        _ => return Err(failure(260201, "参数缺失")),
+    };
+    if bad_credit_code(&name) {
+        return Err(failure(260202, "参数不合法"));
+    }
+    if let Some(m) = MAGIC.iter().find(|m| m.name == name) {
+        match m.behaviour {
+            Behaviour::Code(code, reason) => return Err(failure(code, reason)),
+            Behaviour::NoRecord => return Err(failure(no_result, "查询无结果")),
+            Behaviour::Truncated => {
+                return Err(json_response(
+                    StatusCode::OK,
+                    r#"{"result": {"total": 2, "items": [{"created_time": "2020-08-10", "issue_org": "河南"#.to_owned(),
+                ));
+            }
+            Behaviour::HtmlBadGateway => return Err(html_bad_gateway()),
+            Behaviour::Slow => tokio::time::sleep(shared.config.slow_delay).await,
+        }
+    }
+    Ok((name, p))
+}
+
 async fn con_lic_by_name(
     State(shared): State<Arc<Shared>>,
     method: Method,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let p = params(&method, query, &body);
-    if p.get("key").map(String::as_str) != Some(JUHE_KEY) {
-        return failure(10001, "错误的请求KEY");
-    }
-    let name = match p.get("name").map(|n| n.trim()) {
-        Some(n) if !n.is_empty() => n.to_owned(),
-        _ => return failure(260201, "参数缺失"),
-    };
-    if bad_credit_code(&name) {
-        return failure(260202, "参数不合法");
-    }
-    if let Some(m) = MAGIC.iter().find(|m| m.name == name) {
-        match m.behaviour {
-            Behaviour::Code(code, reason) => return failure(code, reason),
-            Behaviour::NoRecord => return failure(260204, "查询无结果"),
-            Behaviour::Truncated => {
-                return json_response(
-                    StatusCode::OK,
-                    r#"{"result": {"total": 2, "items": [{"created_time": "2020-08-10", "issue_org": "河南"#.to_owned(),
-                );
-            }
-            Behaviour::HtmlBadGateway => return html_bad_gateway(),
-            Behaviour::Slow => tokio::time::sleep(shared.config.slow_delay).await,
-        }
+    if let Err(answer) = checked_name(&shared, &method, query, &body, 260204).await {
+        return answer;
     }
     let items = fixtures();
     success(json!({"total": items.as_array().map_or(0, Vec::len), "items": items}))
+}
+
+/// 企业行政许可 (`AdministrativeLicenseListByName`): the same key, magic names and
+/// envelope; its "no result" is a guess (`266004`: data id 660, code 04, by the pattern
+/// of the documented 260204); `skip` pages through the fixture licences.
+async fn administrative_licences(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = match checked_name(&shared, &method, query, &body, 266004).await {
+        Ok((_, p)) => p,
+        Err(answer) => return answer,
+    };
+    let skip = match p.get("skip").map(|s| s.trim().parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return failure(266002, "参数不合法"),
+    };
+    let all = administrative_fixtures();
+    let items: Vec<Value> = all.iter().skip(skip).cloned().collect();
+    success(json!({"total": all.len(), "num": items.len(), "items": items}))
+}
+
+fn administrative_fixtures() -> Vec<Value> {
+    vec![
+        json!({
+            "itemId": 1,
+            "number": "D241001611",
+            "name": "建筑业企业资质证书",
+            "department": "河南省住房和城乡建设厅",
+            "startDate": "2021-04-15",
+            "endDate": "2026-04-14",
+            "content": "建筑工程施工总承包贰级",
+            "disabled": "0"
+        }),
+        json!({
+            "itemId": 2,
+            "number": "(豫)JZ安许证字[2019]000123",
+            "name": "安全生产许可证",
+            "department": "河南省住房和城乡建设厅",
+            "startDate": "2019-06-01",
+            "endDate": "2022-05-31",
+            "content": "建筑施工",
+            "disabled": "1"
+        }),
+    ]
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub static MAGIC: &[Magic] = &[
     Magic {
         idcard: "110101199003070046",
         behaviour: Behaviour::Code(606, "调用超限,请稍候再试"),
-        description: "quota exceeded (606)",
+        description: "over the call limit, try again later (606)",
     },
     Magic {
         idcard: "110101199003070054",
@@ -100,6 +100,16 @@ pub static MAGIC: &[Magic] = &[
         idcard: "110101199003070134",
         behaviour: Behaviour::Code(999, "其他错误"),
         description: "other error (999)",
+    },
+    Magic {
+        idcard: "110101199003070142",
+        behaviour: Behaviour::Code(404, "接口地址不正确"),
+        description: "wrong API address (404)",
+    },
+    Magic {
+        idcard: "110101199003070150",
+        behaviour: Behaviour::Code(604, "接口停用"),
+        description: "API disabled (604)",
     },
 ];
 

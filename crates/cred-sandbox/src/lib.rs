@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     pub(crate) zz_tokens: zz_license::Tokens,
     pub(crate) zhima_keys: Option<zhima::Keys>,
+    /// `once_token`s whose final result was already answered (answered once only).
+    pub(crate) zhima_spent: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A running sandbox. Stops when dropped (or on [`Sandbox::shutdown`]).
@@ -97,6 +99,7 @@ impl Sandbox {
             requests: AtomicU64::new(0),
             zz_tokens: Default::default(),
             zhima_keys: zhima::Keys::load(),
+            zhima_spent: Default::default(),
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {

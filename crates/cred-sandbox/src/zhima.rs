@@ -295,7 +295,24 @@ async fn jobworth(
     if params.contains_key("cert_type") && !params.contains_key("cert_no") {
         return error(keys, 400, "missing-parameter", "缺少必选参数: cert_no");
     }
-    let token = params.get("once_token").map(String::as_str).unwrap_or("");
+    // Guesses (the seed marks every parameter optional, and has no error table): a query
+    // without its once_token, or naming nobody, cannot be answered.
+    let token = match params.get("once_token").map(|t| t.trim()) {
+        Some(t) if !t.is_empty() => t.to_owned(),
+        _ => return error(keys, 400, "missing-parameter", "缺少必选参数: once_token"),
+    };
+    if ["user_id", "open_id", "cert_no"]
+        .iter()
+        .all(|k| params.get(*k).is_none_or(|v| v.trim().is_empty()))
+    {
+        return error(
+            keys,
+            400,
+            "missing-parameter",
+            "缺少必选参数: user_id、open_id 或 cert_no 任选一个",
+        );
+    }
+    let token = token.as_str();
     let (identity, tamper) = match MAGIC.iter().find(|m| m.once_token == token) {
         Some(Magic {
             outcome: Outcome::Error(status, code, message),
@@ -311,6 +328,20 @@ async fn jobworth(
         }) => ("SUCCESS", true),
         None => ("SUCCESS", false),
     };
+    // The seed: 在认证结果到达终态后只允许查询成功一次. A final result (SUCCESS or
+    // FAILED) is answered once per once_token; later queries are refused (the code and
+    // message are guesses).
+    if matches!(identity, "SUCCESS" | "FAILED") {
+        let mut spent = shared.zhima_spent.lock().unwrap_or_else(|p| p.into_inner());
+        if !spent.insert(token.to_owned()) {
+            return error(
+                keys,
+                400,
+                "TOKEN_INVALID",
+                "once_token 已使用: 认证结果到达终态后只允许查询成功一次",
+            );
+        }
+    }
     let body = json!({
         "identity_result": identity,
         "identity_result_skip_url": "https://render.alipay.com/p/yuyan/180020010001196791/index.html",

@@ -133,3 +133,35 @@ fn the_readme_lists_every_magic_name() {
     }
     assert!(readme.contains(JUHE_KEY));
 }
+
+#[tokio::test]
+async fn administrative_licences_have_their_route() {
+    use juhe_api::AdministrativeLicenseListByName;
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sdk(&sandbox, JUHE_KEY);
+    let answer = client
+        .administrative_license_list_by_name(&AdministrativeLicenseListByName::new(COMPANY))
+        .await
+        .unwrap();
+    let page = answer.result().unwrap();
+    assert_eq!((page.total, page.num), (Some(2), Some(2)));
+    assert_eq!(answer.charged(), Charged::Yes);
+    let skipped = client
+        .administrative_license_list_by_name(&AdministrativeLicenseListByName::new(COMPANY).skip(1))
+        .await
+        .unwrap();
+    assert_eq!(skipped.result().unwrap().items.len(), 1);
+    // Same key check and magic names as every Juhe API.
+    let err = sdk(&sandbox, "wrong-key")
+        .administrative_license_list_by_name(&AdministrativeLicenseListByName::new(COMPANY))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    let err = client
+        .administrative_license_list_by_name(&AdministrativeLicenseListByName::new(
+            "测试额度有限公司",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::QuotaExhausted);
+}

@@ -180,3 +180,37 @@ fn the_readme_documents_every_magic_token() {
     }
     assert!(readme.contains(ALIPAY_APP_ID));
 }
+
+#[tokio::test]
+async fn a_final_result_is_answered_once_per_once_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sdk(&sandbox, |b| b);
+    let first = client.jobworth_authentication(&query("once-only-1")).await;
+    assert_eq!(
+        first.unwrap().result().unwrap().identity_result,
+        Some(IdentityResult::Success)
+    );
+    let again = client
+        .jobworth_authentication(&query("once-only-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code().as_deref(), Some("TOKEN_INVALID"), "{again}");
+    // A result that is not final yet may be asked again.
+    for _ in 0..2 {
+        let waiting = client
+            .jobworth_authentication(&query("SANDBOX-WAITING"))
+            .await
+            .unwrap();
+        assert_eq!(
+            waiting.result().unwrap().identity_result,
+            Some(IdentityResult::WaitingVerify)
+        );
+    }
+    // Another token is answered.
+    assert!(
+        client
+            .jobworth_authentication(&query("once-only-2"))
+            .await
+            .is_ok()
+    );
+}

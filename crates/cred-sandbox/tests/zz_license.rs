@@ -62,7 +62,8 @@ async fn every_interface_in_both_shapes_through_the_sdk() {
     for level in [InterfaceType::Province, InterfaceType::City] {
         let licences = client
             .share_query_cert_info_by_holder_code(
-                &ShareQueryCertInfoByHolderCode::new(HOLDER, HolderCodeType::ResidentId, "T01")
+                &ShareQueryCertInfoByHolderCode::new(HOLDER, "T01")
+                    .holder_code_type(HolderCodeType::ResidentId)
                     .interface_type(level),
             )
             .await
@@ -349,11 +350,10 @@ async fn every_magic_input_through_the_sdk() {
                 .await
                 .map(|a| a.result().unwrap().outcome().is_valid()),
             "holder" => client
-                .share_query_cert_info_by_holder_code(&ShareQueryCertInfoByHolderCode::new(
-                    m.value,
-                    HolderCodeType::ResidentId,
-                    "T01",
-                ))
+                .share_query_cert_info_by_holder_code(
+                    &ShareQueryCertInfoByHolderCode::new(m.value, "T01")
+                        .holder_code_type(HolderCodeType::ResidentId),
+                )
                 .await
                 .map(|a| a.found()),
             _ => client
