@@ -70,6 +70,7 @@ pub const VALIDATORS: &[&str] = &[
     "uscc_if_shaped", // uscc check only when the value looks like one
     "non_empty",      // not blank
     "iso_date",       // a YYYY-MM-DD calendar date
+    "license_id",     // GB/T 36904 licence identifier structure (check character: warning)
 ];
 
 /// PII classes a param or field may carry (cred_core::mask::Pii).

@@ -64,10 +64,13 @@ async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, E
             city,
             audit,
         } => {
-            let kind = HolderCodeType::from_code(holder_type)
-                .map_err(|reason| Error::invalid("holder_type", reason))?;
-            let mut request = ShareQueryCertInfoByHolderCode::new(holder_code, kind, cert_type)
+            let mut request = ShareQueryCertInfoByHolderCode::new(holder_code, cert_type)
                 .interface_type(level(*city));
+            if let Some(holder_type) = holder_type {
+                let kind = HolderCodeType::from_code(holder_type)
+                    .map_err(|reason| Error::invalid("holder_type", reason))?;
+                request = request.holder_code_type(kind);
+            }
             if let Some(no) = certificate_number {
                 request = request.certificate_number(no);
             }

@@ -162,7 +162,7 @@ async fn an_invalid_id_exits_2_and_nothing_reaches_the_provider() {
 fn each_error_family_has_its_exit_code() {
     let cases: &[(&str, i32, &str)] = &[
         ("11010119900307002X", 1, "insufficient-balance"),
-        ("110101199003070046", 1, "quota-exhausted"),
+        ("110101199003070046", 4, "throttled"),
         ("110101199003070134", 1, "unknown"),
         ("110101199003070038", 4, "throttled"),
         ("110101199003070054", 4, "unavailable"),
@@ -451,6 +451,8 @@ fn zhima_jobworth_against_the_sandbox() {
         "jobworth",
         "--once-token",
         "SANDBOX-FAILED",
+        "--user-id",
+        "2088102910292100",
     ]));
     assert_eq!(code, 0);
     let v = one_json(&out);
@@ -468,6 +470,8 @@ fn zhima_jobworth_against_the_sandbox() {
             "jobworth",
             "--once-token",
             token,
+            "--user-id",
+            "2088102910292100",
         ]));
         assert_eq!(code, exit, "{token}");
         assert_eq!(one_json(&out)["error"]["code"], code_name, "{token}");
@@ -478,6 +482,8 @@ fn zhima_jobworth_against_the_sandbox() {
         "jobworth",
         "--once-token",
         "SANDBOX-BAD-SIGNATURE",
+        "--open-id",
+        "074a1CcTG1Lel",
     ]));
     assert_eq!(code, 3);
     assert!(one_error_line(&err).contains("signature error"), "{err}");
@@ -486,6 +492,8 @@ fn zhima_jobworth_against_the_sandbox() {
         "--sandbox",
         "zhima",
         "jobworth",
+        "--once-token",
+        "t-2",
         "--cert-no",
         "33010219200403064A",
         "--cert-type",
@@ -496,6 +504,37 @@ fn zhima_jobworth_against_the_sandbox() {
         one_error_line(&err).ends_with("(nothing was sent)"),
         "{err}"
     );
+}
+
+#[test]
+fn requests_that_cannot_be_answered_are_refused_before_sending() {
+    // zhima jobworth: a once_token and a member id or ID number are needed.
+    for args in [
+        vec!["zhima", "jobworth"],
+        vec!["zhima", "jobworth", "--once-token", "t"],
+        vec!["zhima", "jobworth", "--user-id", "2088102910292100"],
+    ] {
+        let (code, out, err) = run(cred().arg("--sandbox").args(&args));
+        assert_eq!(code, 2, "{args:?}: {out} {err}");
+        assert!(
+            one_error_line(&err).ends_with("(nothing was sent)"),
+            "{err}"
+        );
+    }
+    // Licence identifiers: structure checked before every call that takes one.
+    for sub in ["info", "download-url"] {
+        let (code, _, err) = zz(&[sub, "--certificate-id", "1.2.3"]);
+        assert_eq!(code, 2, "{sub}: {err}");
+        assert!(one_error_line(&err).contains("certificate_id"), "{err}");
+    }
+    // 4.3.7: the holder code type is required by the city interface only.
+    let holder = ["by-holder", "--holder-code", ID, "--cert-type", "T01"];
+    let (code, _, err) = zz(&[&holder[..], &["--city"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(one_error_line(&err).contains("市库数据必填"), "{err}");
+    let (code, out, err) = zz(&holder);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("province interface"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while the test blocks on `cred`
@@ -511,7 +550,14 @@ async fn zhima_from_variables_and_a_wrong_public_key_is_caught_before_sending() 
         .env("ALIPAY_PRIVATE_KEY", format!("@{}", key_file.display()))
         .env("ALIPAY_PUBLIC_KEY", ALIPAY_PUBLIC_KEY)
         .env("ALIPAY_BASE_URL", sandbox.base_url())
-        .args(["zhima", "jobworth", "--once-token", "t"]);
+        .args([
+            "zhima",
+            "jobworth",
+            "--once-token",
+            "t",
+            "--user-id",
+            "2088102910292100",
+        ]);
     let (code, out, err) = run(&mut c);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("SUCCESS"), "{out}");
@@ -522,7 +568,14 @@ async fn zhima_from_variables_and_a_wrong_public_key_is_caught_before_sending() 
         .env("ALIPAY_PRIVATE_KEY", ALIPAY_APP_PRIVATE_KEY)
         .env("ALIPAY_PUBLIC_KEY", ALIPAY_APP_PUBLIC_KEY)
         .env("ALIPAY_BASE_URL", sandbox.base_url())
-        .args(["zhima", "jobworth", "--once-token", "t"]);
+        .args([
+            "zhima",
+            "jobworth",
+            "--once-token",
+            "t",
+            "--user-id",
+            "2088102910292100",
+        ]);
     let (code, _, err) = run(&mut c);
     assert_eq!(code, 3, "{err}");
     assert!(
@@ -532,7 +585,14 @@ async fn zhima_from_variables_and_a_wrong_public_key_is_caught_before_sending() 
     assert!(!err.contains(&ALIPAY_APP_PRIVATE_KEY[..40]), "{err}");
     assert_eq!(sandbox.requests(), before);
     std::fs::remove_dir_all(&dir).ok();
-    let (code, _, err) = run(cred().args(["zhima", "jobworth", "--once-token", "t"]));
+    let (code, _, err) = run(cred().args([
+        "zhima",
+        "jobworth",
+        "--once-token",
+        "t",
+        "--user-id",
+        "2088102910292100",
+    ]));
     assert_eq!(code, 3);
     assert!(one_error_line(&err).contains("ALIPAY_APP_ID"), "{err}");
 }
@@ -622,7 +682,10 @@ fn zz_license_status_families_and_local_refusals() {
     );
     let no_service = "1.2.156.3005.2.11100000000013127D.11370400MB2856291X.NOSERVICE02.001.R";
     let (code, _, err) = zz(&["info", "--certificate-id", no_service]);
-    assert_eq!(code, 3, "permission is account configuration");
+    assert_eq!(
+        code, 1,
+        "the source does not offer this interface: not-found"
+    );
     assert!(
         one_error_line(&err).contains("证照源未提供此服务接口"),
         "{err}"
@@ -909,7 +972,7 @@ fn juhe_no_result_and_error_families() {
     assert_eq!(code, 0);
     assert_eq!(one_json(&out)["found"], false);
     for (name, exit, kind) in [
-        ("超限测试有限公司", 4, "throttled"),
+        ("超限测试有限公司", 4, "quota-exhausted"),
         ("网络超时有限公司", 4, "unavailable"),
         ("维护测试有限公司", 4, "unavailable"),
         ("停用测试有限公司", 3, "permission"),

@@ -561,12 +561,20 @@ async fn sdk_redirect_errors_are_typed_and_clean_in_debug() {
 #[test]
 fn error_bodies_echoing_the_request_are_redacted() {
     let mut seen = Vec::new();
-    for how in ECHOES {
+    for (how, client_auth) in ECHOES
+        .iter()
+        .flat_map(|how| [(*how, "form"), (*how, "basic")])
+    {
         let server = Server::start(move |req, _| echo(how, req));
         for (provider, args) in provider_commands(&server.url) {
+            if client_auth == "basic" && provider != "zz-license" {
+                continue;
+            }
             for flags in [vec!["--json"], vec!["-vv"]] {
-                let (code, out, err) = run(cred().args(&flags).args(&args));
-                let context = format!("{provider} {how:?} {flags:?}");
+                let mut c = cred();
+                c.env("ZZ_LICENSE_CLIENT_AUTH", client_auth);
+                let (code, out, err) = run(c.args(&flags).args(&args));
+                let context = format!("{provider} {how:?} {client_auth} {flags:?}");
                 assert_ne!(code, 0, "{context}");
                 assert_ne!(code, 101, "{context}: panic");
                 assert_clean(&[&out, &err], &forbidden(&server.received()), &context);
@@ -583,6 +591,7 @@ fn error_bodies_echoing_the_request_are_redacted() {
         seen.iter()
             .any(|r| r.header("authorization") == Some(basic.clone()))
     );
+    assert!(seen.iter().any(|r| r.body.contains(ZZ_CLIENT_SECRET)));
 }
 
 #[test]

@@ -415,6 +415,10 @@ pub enum Rule {
     UsccIfShaped,
     /// A calendar date written `YYYY-MM-DD` ([`iso_date`]).
     IsoDate,
+    /// The structure of an electronic-licence identifier ([`license_id`]); a check
+    /// character that differs from GB/T 36904's is only a warning (some platforms use a
+    /// variant), logged, never a refusal.
+    LicenseId,
 }
 
 /// Checks a date written `YYYY-MM-DD` (a real calendar date).
@@ -488,6 +492,13 @@ pub fn check_param(
         Rule::UsccIfShaped if looks_like_uscc(v) => check_uscc(v).map_err(|e| invalid(e.reason)),
         Rule::UsccIfShaped => Ok(()),
         Rule::IsoDate => iso_date(v).map(|_| ()).map_err(|e| invalid(e.reason)),
+        Rule::LicenseId => {
+            let id = license_id(v).map_err(|e| invalid(e.reason))?;
+            if let Some(warning) = id.warning() {
+                tracing::warn!(field, "{warning}");
+            }
+            Ok(())
+        }
     }
 }
 

@@ -64,6 +64,7 @@ proptest! {
             Rule::Uscc,
             Rule::UsccIfShaped,
             Rule::IsoDate,
+            Rule::LicenseId,
         ] {
             let _ = validate::normalize_param(rule, &input);
             if let Err(e) = validate::check_param("field", Some(&input), true, Some(50), rule) {

@@ -297,6 +297,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         .await;
     let client = client_with(&server, |b| b);
     let bad = JobworthAuthentication::new()
+        .once_token("once-token-0001")
         .cert_no("33010219200403064A")
         .cert_type(CertType::IdCard);
     let err = client.jobworth_authentication(&bad).await.unwrap_err();
@@ -312,7 +313,12 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     );
     assert!(!err.to_string().contains("33010219200403064"), "{err}");
     let err = client
-        .jobworth_authentication(&JobworthAuthentication::new().cert_type(CertType::Passport))
+        .jobworth_authentication(
+            &JobworthAuthentication::new()
+                .once_token("t")
+                .user_id("2088102910292100")
+                .cert_type(CertType::Passport),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -325,6 +331,36 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         ),
         "{err:?}"
     );
+    // A request that cannot be answered: no once_token, or nobody named (the seed: the
+    // member id or the ID number is to be passed).
+    for (request, field) in [
+        (JobworthAuthentication::new(), "once_token"),
+        (
+            JobworthAuthentication::new().user_id("2088102910292100"),
+            "once_token",
+        ),
+        (JobworthAuthentication::new().once_token("t"), "user_id"),
+        (
+            JobworthAuthentication::new().once_token("t").conn_key("k"),
+            "user_id",
+        ),
+    ] {
+        let err = client.jobworth_authentication(&request).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput { field: f, .. } if f == field),
+            "{err:?}"
+        );
+    }
+    for ok in [
+        JobworthAuthentication::new()
+            .once_token("t")
+            .user_id("2088102910292100"),
+        JobworthAuthentication::new()
+            .once_token("t")
+            .open_id("074a1CcTG1Lel"),
+    ] {
+        assert!(ok.validate().is_ok());
+    }
     mock.assert_calls_async(0).await;
 }
 

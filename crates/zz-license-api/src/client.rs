@@ -74,8 +74,8 @@ fn required(name: &str) -> Result<SecretString, Error> {
 }
 
 impl Config {
-    /// A configuration with every credential; client credentials by HTTP Basic and an
-    /// empty audit context.
+    /// A configuration with every credential; client credentials as form fields (the
+    /// seed's 4.3.1) and an empty audit context.
     pub fn new(
         base_url: impl Into<String>,
         username: impl Into<String>,

@@ -4,8 +4,9 @@
 //! DB3704/T 0042-2024; a Linewell `license-api-release` deployment), on top of
 //! [`cred_core`].
 //!
-//! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials by
-//!   HTTP Basic ([`ClientAuth::Basic`], the default) or as form fields; cached, renewed
+//! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials as
+//!   form fields (the seed's parameter table, the default) or by HTTP Basic
+//!   ([`ClientAuth::Basic`]); cached, renewed
 //!   ahead of `expires_in` by the `refresh_token` grant first; one token request however
 //!   many calls find the cache cold (single flight); a call refused with
 //!   `invalid_token` re-authenticates once and is replayed once. Credentials and tokens
@@ -32,12 +33,9 @@
 //! // audit context (ZZ_LICENSE_SYSTEM_NAME, _CALL_CATEGORY, _MATTER_NAME,
 //! // _EVENT_CODE, _COPY_CAUSE).
 //! let client = Client::from_env()?;
-//! let request = ShareQueryCertInfoByHolderCode::new(
-//!     "321083197812162119",
-//!     HolderCodeType::ResidentId,
-//!     "11100000000013127D",
-//! )
-//! .interface_type(InterfaceType::City);
+//! let request = ShareQueryCertInfoByHolderCode::new("321083197812162119", "11100000000013127D")
+//!     .holder_code_type(HolderCodeType::ResidentId) // required by the city interface
+//!     .interface_type(InterfaceType::City);
 //! let answer = client.share_query_cert_info_by_holder_code(&request).await?;
 //! match answer.result() {
 //!     Some(licences) => println!("{} licence(s): {:?}", licences.len(), licences.identifiers()),

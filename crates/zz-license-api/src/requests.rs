@@ -11,7 +11,7 @@ use crate::generated::{
     ShareDownloadUrl, ShareQueryCertInfo, ShareQueryCertInfoByHolderCode,
     ShareQueryCertInfoByQrcode, ShareVerifyCertFile, ShareVerifyCertInfo,
 };
-use crate::types::HolderCodeType;
+use crate::types::{HolderCodeType, InterfaceType};
 
 /// Largest licence file [`ShareVerifyCertFile::from_path`] reads (20 MiB).
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
@@ -31,13 +31,20 @@ impl ZzRequest for ShareQueryCertInfoByQrcode {
 impl ZzRequest for ShareQueryCertInfoByHolderCode {
     const AUDIT: AuditScope = AuditScope::Full;
 
-    /// A resident ID number (111) or credit code (001) must carry a correct check
-    /// character; a page or size must be positive.
+    /// The holder code type is required for the city interface (the seed: 省库数据非必填,
+    /// 市库数据必填); a resident ID number (111) or credit code (001) must carry a correct
+    /// check character; a page or size must be positive.
     fn check(&self) -> Result<(), Error> {
-        check_holder_code(
-            self.get_holder_code_type(),
-            self.get_certificate_holder_code(),
-        )?;
+        match self.get_holder_code_type() {
+            Some(kind) => check_holder_code(kind, self.get_certificate_holder_code())?,
+            None if self.get_interface_type() == Some(&InterfaceType::City) => {
+                return Err(Error::invalid(
+                    "holder_code_type",
+                    "is required by the city interface (interfaceType=1; 市库数据必填): set it, e.g. HolderCodeType::ResidentId (111)",
+                ));
+            }
+            None => {}
+        }
         for (field, v) in [("page", self.get_page()), ("size", self.get_size())] {
             if v.is_some_and(|v| v < 1) {
                 return Err(Error::invalid(field, "must be at least 1"));

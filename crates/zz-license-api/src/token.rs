@@ -52,13 +52,14 @@ const PUBLIC_ANSWER_FIELDS: &[&str] = &["error", "error_description", "token_typ
 /// How the client credentials (`client_id`, `client_secret`) reach the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuth {
-    /// `Authorization: Basic base64(client_id:client_secret)`: stock Spring Security
-    /// OAuth2 (the default).
+    /// `client_id` and `client_secret` as form fields beside `grant_type`, `scope`,
+    /// `username` and `password`: what the seed's parameter table for 4.3.1 lists (the
+    /// default).
     #[default]
-    Basic,
-    /// `client_id` and `client_secret` as form fields, for servers configured with
-    /// `allowFormAuthenticationForClients`.
     Form,
+    /// `Authorization: Basic base64(client_id:client_secret)`: stock Spring Security
+    /// OAuth2, for deployments that do not allow form authentication of clients.
+    Basic,
 }
 
 impl std::str::FromStr for ClientAuth {

@@ -367,10 +367,10 @@ async fn holder_query_sends_type_and_paging_as_strings() {
         province_licences(),
     )
     .await;
-    let request =
-        ShareQueryCertInfoByHolderCode::new(ID, HolderCodeType::ResidentId, "11100000000013127D")
-            .page(1)
-            .size(20);
+    let request = ShareQueryCertInfoByHolderCode::new(ID, "11100000000013127D")
+        .holder_code_type(HolderCodeType::ResidentId)
+        .page(1)
+        .size(20);
     let answer = client_with(&server, |b| b)
         .share_query_cert_info_by_holder_code(&request)
         .await
@@ -396,11 +396,10 @@ async fn holder_path_is_overridable() {
         )
     });
     client
-        .share_query_cert_info_by_holder_code(&ShareQueryCertInfoByHolderCode::new(
-            ID,
-            HolderCodeType::ResidentId,
-            "T",
-        ))
+        .share_query_cert_info_by_holder_code(
+            &ShareQueryCertInfoByHolderCode::new(ID, "T")
+                .holder_code_type(HolderCodeType::ResidentId),
+        )
         .await
         .unwrap();
     mock.assert_async().await;
@@ -411,11 +410,10 @@ async fn a_mistyped_holder_id_is_refused_before_anything_is_sent() {
     let server = MockServer::start_async().await;
     let token = password_grant(&server, TOKEN_1, 43199).await;
     let err = client_with(&server, |b| b)
-        .share_query_cert_info_by_holder_code(&ShareQueryCertInfoByHolderCode::new(
-            "321083197812162118",
-            HolderCodeType::ResidentId,
-            "T",
-        ))
+        .share_query_cert_info_by_holder_code(
+            &ShareQueryCertInfoByHolderCode::new("321083197812162118", "T")
+                .holder_code_type(HolderCodeType::ResidentId),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -431,7 +429,7 @@ async fn failure_text_in_data_and_status_table() {
     let cases = [
         (
             json!({"head": {"message": "接口调用失败！", "status": "2"}, "data": "证照源未提供此服务接口"}),
-            ErrorKind::Permission,
+            ErrorKind::NotFound,
             "2",
             "接口调用失败！ 证照源未提供此服务接口",
         ),
@@ -754,4 +752,104 @@ fn build_names_what_is_missing_and_debug_hides_credentials() {
     for secret in [USERNAME, PASSWORD, CLIENT_SECRET] {
         assert!(!debug.contains(secret), "{debug}");
     }
+}
+
+#[tokio::test]
+async fn the_holder_code_type_is_required_by_the_city_interface_only() {
+    let server = MockServer::start_async().await;
+    let token = password_grant(&server, TOKEN_1, 43199).await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!(
+                    "{ROOT}/m/v/license/external/api/ShareQueryCertInfoByHolderCode"
+                ))
+                .is_true(|req| body_json(req).get("certificateHolderCodeType").is_none());
+            then.status(200).json_body(province_licences());
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    // Province (the default): optional, and not sent when not set.
+    let request = ShareQueryCertInfoByHolderCode::new(ID, "T01");
+    assert!(
+        client
+            .share_query_cert_info_by_holder_code(&request)
+            .await
+            .unwrap()
+            .found()
+    );
+    mock.assert_async().await;
+    // City: refused before anything (the token request included) is sent.
+    let server = MockServer::start_async().await;
+    let token_city = password_grant(&server, TOKEN_1, 43199).await;
+    let err = client_with(&server, |b| b)
+        .share_query_cert_info_by_holder_code(
+            &ShareQueryCertInfoByHolderCode::new(ID, "T01").interface_type(InterfaceType::City),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::InvalidInput {
+                field: "holder_code_type",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("市库数据必填"), "{err}");
+    token_city.assert_calls_async(0).await;
+    token.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn licence_identifiers_are_checked_before_any_call_that_takes_one() {
+    let server = MockServer::start_async().await;
+    let token = password_grant(&server, TOKEN_1, 43199).await;
+    let client = client_with(&server, |b| b);
+    for bad in [
+        "1.2.3",
+        "1.2.156.3005.2.X.Y.Z",
+        "1.2.156.3005.2.A.B.C.01.8",
+        "证照",
+    ] {
+        let err = client
+            .share_query_cert_info(&ShareQueryCertInfo::new(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::InvalidInput {
+                    field: "certificate_id",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+        let err = client
+            .share_download_url(&ShareDownloadUrl::new(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::InvalidInput {
+                    field: "certificate_id",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+    }
+    token.assert_calls_async(0).await;
+    // A check character that differs from GB/T 36904's is sent (a warning only).
+    let mock = share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let variant = CERT_ID.replace(".001.8", ".001.9");
+    client
+        .share_query_cert_info(&ShareQueryCertInfo::new(variant))
+        .await
+        .unwrap();
+    mock.assert_async().await;
 }

@@ -50,8 +50,9 @@ pub fn audit_wire() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// A client for `server` with the test account and audit context, no retry, no rate
-/// limit, then `tweak`.
+/// A client for `server` with the test account and audit context, client credentials by
+/// HTTP Basic (what the token mocks check; the default, form fields, has its own test),
+/// no retry, no rate limit, then `tweak`.
 pub fn client_with(
     server: &MockServer,
     tweak: impl FnOnce(ClientBuilder) -> ClientBuilder,
@@ -61,6 +62,7 @@ pub fn client_with(
             .base_url(format!("{}{ROOT}", server.base_url()))
             .user(USERNAME, PASSWORD)
             .client(CLIENT_ID, CLIENT_SECRET)
+            .client_auth(zz_license_api::ClientAuth::Basic)
             .audit(audit())
             .retry(cred_core::RetryPolicy::none())
             .rate_limit(0),
