@@ -7,16 +7,18 @@
 //! cargo xtask release verify    every release check, `cargo package` included
 //! cargo xtask release bump <crate> <major|minor|patch>
 //! cargo xtask release publish [--dry-run]
+//! cargo xtask readme-check      compile every README example against its crate alone
 //! ```
 
 mod codegen;
+mod readme;
 mod release;
 mod render;
 mod spec;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]\n       cargo xtask release plan | verify | bump <crate> <major|minor|patch> | publish [--dry-run]";
+const USAGE: &str = "usage: cargo xtask codegen [--check]\n       cargo xtask release plan | verify | bump <crate> <major|minor|patch> | publish [--dry-run]\n       cargo xtask readme-check";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         ["codegen"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Write),
         ["codegen", "--check"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Check),
         ["release", rest @ ..] => release::run(&codegen::workspace_root(), rest),
+        ["readme-check"] => readme::run(&codegen::workspace_root()),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -54,7 +54,7 @@ pub fn run(args: &CheckArgs) -> Result<Output, Failure> {
             let id = validate::license_id(value).map_err(|e| invalid("license_id", e))?;
             let warning = id.warning();
             if let Some(w) = &warning {
-                eprintln!("warning: {w}");
+                crate::output::err(&format!("warning: {w}\n"));
             }
             let mut b = Block::titled("electronic-licence identifier (GB/T 36904-2018): valid");
             b.row("value", id.to_string())

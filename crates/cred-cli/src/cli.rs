@@ -323,5 +323,9 @@ pub enum SandboxCommand {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8787")]
         addr: SocketAddr,
+        /// Print `export NAME='value'` lines for a POSIX shell instead of the table:
+        /// `cred sandbox serve --env > sandbox.env &` then `. ./sandbox.env`.
+        #[arg(long, conflicts_with = "json")]
+        env: bool,
     },
 }

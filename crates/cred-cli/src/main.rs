@@ -42,8 +42,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli) -> ExitCode {
-    if let Command::Sandbox(SandboxCommand::Serve { addr }) = &cli.command {
-        return match sandbox::serve(*addr, cli.json).await {
+    if let Command::Sandbox(SandboxCommand::Serve { addr, env }) = &cli.command {
+        let print = match (cli.json, env) {
+            (true, _) => sandbox::Print::Json,
+            (false, true) => sandbox::Print::Env,
+            (false, false) => sandbox::Print::Table,
+        };
+        return match sandbox::serve(*addr, print).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => emit(Err(f), cli.json),
         };

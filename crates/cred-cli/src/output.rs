@@ -10,6 +10,21 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use unicode_width::UnicodeWidthStr;
 
+/// Writes `text` to stdout. A closed stdout (`cred ... | head -1`) is not an error worth
+/// a panic: what could not be written is dropped.
+pub fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Writes `text` to stderr, ignoring a closed stderr.
+pub fn err(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Exit code: answered (found or not found).
 pub const EXIT_OK: u8 = 0;
 /// Exit code: any other provider error.
@@ -225,17 +240,17 @@ pub fn emit(result: Result<Output, Failure>, json_mode: bool) -> ExitCode {
                     request_id: meta.request_id.as_deref(),
                     result: &result,
                 };
-                println!("{}", to_json(&obj));
+                out(&format!("{}\n", to_json(&obj)));
             } else {
-                print!("{}", render(&human));
+                out(&render(&human));
             }
             ExitCode::from(EXIT_OK)
         }
         Ok(Output::Plain { json, human }) => {
             if json_mode {
-                println!("{json}");
+                out(&format!("{json}\n"));
             } else {
-                print!("{}", render(&human));
+                out(&render(&human));
             }
             ExitCode::from(EXIT_OK)
         }
@@ -262,10 +277,10 @@ pub fn emit_error(failure: &Failure, json_mode: bool) {
                 request_id: e.request_id(),
             },
         };
-        println!("{}", to_json(&obj));
+        out(&format!("{}\n", to_json(&obj)));
     } else {
         let line = e.to_string().replace(['\n', '\r'], " ");
-        eprintln!("error: {line}");
+        err(&format!("error: {line}\n"));
     }
 }
 

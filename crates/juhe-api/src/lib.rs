@@ -7,16 +7,16 @@
 //!   and never appears in errors, logs or `Debug` output.
 //! - A company looked up by something shaped like a unified social credit code must
 //!   carry a correct check character: a typo is rejected locally, nothing is billed.
-//! - "No result" (`260204`) is an [`Answer`](cred_core::Answer) whose `found()` is
+//! - "No result" (`260204`) is an [`Answer`] whose `found()` is
 //!   `false`; every other documented code maps to an
-//!   [`ErrorKind`](cred_core::ErrorKind), and [`JuheCode`] splits a code into its
+//!   [`ErrorKind`], and [`JuheCode`] splits a code into its
 //!   system / service (data id + code) parts.
 //! - The envelope's `sign` is kept as opaque metadata: `answer.meta().attribute("sign")`.
 //!
 //! ```no_run
 //! use juhe_api::{Client, ConLicByName};
 //!
-//! # async fn run() -> Result<(), cred_core::Error> {
+//! # async fn run() -> Result<(), juhe_api::Error> {
 //! let client = Client::from_env()?; // JUHE_KEY
 //! let answer = client
 //!     .con_lic_by_name(&ConLicByName::new("河南省建筑科学研究院有限公司"))
@@ -40,6 +40,15 @@ pub use client::{
 };
 pub use code::JuheCode;
 pub use generated::*;
+
+/// The shared runtime, for what is not re-exported below (validators, masking, ...).
+pub use cred_core;
+/// What users of this crate need from the shared runtime, re-exported so that this crate
+/// is the only dependency to add.
+pub use cred_core::{
+    Answer, Charged, ClientSettings, Error, ErrorKind, GovernorRateLimiter, LimiterChoice,
+    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+};
 
 /// Decodes a raw Juhe response (exposed for sandboxes and custom transports).
 pub use envelope::decode as decode_envelope;

@@ -6,16 +6,16 @@
 //! - Every request is signed `sign = sha256(appId + appSecret + timestamp)` ([`sign`]).
 //! - Parameters are validated locally before anything is sent (ID number check
 //!   character and birth date, name characters): a typo costs nothing.
-//! - "No record" (`code 701`, `data: []`) is an [`Answer`](cred_core::Answer) whose
+//! - "No record" (`code 701`, `data: []`) is an [`Answer`] whose
 //!   `found()` is `false`, with `charged` as the provider reported it.
-//! - Errors carry the provider code, an [`ErrorKind`](cred_core::ErrorKind), the
+//! - Errors carry the provider code, an [`ErrorKind`], the
 //!   `taskNo` and whether the call was billed; names, ID numbers and the secret never
 //!   appear in errors, logs or `Debug` output.
 //!
 //! ```no_run
 //! use jumdata_api::{Client, CredentialQuery};
 //!
-//! # async fn run() -> Result<(), cred_core::Error> {
+//! # async fn run() -> Result<(), jumdata_api::Error> {
 //! let client = Client::from_env()?; // JUMDATA_APP_ID, JUMDATA_APP_SECRET
 //! let answer = client
 //!     .credential_query(&CredentialQuery::new("王小明", "321083197812162119"))
@@ -43,6 +43,15 @@ pub use client::{
     ENV_APP_SECRET, ENV_BASE_URL,
 };
 pub use generated::*;
+
+/// The shared runtime, for what is not re-exported below (validators, masking, ...).
+pub use cred_core;
+/// What users of this crate need from the shared runtime, re-exported so that this crate
+/// is the only dependency to add.
+pub use cred_core::{
+    Answer, Charged, ClientSettings, Error, ErrorKind, GovernorRateLimiter, LimiterChoice,
+    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+};
 pub use signer::{Clock, sign};
 
 /// Decodes a raw Jumdata response (exposed for sandboxes and custom transports).

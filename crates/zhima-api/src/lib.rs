@@ -10,7 +10,7 @@
 //!   PEM or bare base64, parsed once at build time ([`AppKey`]).
 //! - **Response verification, on by default**: `alipay-timestamp\nalipay-nonce\nbody\n`
 //!   against the Alipay public key; a 2xx without a valid signature is
-//!   [`cred_core::Error::Signature`], never data. Switching it off is
+//!   [`Error::Signature`], never data. Switching it off is
 //!   [`ClientBuilder::dangerously_accept_unverified_responses`].
 //! - **Diagnosable failures**: an "Alipay public key" that is really the app's own is
 //!   refused at build time; a refused request signature and a failed verification say
@@ -22,7 +22,7 @@
 //! ```no_run
 //! use zhima_api::{CertType, Client, JobworthAuthentication, QueryType};
 //!
-//! # async fn run() -> Result<(), cred_core::Error> {
+//! # async fn run() -> Result<(), zhima_api::Error> {
 //! let client = Client::from_env()?; // ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY
 //! let query = JobworthAuthentication::new()
 //!     .once_token("3a1f…")
@@ -53,11 +53,20 @@ mod types;
 pub use cert::{CertSns, cert_sn, root_cert_sn};
 pub use client::{
     Certificates, Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND,
-    ENV_ALIPAY_CERT, ENV_APP_CERT, ENV_APP_ID, ENV_BASE_URL, ENV_ENCRYPT_KEY, ENV_PRIVATE_KEY,
-    ENV_PUBLIC_KEY, ENV_ROOT_CERT,
+    DEFAULT_RESPONSE_TIME_WINDOW, ENV_ALIPAY_CERT, ENV_APP_CERT, ENV_APP_ID, ENV_BASE_URL,
+    ENV_ENCRYPT_KEY, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_ROOT_CERT,
 };
 pub use crypto::EncryptKey;
 pub use generated::*;
+
+/// The shared runtime, for what is not re-exported below (validators, masking, ...).
+pub use cred_core;
+/// What users of this crate need from the shared runtime, re-exported so that this crate
+/// is the only dependency to add.
+pub use cred_core::{
+    Answer, Charged, ClientSettings, Error, ErrorKind, GovernorRateLimiter, LimiterChoice,
+    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+};
 pub use keys::{AlipayPublicKey, AppKey};
 pub use types::{CertType, IdentityResult, QueryType};
 

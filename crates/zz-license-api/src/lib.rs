@@ -28,7 +28,7 @@
 //! ```no_run
 //! use zz_license_api::{Client, HolderCodeType, InterfaceType, ShareQueryCertInfoByHolderCode};
 //!
-//! # async fn run() -> Result<(), cred_core::Error> {
+//! # async fn run() -> Result<(), zz_license_api::Error> {
 //! // ZZ_LICENSE_BASE_URL, _USERNAME, _PASSWORD, _CLIENT_ID, _CLIENT_SECRET and the
 //! // audit context (ZZ_LICENSE_SYSTEM_NAME, _CALL_CATEGORY, _MATTER_NAME,
 //! // _EVENT_CODE, _COPY_CAUSE).
@@ -64,6 +64,15 @@ pub use client::{
 pub use cred_core::validate::{LicenseId, license_id};
 pub use download::{DEFAULT_MAX_DOWNLOAD_BYTES, DOWNLOAD, Download, FileFormat};
 pub use generated::*;
+
+/// The shared runtime, for what is not re-exported below (validators, masking, ...).
+pub use cred_core;
+/// What users of this crate need from the shared runtime, re-exported so that this crate
+/// is the only dependency to add.
+pub use cred_core::{
+    Answer, Charged, ClientSettings, Error, ErrorKind, GovernorRateLimiter, LimiterChoice,
+    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+};
 pub use requests::{MAX_FILE_BYTES, check_holder_code};
 pub use results::{DataVerification, DownloadLinks, FileVerification, Licences, QrLicence, Shaped};
 pub use token::{
