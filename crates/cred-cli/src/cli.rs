@@ -32,6 +32,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Trust the root CAs in this PEM file as well as the system's (a private or
+    /// intranet CA). Also `<PROVIDER>_CA_FILE`, e.g. JUMDATA_CA_FILE.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Send every request through this HTTP(S) proxy (http://[user:password@]host:port).
+    /// Also `<PROVIDER>_PROXY`, e.g. ZZ_LICENSE_PROXY; otherwise HTTPS_PROXY/HTTP_PROXY.
+    #[arg(long, global = true, value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// Overall timeout of one attempt, in seconds (default 30).
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,

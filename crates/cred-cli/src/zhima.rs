@@ -82,11 +82,7 @@ fn client(ctx: &Context) -> Result<Client, Error> {
     if let Some(url) = &ctx.base_url {
         config.base_url = url.clone();
     }
-    let mut builder = Client::builder().config(config);
-    if let Some(t) = ctx.timeout {
-        builder = builder.timeout(t);
-    }
-    builder.build()
+    ctx.configure(Client::builder().config(config))?.build()
 }
 
 async fn jobworth(ctx: &Context, query: &JobworthAuthentication) -> Result<Output, Error> {

@@ -206,11 +206,7 @@ fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
         config.base_url = url.clone();
     }
     config.audit = config.audit.merged(&audit_context(ctx, args)?);
-    let mut builder = Client::builder().config(config);
-    if let Some(t) = ctx.timeout {
-        builder = builder.timeout(t);
-    }
-    builder.build()
+    ctx.configure(Client::builder().config(config))?.build()
 }
 
 fn head<T>(title: &str, answer: &Answer<T>, found: String) -> Block {

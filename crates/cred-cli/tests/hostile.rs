@@ -885,3 +885,56 @@ async fn download_redirects_never_carry_the_token_elsewhere_nor_leave_http() {
     assert!(!err.to_string().contains("/etc/passwd"), "{err}");
     assert!(sink.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// 6. Intranet transport settings: a proxy from the environment or the command line, a CA
+//    file that cannot be read.
+
+#[test]
+fn a_proxy_from_the_variable_or_the_flag_carries_every_request() {
+    let body = r#"{"code":200,"msg":"成功","taskNo":"t-proxy","charge":true,"data":{"count":0,"items":[]}}"#;
+    let proxy = Server::start(move |_, _| json(200, body));
+    let args = [
+        "--json",
+        "jumdata",
+        "credential",
+        "--base-url",
+        "http://provider.credkit.invalid",
+        "--name",
+        NAME,
+        "--idcard",
+        ID,
+    ];
+    let with_password = proxy.url.replace("http://", "http://ops:pr0xy-Secret-9@");
+    let mut by_variable = cred();
+    by_variable.env("JUMDATA_PROXY", &with_password);
+    let mut by_flag = cred();
+    by_flag.args(["--proxy", &with_password]);
+    for (how, mut c) in [("variable", by_variable), ("flag", by_flag)] {
+        let (code, out, err) = run(c.args(args));
+        assert_eq!(code, 0, "{how}: {out} {err}");
+        assert!(!out.contains("pr0xy-Secret-9") && !err.contains("pr0xy-Secret-9"));
+    }
+    let seen = proxy.received();
+    assert_eq!(seen.len(), 2);
+    for r in &seen {
+        assert!(
+            r.head
+                .starts_with("POST http://provider.credkit.invalid/credential/query "),
+            "{}",
+            r.head
+        );
+    }
+    // Unreadable settings are configuration errors (exit 3), before anything is sent.
+    let (code, out, _) = run(cred().args(["--ca-file", "/nonexistent/ca.pem"]).args(args));
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("/nonexistent/ca.pem"), "{out}");
+    let (code, out, _) = run(cred().args(["--proxy", "ftp://x"]).args(args));
+    assert_eq!(code, 3, "{out}");
+    let (code, out, _) = run(cred()
+        .env("JUMDATA_CA_FILE", "/nonexistent/ca.pem")
+        .args(args));
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("JUMDATA_CA_FILE"), "{out}");
+    assert_eq!(proxy.received().len(), 2);
+}

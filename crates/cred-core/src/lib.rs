@@ -52,7 +52,7 @@ pub use ratelimit::{GovernorRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;
 pub use secret::{ExposeSecret, SecretString};
 pub use settings::{ClientSettings, LimiterChoice};
-pub use transport::{RawResponse, Streamed, Transport, TransportConfig};
+pub use transport::{ProxyUrl, RawResponse, RootCa, Streamed, Transport, TransportConfig};
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_millis() -> u64 {

@@ -12,7 +12,7 @@ use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::ratelimit::{GovernorRateLimiter, RateLimiter};
 use crate::retry::RetryPolicy;
-use crate::transport::{Transport, TransportConfig};
+use crate::transport::{ProxyUrl, RootCa, Transport, TransportConfig};
 
 /// Which client-side rate limiter a client uses.
 #[derive(Clone)]
@@ -81,15 +81,88 @@ impl ClientSettings {
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.transport.timeout = timeout;
     }
+
+    /// Reads the transport variables of a provider whose variables start with `prefix`:
+    /// `<PREFIX>_CA_FILE` (a PEM file of extra root CAs) and `<PREFIX>_PROXY` (a proxy
+    /// URL for every request). Unset variables change nothing.
+    pub fn apply_env(&mut self, prefix: &str) -> Result<(), Error> {
+        if let Some(path) = crate::secret::var_from_env(&format!("{prefix}_CA_FILE")) {
+            self.transport.root_cas.push(
+                RootCa::from_file(path.trim()).map_err(|e| {
+                    Error::config(format!("{prefix}_CA_FILE: {}", config_message(&e)))
+                })?,
+            );
+        }
+        if let Some(url) = crate::secret::var_from_env(&format!("{prefix}_PROXY")) {
+            self.transport.proxy =
+                Some(ProxyUrl::parse(&url).map_err(|e| {
+                    Error::config(format!("{prefix}_PROXY: {}", config_message(&e)))
+                })?);
+        }
+        Ok(())
+    }
+}
+
+fn config_message(e: &Error) -> String {
+    match e {
+        Error::Config { message } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A builder with [`ClientSettings`]: what [`impl_settings_setters!`](crate::impl_settings_setters)
+/// gives every provider's builder, so that a front end (the CLI, a batch runner) can set
+/// timeouts, CAs and proxies on any provider's builder alike.
+pub trait Configurable: Sized {
+    /// The provider's variable prefix (`JUMDATA`, `ZZ_LICENSE`, ...).
+    const ENV_PREFIX: &'static str;
+
+    /// The settings the builder will use.
+    fn settings_mut(&mut self) -> &mut ClientSettings;
+
+    /// Applies `<PREFIX>_CA_FILE` and `<PREFIX>_PROXY` ([`ClientSettings::apply_env`]).
+    fn settings_from_env(mut self) -> Result<Self, Error> {
+        self.settings_mut().apply_env(Self::ENV_PREFIX)?;
+        Ok(self)
+    }
 }
 
 /// Adds the shared setters (`timeout`, `connect_timeout`, `max_body_bytes`, `user_agent`,
-/// `rate_limit`, `rate_limiter`, `retry`) to a provider's builder, which must have a
-/// field `settings: cred_core::settings::ClientSettings`.
+/// `rate_limit`, `rate_limiter`, `retry`, `root_ca`, `proxy`, `transport_from_env`) and
+/// [`Configurable`] to a provider's builder, which must have a field
+/// `settings: cred_core::settings::ClientSettings`. `$prefix` is the provider's variable
+/// prefix (`"JUMDATA"` reads `JUMDATA_CA_FILE`, `JUMDATA_PROXY`).
 #[macro_export]
 macro_rules! impl_settings_setters {
-    ($builder:ty) => {
+    ($builder:ty, $prefix:literal) => {
+        impl $crate::settings::Configurable for $builder {
+            const ENV_PREFIX: &'static str = $prefix;
+
+            fn settings_mut(&mut self) -> &mut $crate::settings::ClientSettings {
+                &mut self.settings
+            }
+        }
+
         impl $builder {
+            /// Trusts `ca` (root certificates in PEM, e.g. a government intranet's CA) in
+            /// addition to the system's roots.
+            pub fn root_ca(mut self, ca: $crate::RootCa) -> Self {
+                self.settings.transport.root_cas.push(ca);
+                self
+            }
+
+            /// Sends every request through `proxy` (otherwise `HTTP_PROXY` /
+            /// `HTTPS_PROXY` / `NO_PROXY` apply).
+            pub fn proxy(mut self, proxy: $crate::ProxyUrl) -> Self {
+                self.settings.transport.proxy = Some(proxy);
+                self
+            }
+
+            #[doc = concat!("Reads `", $prefix, "_CA_FILE` (extra root CAs, PEM) and `", $prefix, "_PROXY` (a proxy URL), if set.")]
+            pub fn transport_from_env(self) -> Result<Self, $crate::Error> {
+                $crate::settings::Configurable::settings_from_env(self)
+            }
+
             /// Overall timeout of one attempt: connect, send, read the whole body (default 30 s).
             pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
                 self.settings.transport.timeout = timeout;

@@ -28,6 +28,108 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default cap on a response body (2 MiB): far above any verification answer.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// An extra trusted root certificate authority (PEM), for servers whose certificate is
+/// issued by a private CA, as on many government intranets. It is trusted in addition
+/// to the system's roots, never instead of them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RootCa {
+    source: String,
+    pem: Arc<[u8]>,
+    count: usize,
+}
+
+impl fmt::Debug for RootCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RootCa({}, {} certificate(s))", self.source, self.count)
+    }
+}
+
+impl RootCa {
+    /// Certificates in PEM (one or several `BEGIN CERTIFICATE` blocks); `source` names
+    /// them in messages (a file name, `inline`).
+    pub fn from_pem(source: impl Into<String>, pem: &[u8]) -> Result<Self, Error> {
+        let source = source.into();
+        let count = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|_| Error::config(format!("{source}: not PEM certificates")))?
+            .len();
+        if count == 0 {
+            return Err(Error::config(format!(
+                "{source}: holds no `-----BEGIN CERTIFICATE-----` block"
+            )));
+        }
+        Ok(Self {
+            source,
+            pem: pem.into(),
+            count,
+        })
+    }
+
+    /// Reads [`RootCa::from_pem`] from a file.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::config(format!("CA file {}: {e}", path.display())))?;
+        Self::from_pem(path.display().to_string(), &pem)
+    }
+
+    /// How many certificates it holds.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Always `false`: an empty bundle is refused when it is read.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn certificates(&self) -> Result<Vec<reqwest::Certificate>, Error> {
+        reqwest::Certificate::from_pem_bundle(&self.pem)
+            .map_err(|_| Error::config(format!("{}: not PEM certificates", self.source)))
+    }
+}
+
+/// An HTTP(S) proxy every request of a client goes through. Its password (in
+/// `http://user:password@host:port`) never appears in `Debug`, `Display` or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(reqwest::Url);
+
+impl ProxyUrl {
+    /// Parses `http://[user:password@]host:port` (or `https://`, `socks5://`).
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        let parsed = reqwest::Url::parse(url.trim()).map_err(|_| {
+            Error::config("the proxy is not a URL (expected http://[user:password@]host:port)")
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https" | "socks5" | "socks5h")
+            || parsed.host_str().is_none()
+        {
+            return Err(Error::config(
+                "the proxy must be http://, https:// or socks5:// with a host",
+            ));
+        }
+        Ok(Self(parsed))
+    }
+
+    fn password(&self) -> Option<&str> {
+        self.0.password().filter(|p| !p.is_empty())
+    }
+}
+
+impl fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.clone();
+        if self.password().is_some() {
+            let _ = shown.set_password(Some("***"));
+        }
+        f.write_str(shown.as_str())
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProxyUrl({self})")
+    }
+}
+
 /// Transport settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
@@ -39,6 +141,11 @@ pub struct TransportConfig {
     pub max_body_bytes: usize,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Root CAs trusted in addition to the system's.
+    pub root_cas: Vec<RootCa>,
+    /// A proxy for every request (`None`: the `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
+    /// variables, as `reqwest` reads them).
+    pub proxy: Option<ProxyUrl>,
 }
 
 impl Default for TransportConfig {
@@ -48,6 +155,8 @@ impl Default for TransportConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             user_agent: concat!("credkit/", env!("CARGO_PKG_VERSION")).to_owned(),
+            root_cas: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -155,15 +264,28 @@ fn http_client(
     config: &TransportConfig,
     policy: redirect::Policy,
 ) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
         .user_agent(config.user_agent.clone())
         .pool_idle_timeout(Duration::from_secs(60))
         .redirect(policy)
-        .referer(false)
-        .build()
-        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+        .referer(false);
+    for ca in &config.root_cas {
+        builder = builder.tls_certs_merge(ca.certificates()?);
+    }
+    if let Some(proxy) = &config.proxy {
+        let proxy = reqwest::Proxy::all(proxy.0.as_str())
+            .map_err(|_| Error::config(format!("cannot use the proxy {proxy}")))?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| {
+        let mut message = format!("cannot build the HTTP client: {e}");
+        if let Some(secret) = config.proxy.as_ref().and_then(ProxyUrl::password) {
+            message = message.replace(secret, "***");
+        }
+        Error::config(message)
+    })
 }
 
 /// `scheme://host[:port]` of a redirect's `Location` (resolved against `from`), never its
@@ -431,6 +553,29 @@ impl Transport {
     }
 
     fn map_error(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor<'_>) -> Error {
+        let error = self.map_error_inner(site, e, redactor);
+        // The proxy's password is the transport's own secret, not the call's.
+        match (
+            self.config.proxy.as_ref().and_then(ProxyUrl::password),
+            error,
+        ) {
+            (
+                Some(secret),
+                Error::Transport {
+                    site,
+                    message,
+                    sent,
+                },
+            ) => Error::Transport {
+                site,
+                message: message.replace(secret, "***"),
+                sent,
+            },
+            (_, error) => error,
+        }
+    }
+
+    fn map_error_inner(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor<'_>) -> Error {
         if e.is_connect() {
             // Refused, unreachable or a connect timeout: the request never left.
             let message = if e.is_timeout() {

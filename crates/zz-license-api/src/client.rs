@@ -153,7 +153,7 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
-cred_core::impl_settings_setters!(ClientBuilder);
+cred_core::impl_settings_setters!(ClientBuilder, "ZZ_LICENSE");
 
 impl ClientBuilder {
     /// Uses `config` (deployment, credentials, audit context).
@@ -360,9 +360,13 @@ impl Client {
         Self::builder().config(config).build()
     }
 
-    /// A client configured from `ZZ_LICENSE_*` environment variables.
+    /// A client configured from `ZZ_LICENSE_*` environment variables, with the
+    /// transport variables `_CA_FILE` (extra root CAs, PEM) and `_PROXY` (a proxy URL).
     pub fn from_env() -> Result<Self, Error> {
-        Self::new(Config::from_env()?)
+        Self::builder()
+            .config(Config::from_env()?)
+            .transport_from_env()?
+            .build()
     }
 
     /// The base URL requests go to.
