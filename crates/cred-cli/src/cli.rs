@@ -8,9 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Query Chinese credential- and licence-verification APIs, validate identifiers, and run
 /// the offline sandbox.
 ///
-/// Credentials come from the environment variables the provider crates read
-/// (JUMDATA_APP_ID, JUMDATA_APP_SECRET, JUMDATA_BASE_URL, ...). With --sandbox no
-/// credentials are needed: the built-in sandbox answers with published test values.
+/// Credentials come from the environment variables the provider crates read; each
+/// provider's --help lists all of them (cred jumdata --help, cred zz-license --help, ...).
+/// With --sandbox no credentials are needed: the built-in sandbox answers with published
+/// test values.
 ///
 /// Exit codes: 0 answered (found or not found), 2 invalid input or usage (nothing sent),
 /// 3 authentication or configuration, 4 try later: throttled, call quota used up,
@@ -63,32 +64,79 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The variables of every provider (also listed by each provider's `--help`).
+const JUMDATA_ENV: &str = "Environment variables:
+  JUMDATA_APP_ID       the app id (appId)
+  JUMDATA_APP_SECRET   the app secret (never printed)
+  JUMDATA_BASE_URL     default https://api.jumdata.com
+  JUMDATA_CA_FILE      extra root CAs (PEM) trusted beside the system's
+  JUMDATA_PROXY        a proxy for every request (http://[user:password@]host:port)";
+const JUHE_ENV: &str = "Environment variables:
+  JUHE_KEY             the API key (never printed)
+  JUHE_BASE_URL        default https://v.juhe.cn
+  JUHE_CA_FILE         extra root CAs (PEM) trusted beside the system's
+  JUHE_PROXY           a proxy for every request";
+const ZZ_LICENSE_ENV: &str = "Environment variables:
+  ZZ_LICENSE_BASE_URL        the deployment, e.g. http://ip:port/license-api-release (no default)
+  ZZ_LICENSE_USERNAME        访问标识 (username)
+  ZZ_LICENSE_PASSWORD        应用认证信息 (password, never printed)
+  ZZ_LICENSE_CLIENT_ID       OAuth client id (e.g. xxxx-oauth)
+  ZZ_LICENSE_CLIENT_SECRET   OAuth client secret (e.g. xxxx-mobile, never printed)
+  ZZ_LICENSE_CLIENT_AUTH     form (default: client_id/client_secret as form fields) or basic
+  ZZ_LICENSE_SYSTEM_NAME     调用系统名称 (audit, or --system-name)
+  ZZ_LICENSE_CALL_CATEGORY   调用类别: 0 matter, 1 non-matter (or --call-category)
+  ZZ_LICENSE_MATTER_NAME     事项名称 (or --matter-name)
+  ZZ_LICENSE_EVENT_CODE      事项编码 (or --event-code)
+  ZZ_LICENSE_COPY_CAUSE      用证事由, at most 200 characters (or --cause)
+  ZZ_LICENSE_CALL_DISTRICT   调用区（市） (or --district)
+  ZZ_LICENSE_CALL_DEPARTMENT 调用部门 (or --department)
+  ZZ_LICENSE_DISTRICT_LEVEL  区（市）级别 (or --district-level)
+  ZZ_LICENSE_CA_FILE         extra root CAs (PEM) trusted beside the system's
+  ZZ_LICENSE_PROXY           a proxy for every request";
+const ALIPAY_ENV: &str = "Environment variables (a value starting with @ is read from that file):
+  ALIPAY_APP_ID        the app id
+  ALIPAY_PRIVATE_KEY   the app private key, PKCS#8 or PKCS#1, PEM or base64 (never printed)
+  ALIPAY_PUBLIC_KEY    Alipay's public key (支付宝公钥), to verify every answer
+  ALIPAY_ENCRYPT_KEY   content encryption key (接口内容加密, AES, base64), optional
+  ALIPAY_APP_CERT      certificate mode: the app certificate (PEM)
+  ALIPAY_ALIPAY_CERT   certificate mode: Alipay's certificate (PEM)
+  ALIPAY_ROOT_CERT     certificate mode: Alipay's root certificate bundle (PEM)
+  ALIPAY_BASE_URL      default https://openapi.alipay.com
+  ALIPAY_CA_FILE       extra root CAs (PEM) trusted beside the system's
+  ALIPAY_PROXY         a proxy for every request";
+
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Jumdata (聚美智数) APIs.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = JUMDATA_ENV)]
     Jumdata(JumdataCommand),
     /// Juhe (聚合数据) APIs.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = JUHE_ENV)]
     Juhe(JuheCommand),
     /// Zaozhuang electronic-licence sharing platform (枣庄市电子证照共享).
-    #[command(subcommand, name = "zz-license")]
+    #[command(subcommand, name = "zz-license", after_help = ZZ_LICENSE_ENV)]
     ZzLicense(ZzLicenseCommand),
     /// Alipay Zhima (芝麻) APIs.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = ALIPAY_ENV)]
     Zhima(ZhimaCommand),
     /// Validate an identifier locally (no network, nothing billed).
     Check(CheckArgs),
     /// The offline sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Print a shell completion script: `cred completions bash > /etc/bash_completion.d/cred`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `cred jumdata ...`
 #[derive(Debug, Subcommand)]
 pub enum JumdataCommand {
     /// 职业资格证书查询: professional-qualification certificates of a person.
+    #[command(after_help = JUMDATA_ENV)]
     Credential(CredentialArgs),
 }
 
@@ -110,6 +158,7 @@ pub struct CredentialArgs {
 #[derive(Debug, Subcommand)]
 pub enum JuheCommand {
     /// 企业工程资质资格查询: construction qualifications of a company.
+    #[command(after_help = JUHE_ENV)]
     Qualification {
         /// Company full name, registration number or unified social credit code.
         #[arg(long, value_name = "NAME_OR_CREDIT_CODE")]
@@ -150,6 +199,7 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum ZzLicenseCommand {
     /// 按持证主体代码查询: licences of a holder.
+    #[command(after_help = ZZ_LICENSE_ENV)]
     ByHolder {
         /// Holder code (ID number, credit code, ...).
         #[arg(long)]
@@ -172,6 +222,7 @@ pub enum ZzLicenseCommand {
         audit: AuditArgs,
     },
     /// 按证照标识查询: one licence by its identifier.
+    #[command(after_help = ZZ_LICENSE_ENV)]
     Info {
         /// Licence identifier (1.2.156.3005.2....).
         #[arg(long, value_name = "ID")]
@@ -184,6 +235,7 @@ pub enum ZzLicenseCommand {
         audit: AuditArgs,
     },
     /// 按二维码查询: a licence by the content of its QR code.
+    #[command(after_help = ZZ_LICENSE_ENV)]
     ByQrcode {
         /// The QR code content.
         #[arg(long, value_name = "VALUE")]
@@ -196,6 +248,7 @@ pub enum ZzLicenseCommand {
         audit: AuditArgs,
     },
     /// 证照数据核验: verify licence data.
+    #[command(after_help = ZZ_LICENSE_ENV)]
     Verify {
         /// Licence type code.
         #[arg(long)]
@@ -217,6 +270,7 @@ pub enum ZzLicenseCommand {
         audit: AuditArgs,
     },
     /// 证照文件核验: verify a licence file (PDF/OFD).
+    #[command(after_help = ZZ_LICENSE_ENV)]
     VerifyFile {
         /// Licence type code.
         #[arg(long)]
@@ -235,6 +289,7 @@ pub enum ZzLicenseCommand {
         audit: AuditArgs,
     },
     /// 获取证照下载地址: a download link (valid about 10 minutes).
+    #[command(after_help = ZZ_LICENSE_ENV)]
     DownloadUrl {
         /// Licence identifier.
         #[arg(long, value_name = "ID")]
@@ -246,7 +301,9 @@ pub enum ZzLicenseCommand {
         #[command(flatten)]
         audit: AuditArgs,
     },
-    /// Download a licence file.
+    /// 证照文件下载: a download link, then the file, written to FILE.part and renamed
+    /// when complete.
+    #[command(after_help = ZZ_LICENSE_ENV)]
     Download {
         /// Licence identifier.
         #[arg(long, value_name = "ID")]
@@ -272,34 +329,38 @@ pub enum QueryType {
 /// `cred zhima ...`
 #[derive(Debug, Subcommand)]
 pub enum ZhimaCommand {
-    /// 职得身份认证: occupation identity (jobworth) authentication.
+    /// 职得身份认证结果查询: the result of an occupation-identity (jobworth)
+    /// authentication. Needs --once-token and one of --user-id, --open-id, --cert-no.
+    #[command(after_help = ALIPAY_ENV)]
     Jobworth {
-        /// conn_key.
+        /// 调用第一步创建接口的 out_agreement_no: the agreement number of the first step
+        /// (conn_key).
         #[arg(long, value_name = "K")]
         conn_key: Option<String>,
-        /// once_token.
-        #[arg(long, value_name = "T")]
+        /// 查询身份认证结果的凭证: the one-time token to read the result; a final result
+        /// is answered once (once_token). Required.
+        #[arg(long, value_name = "TOKEN")]
         once_token: Option<String>,
-        /// query_type.
+        /// 查询方式: exact or fuzzy matching (query_type).
         #[arg(long)]
         query_type: Option<QueryType>,
-        /// identity_type.
-        #[arg(long, value_name = "T")]
+        /// 身份类型: identity type, `04` teacher (identity_type).
+        #[arg(long, value_name = "TYPE")]
         identity_type: Option<String>,
-        /// service_id.
-        #[arg(long, value_name = "S")]
+        /// 信用服务 id: the credit service id of the product package (service_id).
+        #[arg(long, value_name = "ID")]
         service_id: Option<String>,
-        /// user_id.
-        #[arg(long, value_name = "U")]
+        /// 蚂蚁统一会员 ID: the Alipay user id; give it, --open-id or --cert-no (user_id).
+        #[arg(long, value_name = "ID")]
         user_id: Option<String>,
-        /// open_id.
-        #[arg(long, value_name = "O")]
+        /// The Alipay user's open_id; give it, --user-id or --cert-no (open_id).
+        #[arg(long, value_name = "ID")]
         open_id: Option<String>,
-        /// cert_no.
+        /// 证件号: the certificate number, e.g. a resident ID number (cert_no).
         #[arg(long, value_name = "NO")]
         cert_no: Option<String>,
-        /// cert_type: 0 ID card, 1 passport, 2 home-return permit, 3 HK/Macau permit,
-        /// 4 Taiwan permit, 5 HK/Macau ID.
+        /// 证件类型: 0 ID card, 1 passport, 2 home-return permit, 3 HK/Macau permit,
+        /// 4 Taiwan permit, 5 HK/Macau ID (cert_type).
         #[arg(long, value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
         cert_type: Option<u8>,
     },

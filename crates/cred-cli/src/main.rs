@@ -26,6 +26,20 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, args.iter().any(|a| a == "--json")),
     };
+    if let Command::Completions { shell } = &cli.command {
+        let mut script = Vec::new();
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "cred",
+            &mut script,
+        );
+        output::out(&String::from_utf8_lossy(&script));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(error) = pointless_option(&cli) {
+        return emit(Err(Failure::local(error)), cli.json);
+    }
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -39,6 +53,27 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(&cli))
+}
+
+/// A global option that does nothing for the command given: refused rather than ignored,
+/// so nobody believes `cred --sandbox check ...` checked anything against a sandbox.
+fn pointless_option(cli: &Cli) -> Option<Error> {
+    let what = match &cli.command {
+        Command::Check(_) => "`cred check`, which runs locally and uses no network",
+        Command::Sandbox(_) => "`cred sandbox`, which is the sandbox itself",
+        _ => return None,
+    };
+    let given: [(&'static str, bool); 5] = [
+        ("--sandbox", cli.sandbox),
+        ("--base-url", cli.base_url.is_some()),
+        ("--timeout", cli.timeout.is_some()),
+        ("--ca-file", cli.ca_file.is_some()),
+        ("--proxy", cli.proxy.is_some()),
+    ];
+    given
+        .iter()
+        .find(|(_, set)| *set)
+        .map(|(flag, _)| Error::invalid(flag, format!("does nothing for {what}")))
 }
 
 async fn run(cli: &Cli) -> ExitCode {
@@ -69,9 +104,9 @@ async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Fa
         Command::Juhe(c) => juhe::run(ctx, c).await,
         Command::ZzLicense(c) => zz_license::run(ctx, c).await,
         Command::Zhima(c) => zhima::run(ctx, c).await,
-        Command::Check(_) | Command::Sandbox(_) => Err(Failure::local(Error::config(
-            "internal: command dispatched twice",
-        ))),
+        Command::Check(_) | Command::Sandbox(_) | Command::Completions { .. } => Err(
+            Failure::local(Error::config("internal: command dispatched twice")),
+        ),
     }
 }
 

@@ -169,7 +169,7 @@ impl Failure {
 /// `{"provider", "operation", "found", "charged", "request_id", "result"}`, in that order.
 #[derive(Serialize)]
 struct SuccessJson<'a> {
-    provider: &'a str,
+    provider: String,
     operation: &'a str,
     found: bool,
     charged: Value,
@@ -185,13 +185,19 @@ struct ErrorJson<'a> {
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
-    provider: Option<&'a str>,
+    provider: Option<String>,
     kind: &'a str,
     code: Option<String>,
     message: String,
     retryable: bool,
     charged: Value,
     request_id: Option<&'a str>,
+}
+
+/// A provider as the command line names it (`zz-license`), whatever its SDK call-site id
+/// (`zz_license`): JSON output uses the same name as the command.
+pub fn cli_provider(provider: &str) -> String {
+    provider.replace('_', "-")
 }
 
 fn to_json(value: &impl Serialize) -> String {
@@ -233,7 +239,7 @@ pub fn emit(result: Result<Output, Failure>, json_mode: bool) -> ExitCode {
         }) => {
             if json_mode {
                 let obj = SuccessJson {
-                    provider: meta.provider,
+                    provider: cli_provider(meta.provider),
                     operation: meta.operation,
                     found,
                     charged: charged_json(meta.charged),
@@ -268,7 +274,7 @@ pub fn emit_error(failure: &Failure, json_mode: bool) {
     if json_mode {
         let obj = ErrorJson {
             error: ErrorBody {
-                provider: failure.provider,
+                provider: failure.provider.map(cli_provider),
                 kind: e.kind().as_str(),
                 code: e.code(),
                 message: e.to_string(),

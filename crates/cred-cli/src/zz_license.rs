@@ -5,7 +5,7 @@ use std::path::Path;
 
 use cred_core::{Answer, Error, Pii};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use zz_license_api::{
     AuditContext, CallCategory, Client, Config, DataVerification, DownloadLinks, FileVerification,
     HolderCodeType, InterfaceType, Licences, QrLicence, ShareDownloadUrl, ShareQueryCertInfo,
@@ -17,7 +17,7 @@ use crate::cli::{AuditArgs, ZzLicenseCommand};
 use crate::context::Context;
 use crate::output::{Block, Failure, Output};
 
-const PROVIDER: &str = "zz_license";
+const PROVIDER: &str = "zz-license";
 
 /// Runs a `cred zz-license` command.
 pub async fn run(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, Failure> {
@@ -413,42 +413,35 @@ async fn download(
     let result = client.download_licence(&request, &mut file).await;
     let _ = file.flush();
     drop(file);
-    let downloaded = match result {
-        Ok(d) => d,
+    let answer = match result {
+        Ok(answer) => answer,
         Err(e) => {
             let _ = std::fs::remove_file(&part);
             return Err(e);
         }
     };
+    let (downloaded, mut meta) = answer.into_parts();
+    meta.operation = "download";
+    let mut b = Block::titled("证照文件下载 (zz-license download)");
     let Some(d) = downloaded else {
         let _ = std::fs::remove_file(&part);
-        let mut b = Block::titled("证照文件下载 (zz_license download)");
         b.row("found", "no download link (没有符合条件的证照)");
-        return Ok(Output::Plain {
-            json: json!({"provider": PROVIDER, "operation": "download", "found": false}),
-            human: vec![b],
-        });
+        return Ok(Output::answer::<Value>(meta, &None, vec![b]));
     };
     // The file was already fetched: a failure here is not "nothing was sent".
     std::fs::rename(&part, output).map_err(|e| Error::Io {
         site: zz_license_api::DOWNLOAD.site,
         message: format!("cannot move the downloaded file into place: {e}"),
     })?;
-    let mut b = Block::titled("证照文件下载 (zz_license download)");
     b.row("found", "yes")
         .row("format", d.format.to_string())
         .row("bytes", d.bytes.to_string())
         .row("written to", output.display().to_string());
-    Ok(Output::Plain {
-        json: json!({
-            "provider": PROVIDER,
-            "operation": "download",
-            "found": true,
-            "format": d.format,
-            "bytes": d.bytes,
-            "content_type": d.content_type,
-            "output": output.display().to_string(),
-        }),
-        human: vec![b],
-    })
+    let result = json!({
+        "format": d.format,
+        "bytes": d.bytes,
+        "content_type": d.content_type,
+        "output": output.display().to_string(),
+    });
+    Ok(Output::answer(meta, &Some(result), vec![b]))
 }

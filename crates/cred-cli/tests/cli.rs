@@ -632,7 +632,7 @@ fn zz_license_queries_in_both_shapes() {
         .arg("--city"));
     assert_eq!(code, 0, "{err}");
     let v = one_json(&out);
-    assert_eq!(v["provider"], "zz_license");
+    assert_eq!(v["provider"], "zz-license");
     assert_eq!(v["operation"], "share_query_cert_info_by_holder_code");
     assert_eq!(v["charged"], false);
     assert_eq!(v["result"]["shape"], "city");
@@ -781,13 +781,32 @@ fn zz_license_download_and_file_check_round_trip() {
         .arg(&file));
     assert_eq!(code, 0, "{err}");
     let v = one_json(&out);
+    // The documented success shape, like every other command's.
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
     assert_eq!(
-        (v["found"].as_bool(), v["format"].as_str()),
+        keys,
+        [
+            "charged",
+            "found",
+            "operation",
+            "provider",
+            "request_id",
+            "result"
+        ]
+    );
+    assert_eq!(
+        (v["provider"].as_str(), v["operation"].as_str()),
+        (Some("zz-license"), Some("download"))
+    );
+    assert_eq!(v["charged"], false);
+    assert_eq!(
+        (v["found"].as_bool(), v["result"]["format"].as_str()),
         (Some(true), Some("pdf"))
     );
     let bytes = std::fs::read(&file).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
-    assert_eq!(v["bytes"].as_u64(), Some(bytes.len() as u64));
+    assert_eq!(v["result"]["bytes"].as_u64(), Some(bytes.len() as u64));
     assert!(!dir.join("licence.pdf.part").exists());
 
     let (code, out, err) = run(cred()
@@ -1051,4 +1070,114 @@ fn zz_license_trace_logs_carry_no_credential_or_token() {
     ] {
         assert!(!err.contains(needle), "{needle} in the logs: {err}");
     }
+}
+
+#[test]
+fn each_provider_help_lists_every_variable_its_crate_reads() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "jumdata",
+            &[
+                jumdata_api::ENV_APP_ID,
+                jumdata_api::ENV_APP_SECRET,
+                jumdata_api::ENV_BASE_URL,
+                "JUMDATA_CA_FILE",
+                "JUMDATA_PROXY",
+            ],
+        ),
+        (
+            "juhe",
+            &[
+                juhe_api::ENV_KEY,
+                juhe_api::ENV_BASE_URL,
+                "JUHE_CA_FILE",
+                "JUHE_PROXY",
+            ],
+        ),
+        (
+            "zz-license",
+            &[
+                zz_license_api::ENV_BASE_URL,
+                zz_license_api::ENV_USERNAME,
+                zz_license_api::ENV_PASSWORD,
+                zz_license_api::ENV_CLIENT_ID,
+                zz_license_api::ENV_CLIENT_SECRET,
+                zz_license_api::ENV_CLIENT_AUTH,
+                "ZZ_LICENSE_SYSTEM_NAME",
+                "ZZ_LICENSE_CALL_CATEGORY",
+                "ZZ_LICENSE_MATTER_NAME",
+                "ZZ_LICENSE_EVENT_CODE",
+                "ZZ_LICENSE_COPY_CAUSE",
+                "ZZ_LICENSE_CALL_DISTRICT",
+                "ZZ_LICENSE_CALL_DEPARTMENT",
+                "ZZ_LICENSE_DISTRICT_LEVEL",
+                "ZZ_LICENSE_CA_FILE",
+                "ZZ_LICENSE_PROXY",
+            ],
+        ),
+        (
+            "zhima",
+            &[
+                zhima_api::ENV_APP_ID,
+                zhima_api::ENV_PRIVATE_KEY,
+                zhima_api::ENV_PUBLIC_KEY,
+                zhima_api::ENV_ENCRYPT_KEY,
+                zhima_api::ENV_BASE_URL,
+                zhima_api::ENV_APP_CERT,
+                zhima_api::ENV_ALIPAY_CERT,
+                zhima_api::ENV_ROOT_CERT,
+                "ALIPAY_CA_FILE",
+                "ALIPAY_PROXY",
+            ],
+        ),
+    ];
+    for (provider, vars) in cases {
+        let (code, out, _) = run(cred().args([provider, "--help"]));
+        assert_eq!(code, 0);
+        for var in *vars {
+            assert!(out.contains(var), "cred {provider} --help lacks {var}");
+        }
+        assert!(!out.contains(", ...)"), "cred {provider} --help says `...`");
+    }
+    // Options are described, not just named after their wire names.
+    let (_, out, _) = run(cred().args(["zhima", "jobworth", "--help"]));
+    assert!(out.contains("查询身份认证结果的凭证"), "{out}");
+    assert!(!out.contains("          once_token.\n"), "{out}");
+}
+
+#[test]
+fn global_options_that_do_nothing_are_refused() {
+    for args in [
+        vec!["--sandbox", "check", "idcard", ID],
+        vec!["--base-url", "http://x", "check", "idcard", ID],
+        vec!["--timeout", "3", "check", "uscc", "91310110666007217T"],
+        vec![
+            "--proxy",
+            "http://x:1",
+            "sandbox",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    ] {
+        let (code, _, err) = run(cred().args(&args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(one_error_line(&err).contains("does nothing"), "{err}");
+    }
+    let (code, out, _) = run(cred().args(["check", "idcard", ID]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (code, out, err) = run(cred().args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(
+            out.contains("zz-license") && out.contains("jobworth"),
+            "{shell}"
+        );
+    }
+    let (code, _, _) = run(cred().args(["completions", "tcsh"]));
+    assert_eq!(code, 2);
 }

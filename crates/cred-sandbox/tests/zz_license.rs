@@ -123,6 +123,8 @@ async fn every_interface_in_both_shapes_through_the_sdk() {
         .download_licence(&ShareDownloadUrl::new(FIXTURE_IDS[0]), &mut out)
         .await
         .unwrap()
+        .into_parts()
+        .0
         .unwrap();
     assert_eq!(d.format, FileFormat::Pdf);
     assert!(out.starts_with(b"%PDF-"));

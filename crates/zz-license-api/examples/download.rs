@@ -28,6 +28,7 @@ async fn main() -> Result<(), Error> {
     match client
         .download_licence(&ShareDownloadUrl::new(id), &mut file)
         .await
+        .map(|answer| answer.into_parts().0)
     {
         Ok(Some(d)) => {
             drop(file);

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use cred_core::{Billing, CallSite, Encoding, Endpoint, Error, ExposeSecret, Method, Redactor};
+use cred_core::{
+    Answer, Billing, CallSite, Encoding, Endpoint, Error, ExposeSecret, Method, Redactor,
+};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 
@@ -150,15 +152,16 @@ impl Client {
     }
 
     /// Asks a download link for `request`'s licence (4.3.2) and streams the file into
-    /// `sink`. `Ok(None)` when the platform has no link for it.
+    /// `sink`. The answer carries the link request's metadata (request id, billing); its
+    /// result is `None` when the platform has no link for the licence.
     pub async fn download_licence(
         &self,
         request: &ShareDownloadUrl,
         sink: &mut (dyn std::io::Write + Send),
-    ) -> Result<Option<Download>, Error> {
-        let answer = self.share_download_url(request).await?;
-        let Some(url) = answer.result().and_then(|links| links.first_url()) else {
-            return Ok(None);
+    ) -> Result<Answer<Download>, Error> {
+        let (links, meta) = self.share_download_url(request).await?.into_parts();
+        let Some(url) = links.as_ref().and_then(|l| l.first_url()) else {
+            return Ok(Answer::new(None, meta));
         };
         // The link request was sent: a link that cannot be followed is the platform's
         // answer being unusable, not the caller's input.
@@ -169,7 +172,8 @@ impl Client {
             ),
             snippet: String::new(),
         })?;
-        self.fetch(parsed, sink).await.map(Some)
+        let download = self.fetch(parsed, sink).await?;
+        Ok(Answer::new(Some(download), meta))
     }
 }
 

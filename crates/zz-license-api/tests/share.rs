@@ -720,6 +720,8 @@ async fn download_licence_asks_the_link_then_fetches_the_file() {
         .download_licence(&ShareDownloadUrl::new(CERT_ID), &mut out)
         .await
         .unwrap()
+        .into_parts()
+        .0
         .unwrap();
     assert_eq!((d.format, d.bytes), (FileFormat::Ofd, 7));
 }
