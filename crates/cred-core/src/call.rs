@@ -162,6 +162,7 @@ impl ClientCore {
         let started = Instant::now();
         async move {
             let mut attempt = 1;
+            let mut tries = 0u32;
             let mut reauthenticated = false;
             loop {
                 let mut params = Vec::with_capacity(8);
@@ -176,6 +177,9 @@ impl ClientCore {
                     signed: None,
                 };
                 let mut credential = 0;
+                let mut status = None;
+                let sent_at = Instant::now();
+                tries += 1;
                 let result = match self.auth.authorize(&mut outgoing).await {
                     Ok(()) => {
                         credential = outgoing.credential;
@@ -189,12 +193,7 @@ impl ClientCore {
                         outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
                         match self.transport.send(outgoing, &redactor).await {
                             Ok(mut raw) => {
-                                tracing::debug!(
-                                    attempt,
-                                    status = raw.status,
-                                    bytes = raw.body.len(),
-                                    "response"
-                                );
+                                status = Some(raw.status);
                                 self.auth
                                     .check_response(
                                         endpoint,
@@ -209,6 +208,22 @@ impl ClientCore {
                     }
                     Err(e) => Err(e),
                 };
+                // One line per attempt for operators (`cred -v`): where it went (host and
+                // path only: the query may hold personal data), what came back, how long
+                // it took, and what happens next.
+                let attempt_line = |outcome: &str, next: &str| {
+                    tracing::debug!(
+                        attempt = tries,
+                        method = endpoint.method.as_str(),
+                        host = url.host_str().unwrap_or(""),
+                        path = url.path(),
+                        status = status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                        latency_ms = sent_at.elapsed().as_millis() as u64,
+                        outcome,
+                        next,
+                        "attempt"
+                    );
+                };
                 match result {
                     Ok(mut answer) => {
                         let meta = answer.meta_mut();
@@ -217,6 +232,12 @@ impl ClientCore {
                         if let Some(id) = &meta.request_id {
                             tracing::Span::current().record("request_id", id.as_str());
                         }
+                        let outcome = if answer.found() {
+                            "answered"
+                        } else {
+                            "answered: no record"
+                        };
+                        attempt_line(outcome, "done");
                         tracing::debug!(
                             found = answer.found(),
                             charged = answer.charged().as_str(),
@@ -228,6 +249,10 @@ impl ClientCore {
                         if let Some(id) = err.request_id() {
                             tracing::Span::current().record("request_id", id);
                         }
+                        let outcome = match err.code() {
+                            Some(code) => format!("{} ({code})", err.kind()),
+                            None => err.kind().as_str().to_owned(),
+                        };
                         // A rejected credential may be a stale cached token: drop it and
                         // try once more, whatever the retry policy (nothing was billed).
                         // Failures of the token request itself (another call site) are
@@ -239,23 +264,26 @@ impl ClientCore {
                             && matches!(err, Error::Provider(_) | Error::HttpStatus { .. })
                             && self.auth_is_refreshable()
                         {
+                            attempt_line(&outcome, "re-authenticate, then replay once");
                             reauthenticated = true;
                             self.auth.invalidate(credential).await;
                             continue;
                         }
                         if self.retry.should_retry(&err, attempt, endpoint.billing) {
                             let delay = self.retry.delay(attempt);
-                            tracing::debug!(
-                                attempt,
-                                kind = err.kind().as_str(),
-                                delay_ms = delay.as_millis() as u64,
-                                "retrying"
+                            attempt_line(
+                                &outcome,
+                                &format!(
+                                    "retry in {} ms ({} is retryable)",
+                                    delay.as_millis(),
+                                    err.kind()
+                                ),
                             );
                             tokio::time::sleep(delay).await;
                             attempt += 1;
                             continue;
                         }
-                        tracing::debug!(attempt, kind = err.kind().as_str(), "failed");
+                        attempt_line(&outcome, "give up");
                         return Err(err);
                     }
                 }

@@ -70,5 +70,32 @@ async fn trace_logs_carry_no_secret_or_personal_data() {
         logs.contains("request_id=\"59355643664825785568\""),
         "{logs}"
     );
+    // One line per attempt: method, host and path (no query), status, latency, attempt
+    // number, outcome and what happens next.
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(" attempt attempt="))
+        .collect();
+    assert_eq!(lines.len(), 2, "{logs}");
+    for field in [
+        "attempt=1",
+        "method=\"POST\"",
+        "host=\"127.0.0.1\"",
+        "path=\"/credential/query\"",
+        "status=\"200\"",
+        "latency_ms=",
+    ] {
+        assert!(
+            lines.iter().all(|l| l.contains(field)),
+            "{field}: {lines:?}"
+        );
+    }
+    assert!(lines[0].contains("outcome=\"answered\"") && lines[0].contains("next=\"done\""));
+    assert!(
+        lines[1].contains("outcome=\"insufficient-balance (603)\"")
+            && lines[1].contains("next=\"give up\""),
+        "{}",
+        lines[1]
+    );
     assert_clean(&logs);
 }
