@@ -1,7 +1,7 @@
 //! # juhe-api
 //!
 //! Client for [Juhe (聚合数据)](https://www.juhe.cn) APIs, generated from `api.toml` on
-//! top of [`cred_core`].
+//! top of [`cred_core`](https://docs.rs/cred-core).
 //!
 //! - The key travels as the `key` form parameter (in the POST body, never in the URL)
 //!   and never appears in errors, logs or `Debug` output.

@@ -1,7 +1,7 @@
 //! # jumdata-api
 //!
 //! Client for [Jumdata (聚美智数)](https://www.jumdata.com) verification APIs, generated
-//! from `api.toml` on top of [`cred_core`].
+//! from `api.toml` on top of [`cred_core`](https://docs.rs/cred-core).
 //!
 //! - Every request is signed `sign = sha256(appId + appSecret + timestamp)` ([`sign`]).
 //! - Parameters are validated locally before anything is sent (ID number check

@@ -1,6 +1,6 @@
 //! # zhima-api
 //!
-//! Alipay OpenAPI v3 client on top of [`cred_core`], and the Zhima jobworth
+//! Alipay OpenAPI v3 client on top of [`cred_core`](https://docs.rs/cred-core), and the Zhima jobworth
 //! occupation-identity query (芝麻职得身份认证查询).
 //!
 //! - **Request signing**: `authorization: ALIPAY-SHA256withRSA app_id=…,nonce=…,

@@ -2,7 +2,7 @@
 //!
 //! Client for the Zaozhuang electronic-licence sharing platform (枣庄市电子证照共享服务,
 //! DB3704/T 0042-2024; a Linewell `license-api-release` deployment), on top of
-//! [`cred_core`].
+//! [`cred_core`](https://docs.rs/cred-core).
 //!
 //! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials as
 //!   form fields (the seed's parameter table, the default) or by HTTP Basic
