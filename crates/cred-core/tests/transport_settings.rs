@@ -48,6 +48,12 @@ fn request(url: &str) -> OutgoingRequest {
 
 /// An HTTPS server on loopback with the fixture certificate (issued by `ca.pem`).
 async fn tls_server() -> String {
+    tls_server_answering(ANSWER.to_vec()).await
+}
+
+/// [`tls_server`] answering every request with `answer`.
+async fn tls_server_answering(answer: Vec<u8>) -> String {
+    let answer: Arc<[u8]> = answer.into();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("server.pem"))
         .unwrap()
         .map(Result::unwrap)
@@ -67,13 +73,14 @@ async fn tls_server() -> String {
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return;
                 };
                 let mut buf = [0u8; 4096];
                 let _ = tls.read(&mut buf).await;
-                let _ = tls.write_all(ANSWER).await;
+                let _ = tls.write_all(&answer).await;
                 let _ = tls.shutdown().await;
             });
         }
@@ -184,4 +191,62 @@ fn bad_proxies_are_config_errors() {
             "{bad}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_download_never_follows_a_redirect_from_https_down_to_http() {
+    // A plain-HTTP listener that must never be reached.
+    let trap = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_port = trap.local_addr().unwrap().port();
+    let reached = Arc::new(Mutex::new(false));
+    let flag = reached.clone();
+    tokio::spawn(async move {
+        if trap.accept().await.is_ok() {
+            *flag.lock().unwrap() = true;
+        }
+    });
+    let redirect = format!(
+        "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{trap_port}/file.pdf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    let url = tls_server_answering(redirect.into_bytes()).await;
+    let transport = Transport::new(
+        TransportConfig {
+            root_cas: vec![RootCa::from_file(fixture("ca.pem")).unwrap()],
+            ..TransportConfig::default()
+        },
+        None,
+    )
+    .unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", "Bearer secret-token-1".parse().unwrap());
+    let mut sink = Vec::new();
+    let err = transport
+        .download(
+            PING.site,
+            reqwest::Url::parse(&url).unwrap(),
+            headers,
+            1024,
+            &mut sink,
+            &Redactor::new(),
+        )
+        .await
+        .unwrap_err();
+    let Error::Redirect { status, target, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, 302);
+    assert_eq!(
+        target.as_deref(),
+        Some(format!("http://127.0.0.1:{trap_port}").as_str())
+    );
+    assert!(
+        err.to_string().contains("never from HTTPS down to HTTP"),
+        "{err}"
+    );
+    assert!(sink.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        !*reached.lock().unwrap(),
+        "the plain-HTTP listener was reached"
+    );
 }

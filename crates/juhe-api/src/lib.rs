@@ -3,15 +3,7 @@
 //! Client for [Juhe (聚合数据)](https://www.juhe.cn) APIs, generated from `api.toml` on
 //! top of [`cred_core`](https://docs.rs/cred-core).
 //!
-//! - The key travels as the `key` form parameter (in the POST body, never in the URL)
-//!   and never appears in errors, logs or `Debug` output.
-//! - A company looked up by something shaped like a unified social credit code must
-//!   carry a correct check character: a typo is rejected locally, nothing is billed.
-//! - "No result" (`260204`) is an [`Answer`] whose `found()` is
-//!   `false`; every other documented code maps to an
-//!   [`ErrorKind`], and [`JuheCode`] splits a code into its
-//!   system / service (data id + code) parts.
-//! - The envelope's `sign` is kept as opaque metadata: `answer.meta().attribute("sign")`.
+//! Quick start:
 //!
 //! ```no_run
 //! use juhe_api::{Client, ConLicByName};
@@ -27,6 +19,16 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! - The key travels as the `key` form parameter (in the POST body, never in the URL)
+//!   and never appears in errors, logs or `Debug` output.
+//! - A company looked up by something shaped like a unified social credit code must
+//!   carry a correct check character: a typo is rejected locally, nothing is billed.
+//! - "No result" (`260204`) is an [`Answer`] whose `found()` is
+//!   `false`; every other documented code maps to an
+//!   [`ErrorKind`], and [`JuheCode`] splits a code into its
+//!   system / service (data id + code) parts.
+//! - The envelope's `sign` is kept as opaque metadata: `answer.meta().attribute("sign")`.
 
 mod auth;
 mod client;

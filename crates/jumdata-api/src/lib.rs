@@ -3,14 +3,7 @@
 //! Client for [Jumdata (聚美智数)](https://www.jumdata.com) verification APIs, generated
 //! from `api.toml` on top of [`cred_core`](https://docs.rs/cred-core).
 //!
-//! - Every request is signed `sign = sha256(appId + appSecret + timestamp)` ([`sign`]).
-//! - Parameters are validated locally before anything is sent (ID number check
-//!   character and birth date, name characters): a typo costs nothing.
-//! - "No record" (`code 701`, `data: []`) is an [`Answer`] whose
-//!   `found()` is `false`, with `charged` as the provider reported it.
-//! - Errors carry the provider code, an [`ErrorKind`], the
-//!   `taskNo` and whether the call was billed; names, ID numbers and the secret never
-//!   appear in errors, logs or `Debug` output.
+//! Quick start:
 //!
 //! ```no_run
 //! use jumdata_api::{Client, CredentialQuery};
@@ -31,6 +24,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! - Every request is signed `sign = sha256(appId + appSecret + timestamp)` ([`sign`]).
+//! - Parameters are validated locally before anything is sent (ID number check
+//!   character and birth date, name characters): a typo costs nothing.
+//! - "No record" (`code 701`, `data: []`) is an [`Answer`] whose
+//!   `found()` is `false`, with `charged` as the provider reported it.
+//! - Errors carry the provider code, an [`ErrorKind`], the
+//!   `taskNo` and whether the call was billed; names, ID numbers and the secret never
+//!   appear in errors, logs or `Debug` output.
 
 mod client;
 mod envelope;

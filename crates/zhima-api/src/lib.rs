@@ -3,21 +3,7 @@
 //! Alipay OpenAPI v3 client on top of [`cred_core`](https://docs.rs/cred-core), and the Zhima jobworth
 //! occupation-identity query (芝麻职得身份认证查询).
 //!
-//! - **Request signing**: `authorization: ALIPAY-SHA256withRSA app_id=…,nonce=…,
-//!   timestamp=…,sign=…` over `authString\nMETHOD\npath?query\nbody\n`, RSASSA-PKCS1-v1_5
-//!   SHA-256 with `aws-lc-rs`; the query is built once and the signed bytes are the sent
-//!   bytes (non-ASCII and spaces percent-encoded). Private keys as PKCS#8 or PKCS#1,
-//!   PEM or bare base64, parsed once at build time ([`AppKey`]).
-//! - **Response verification, on by default**: `alipay-timestamp\nalipay-nonce\nbody\n`
-//!   against the Alipay public key; a 2xx without a valid signature is
-//!   [`Error::Signature`], never data. Switching it off is
-//!   [`ClientBuilder::dangerously_accept_unverified_responses`].
-//! - **Diagnosable failures**: an "Alipay public key" that is really the app's own is
-//!   refused at build time; a refused request signature and a failed verification say
-//!   what was signed (method, path and query, body length and digest, key fingerprint),
-//!   never a secret; error bodies in GBK are decoded by their declared charset.
-//! - Optional **AES content encryption** ([`EncryptKey`]) and **certificate mode**
-//!   ([`Certificates`]: `app_cert_sn`, `alipay-root-cert-sn`, `alipay-sn` checked).
+//! Quick start:
 //!
 //! ```no_run
 //! use zhima_api::{CertType, Client, JobworthAuthentication, QueryType};
@@ -37,6 +23,22 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! - **Request signing**: `authorization: ALIPAY-SHA256withRSA app_id=…,nonce=…,
+//!   timestamp=…,sign=…` over `authString\nMETHOD\npath?query\nbody\n`, RSASSA-PKCS1-v1_5
+//!   SHA-256 with `aws-lc-rs`; the query is built once and the signed bytes are the sent
+//!   bytes (non-ASCII and spaces percent-encoded). Private keys as PKCS#8 or PKCS#1,
+//!   PEM or bare base64, parsed once at build time ([`AppKey`]).
+//! - **Response verification, on by default**: `alipay-timestamp\nalipay-nonce\nbody\n`
+//!   against the Alipay public key; a 2xx without a valid signature is
+//!   [`Error::Signature`], never data. Switching it off is
+//!   [`ClientBuilder::dangerously_accept_unverified_responses`].
+//! - **Diagnosable failures**: an "Alipay public key" that is really the app's own is
+//!   refused at build time; a refused request signature and a failed verification say
+//!   what was signed (method, path and query, body length and digest, key fingerprint),
+//!   never a secret; error bodies in GBK are decoded by their declared charset.
+//! - Optional **AES content encryption** ([`EncryptKey`]) and **certificate mode**
+//!   ([`Certificates`]: `app_cert_sn`, `alipay-root-cert-sn`, `alipay-sn` checked).
 
 mod auth;
 mod cert;

@@ -4,26 +4,7 @@
 //! DB3704/T 0042-2024; a Linewell `license-api-release` deployment), on top of
 //! [`cred_core`](https://docs.rs/cred-core).
 //!
-//! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials as
-//!   form fields (the seed's parameter table, the default) or by HTTP Basic
-//!   ([`ClientAuth::Basic`]); cached, renewed
-//!   ahead of `expires_in` by the `refresh_token` grant first; one token request however
-//!   many calls find the cache cold (single flight); a call refused with
-//!   `invalid_token` re-authenticates once and is replayed once. Credentials and tokens
-//!   never appear in errors, logs or `Debug` output.
-//! - **Every share interface** (4.3.2-4.3.7), generated from `api.toml`: download link,
-//!   query by identifier, data check, file check, query by QR code, query by holder.
-//!   Every path can be changed with [`ClientBuilder::path`].
-//! - **Both answer shapes**: province and city answers decode into typed results
-//!   ([`Licences`], [`DownloadLinks`], [`QrLicence`], [`DataVerification`],
-//!   [`FileVerification`]) that say which shape they got. `head.status` may be a
-//!   number or a string; a failure explained in `data` keeps that text.
-//! - **Audit context** ([`AuditContext`]) set once on the client, overridable per call
-//!   ([`Client::with_audit`]), checked before anything is sent.
-//! - **Downloads** ([`Client::download`]) streamed to a writer with a size cap, the
-//!   format ([`FileFormat`]) recognised from the file.
-//! - Holder code types ([`HolderCodeType`], GB/T 36903) and the GB/T 36904 licence
-//!   identifier parser ([`license_id`]; a wrong check character is a warning).
+//! Quick start:
 //!
 //! ```no_run
 //! use zz_license_api::{Client, HolderCodeType, InterfaceType, ShareQueryCertInfoByHolderCode};
@@ -44,6 +25,27 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials as
+//!   form fields (the seed's parameter table, the default) or by HTTP Basic
+//!   ([`ClientAuth::Basic`]); cached, renewed
+//!   ahead of `expires_in` by the `refresh_token` grant first; one token request however
+//!   many calls find the cache cold (single flight); a call refused with
+//!   `invalid_token` re-authenticates once and is replayed once. Credentials and tokens
+//!   never appear in errors, logs or `Debug` output.
+//! - **Every share interface** (4.3.2-4.3.7), generated from `api.toml`: download link,
+//!   query by identifier, data check, file check, query by QR code, query by holder.
+//!   Every path can be changed with [`ClientBuilder::path`].
+//! - **Both answer shapes**: province and city answers decode into typed results
+//!   ([`Licences`], [`DownloadLinks`], [`QrLicence`], [`DataVerification`],
+//!   [`FileVerification`]) that say which shape they got. `head.status` may be a
+//!   number or a string; a failure explained in `data` keeps that text.
+//! - **Audit context** ([`AuditContext`]) set once on the client, overridable per call
+//!   ([`Client::with_audit`]), checked before anything is sent.
+//! - **Downloads** ([`Client::download`]) streamed to a writer with a size cap, the
+//!   format ([`FileFormat`]) recognised from the file.
+//! - Holder code types ([`HolderCodeType`], GB/T 36903) and the GB/T 36904 licence
+//!   identifier parser ([`license_id`]; a wrong check character is a warning).
 
 mod audit;
 mod client;
