@@ -38,7 +38,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 
-    /// Send every request through this HTTP(S) proxy (http://[user:password@]host:port).
+    /// Send every request through this HTTP(S) proxy, `http://[user:password@]host:port`.
     /// Also `<PROVIDER>_PROXY`, e.g. ZZ_LICENSE_PROXY; otherwise HTTPS_PROXY/HTTP_PROXY.
     #[arg(long, global = true, value_name = "URL")]
     pub proxy: Option<String>,
