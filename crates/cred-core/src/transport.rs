@@ -288,6 +288,22 @@ fn http_client(
     })
 }
 
+/// The [`Error::Redirect`] for a 3xx `response` (its `headers` already taken).
+fn redirect_error(
+    site: CallSite,
+    response: &reqwest::Response,
+    headers: &HeaderMap,
+    redactor: &Redactor<'_>,
+    reason: &'static str,
+) -> Error {
+    Error::Redirect {
+        site,
+        status: response.status().as_u16(),
+        target: redirect_target(response.url(), headers).map(|t| redactor.redact(&t)),
+        reason,
+    }
+}
+
 /// `scheme://host[:port]` of a redirect's `Location` (resolved against `from`), never its
 /// path or query.
 fn redirect_target(from: &reqwest::Url, headers: &HeaderMap) -> Option<String> {
@@ -385,12 +401,13 @@ impl Transport {
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         if response.status().is_redirection() {
-            return Err(Error::Redirect {
+            return Err(redirect_error(
                 site,
-                status,
-                target: redirect_target(response.url(), &headers).map(|t| redactor.redact(&t)),
-                reason: API_REDIRECT,
-            });
+                &response,
+                &headers,
+                redactor,
+                API_REDIRECT,
+            ));
         }
         let body = self.read_body(site, response, redactor).await?;
         Ok(RawResponse {
@@ -436,12 +453,8 @@ impl Transport {
         let headers = std::mem::take(response.headers_mut());
         if response.status().is_redirection() {
             // Only a redirect the policy would not follow ends here.
-            return Err(Error::Redirect {
-                site,
-                status,
-                target: redirect_target(response.url(), &headers).map(|t| redactor.redact(&t)),
-                reason: DOWNLOAD_REDIRECT,
-            });
+            let reason = DOWNLOAD_REDIRECT;
+            return Err(redirect_error(site, &response, &headers, redactor, reason));
         }
         if !response.status().is_success() {
             let body = self
