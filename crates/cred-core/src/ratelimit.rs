@@ -43,7 +43,9 @@ impl fmt::Debug for GovernorRateLimiter {
 }
 
 impl GovernorRateLimiter {
-    /// At most `per_second` requests a second, with bursts of up to `burst`.
+    /// At most `per_second` requests a second on average, with bursts of up to `burst`
+    /// (a burst above 1 lets `burst - 1` requests more than the rate into a one-second
+    /// window after a quiet spell).
     pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
         let quota = Quota::per_second(per_second).allow_burst(burst);
         Self {
@@ -53,9 +55,16 @@ impl GovernorRateLimiter {
         }
     }
 
-    /// At most `per_second` requests a second, bursts of the same size.
+    /// At most `per_second` requests in any one-second window, from the first second
+    /// on: requests are spaced `1 / per_second` apart (burst 1), which is what providers
+    /// enforce (Jumdata `609`, Juhe `10011`, Alipay `app-call-limited`).
     pub fn per_second(per_second: NonZeroU32) -> Self {
-        Self::new(per_second, per_second)
+        Self::new(per_second, NonZeroU32::MIN)
+    }
+
+    /// The burst allowed above the sustained rate.
+    pub fn burst(&self) -> NonZeroU32 {
+        self.burst
     }
 
     /// The sustained rate.
@@ -99,5 +108,35 @@ mod tests {
         let waited = start.elapsed() - after_burst;
         assert!(waited.as_millis() >= 30, "waited only {waited:?}");
         assert!(format!("{limiter:?}").contains("per_second: 20"));
+    }
+
+    #[tokio::test]
+    async fn no_one_second_window_admits_more_than_the_rate_from_the_start() {
+        // Before burst 1 was the default, `per_second(200)` let 399 requests into the
+        // first second (a full second of burst, then the rate).
+        let rate = 200usize;
+        let limiter = GovernorRateLimiter::per_second(
+            NonZeroU32::new(rate as u32).unwrap_or(NonZeroU32::MIN),
+        );
+        assert_eq!(limiter.burst().get(), 1);
+        let start = Instant::now();
+        let mut admitted = Vec::with_capacity(2 * rate + 1);
+        for _ in 0..=2 * rate {
+            if !limiter.try_acquire(SITE) {
+                assert!(limiter.acquire(SITE).await.is_ok());
+            }
+            admitted.push(start.elapsed());
+        }
+        // The (i + rate)-th admission is at least one second after the i-th (GCRA spaces
+        // them 1/rate apart; 5 ms allows for the time between admission and the clock
+        // read).
+        for i in 0..admitted.len() - rate {
+            let span = admitted[i + rate] - admitted[i];
+            assert!(
+                span.as_millis() >= 995,
+                "{} admitted within {span:?} from #{i}",
+                rate + 1
+            );
+        }
     }
 }

@@ -17,8 +17,16 @@ use crate::transport::{ProxyUrl, RootCa, Transport, TransportConfig};
 /// Which client-side rate limiter a client uses.
 #[derive(Clone)]
 pub enum LimiterChoice {
-    /// A [`GovernorRateLimiter`] at this many requests a second (same burst).
+    /// A [`GovernorRateLimiter`] at this many requests a second, burst 1: no one-second
+    /// window admits more.
     PerSecond(NonZeroU32),
+    /// A [`GovernorRateLimiter`] at `per_second` with bursts of up to `burst`.
+    Burst {
+        /// The sustained rate.
+        per_second: NonZeroU32,
+        /// The largest burst.
+        burst: NonZeroU32,
+    },
     /// No client-side limit.
     Off,
     /// A custom (for example shared, multi-process) limiter.
@@ -29,6 +37,9 @@ impl fmt::Debug for LimiterChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LimiterChoice::PerSecond(n) => write!(f, "PerSecond({n})"),
+            LimiterChoice::Burst { per_second, burst } => {
+                write!(f, "Burst({per_second}/s, burst {burst})")
+            }
             LimiterChoice::Off => f.write_str("Off"),
             LimiterChoice::Custom(l) => write!(f, "Custom({l:?})"),
         }
@@ -70,6 +81,9 @@ impl ClientSettings {
     ) -> Result<ClientCore, Error> {
         let limiter: Option<Arc<dyn RateLimiter>> = match self.limiter {
             LimiterChoice::PerSecond(n) => Some(Arc::new(GovernorRateLimiter::per_second(n))),
+            LimiterChoice::Burst { per_second, burst } => {
+                Some(Arc::new(GovernorRateLimiter::new(per_second, burst)))
+            }
             LimiterChoice::Off => None,
             LimiterChoice::Custom(l) => Some(l),
         };
@@ -187,11 +201,28 @@ macro_rules! impl_settings_setters {
                 self
             }
 
-            /// Client-side limit of `per_second` requests a second (bursts of the same
-            /// size); `0` switches client-side limiting off.
+            /// Client-side limit of `per_second` requests in any one-second window
+            /// (requests spaced `1 / per_second` apart, burst 1); `0` switches
+            /// client-side limiting off.
             pub fn rate_limit(mut self, per_second: u32) -> Self {
                 self.settings.limiter = match ::std::num::NonZeroU32::new(per_second) {
                     Some(n) => $crate::settings::LimiterChoice::PerSecond(n),
+                    None => $crate::settings::LimiterChoice::Off,
+                };
+                self
+            }
+
+            /// Client-side limit of `per_second` requests a second on average, letting
+            /// bursts of up to `burst` through after a quiet spell (a window may then
+            /// hold `burst - 1` more than the rate). `per_second == 0` switches limiting
+            /// off.
+            pub fn rate_limit_with_burst(mut self, per_second: u32, burst: u32) -> Self {
+                self.settings.limiter = match ::std::num::NonZeroU32::new(per_second) {
+                    Some(per_second) => $crate::settings::LimiterChoice::Burst {
+                        per_second,
+                        burst: ::std::num::NonZeroU32::new(burst)
+                            .unwrap_or(::std::num::NonZeroU32::MIN),
+                    },
                     None => $crate::settings::LimiterChoice::Off,
                 };
                 self

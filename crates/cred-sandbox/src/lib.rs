@@ -24,6 +24,7 @@ mod common;
 pub mod credentials;
 pub mod juhe;
 pub mod jumdata;
+pub mod stats;
 pub mod zhima;
 pub mod zz_license;
 
@@ -73,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) zhima_keys: Option<zhima::Keys>,
     /// `once_token`s whose final result was already answered (answered once only).
     pub(crate) zhima_spent: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// What reached the sandbox (`GET /__sandbox/stats`).
+    pub(crate) stats: stats::Stats,
 }
 
 /// A running sandbox. Stops when dropped (or on [`Sandbox::shutdown`]).
@@ -100,6 +103,7 @@ impl Sandbox {
             zz_tokens: Default::default(),
             zhima_keys: zhima::Keys::load(),
             zhima_spent: Default::default(),
+            stats: Default::default(),
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
@@ -152,7 +156,10 @@ impl Drop for Sandbox {
 }
 
 async fn count(shared: Arc<Shared>, request: Request, next: Next) -> Response {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
+    if !request.uri().path().starts_with("/__sandbox/") {
+        shared.requests.fetch_add(1, Ordering::SeqCst);
+        shared.stats.record(request.uri().path(), now_millis());
+    }
     next.run(request).await
 }
 
@@ -163,7 +170,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(jumdata::routes(shared.clone()))
         .merge(juhe::routes(shared.clone()))
         .merge(zz_license::routes(shared.clone()))
-        .merge(zhima::routes(shared))
+        .merge(zhima::routes(shared.clone()))
+        .merge(stats::routes(shared))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             count(counter.clone(), req, next)
         }))
