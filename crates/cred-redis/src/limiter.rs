@@ -1,0 +1,275 @@
+//! One rate limit for every process that spends one provider contract: GCRA in one Lua
+//! script, timed by the Redis server's `TIME` so machines with different clocks agree.
+//!
+//! Each permit is one script call that *reserves* the next free slot of the key (its
+//! theoretical arrival time, TAT, moves on by `1 / rate`) and answers how long the
+//! caller must wait for it. Slots are `1 / rate` apart whatever the number of callers,
+//! so no one-second window holds more than `rate` permits (plus `burst - 1` after a
+//! quiet spell, when a burst is configured).
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::key;
+use async_trait::async_trait;
+use cred_core::{CallSite, Error, GovernorRateLimiter, RateLimiter};
+
+/// The GCRA step. `KEYS[1]`: the key holding the TAT (microseconds, server clock).
+/// `ARGV`: emission interval, burst tolerance and the longest wait a caller accepts, all
+/// in microseconds. Answers the microseconds to wait (`0`: go now), or `-1` without
+/// reserving anything when the wait would be longer than accepted.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then
+  tat = now
+end
+local wait = tat - tolerance - now
+if wait < 0 then
+  wait = 0
+end
+if wait > max_wait then
+  return -1
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+return wait
+";
+
+/// What a limiter does when Redis cannot be reached or does not answer in time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WhenUnavailable {
+    /// Refuse the call: an [`Error::Transport`] that was not sent (kind `unavailable`,
+    /// `charged: no`). Nothing exceeds the shared rate, at the cost of availability.
+    /// The default.
+    FailClosed,
+    /// Go on with a local limiter at `share` (0 to 1) of the configured rate: with N
+    /// processes, `1 / N` keeps the sum within the rate while Redis is away.
+    FallBack {
+        /// The part of the rate this process may use alone.
+        share: f64,
+    },
+}
+
+/// Builds a [`RedisRateLimiter`].
+#[derive(Debug, Clone)]
+pub struct RedisRateLimiterBuilder {
+    url: String,
+    namespace: String,
+    provider: String,
+    account: String,
+    per_second: NonZeroU32,
+    burst: NonZeroU32,
+    when_unavailable: WhenUnavailable,
+    timeout: Duration,
+    max_wait: Duration,
+}
+
+impl RedisRateLimiterBuilder {
+    /// The key namespace (default `credkit`): processes share a limit when they use the
+    /// same Redis, namespace, provider and account.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The provider (`jumdata`, `zz-license`, ...).
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = provider.into();
+        self
+    }
+
+    /// The account whose contract the limit belongs to: an app id or client id. It is
+    /// hashed into the key, so even a key-like value is not readable in Redis.
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.account = account.into();
+        self
+    }
+
+    /// The shared rate: at most `per_second` requests in any one-second window.
+    pub fn per_second(mut self, per_second: NonZeroU32) -> Self {
+        self.per_second = per_second;
+        self
+    }
+
+    /// Lets bursts of up to `burst` through after a quiet spell (default 1: none).
+    pub fn burst(mut self, burst: NonZeroU32) -> Self {
+        self.burst = burst;
+        self
+    }
+
+    /// What to do when Redis is down or slow (default [`WhenUnavailable::FailClosed`]).
+    pub fn when_unavailable(mut self, policy: WhenUnavailable) -> Self {
+        self.when_unavailable = policy;
+        self
+    }
+
+    /// How long one Redis round trip may take before Redis counts as unavailable
+    /// (default 500 ms).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest a caller waits for its slot (default 30 s, the default call
+    /// timeout); a longer queue is refused without taking a slot.
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// Checks the settings and prepares the connection (made on first use; it
+    /// reconnects by itself after Redis comes back).
+    pub fn build(self) -> Result<RedisRateLimiter, Error> {
+        let client = crate::client(&self.url)?;
+        if self.provider.trim().is_empty() {
+            return Err(Error::config("the shared rate limit needs a provider name"));
+        }
+        let fallback = match self.when_unavailable {
+            WhenUnavailable::FailClosed => None,
+            WhenUnavailable::FallBack { share } => {
+                if !(share > 0.0 && share <= 1.0) {
+                    return Err(Error::config(
+                        "the fallback share of the rate must be above 0 and at most 1",
+                    ));
+                }
+                let local = (f64::from(self.per_second.get()) * share).floor() as u32;
+                Some(Arc::new(GovernorRateLimiter::per_second(
+                    NonZeroU32::new(local).unwrap_or(NonZeroU32::MIN),
+                )))
+            }
+        };
+        let interval = 1_000_000 / u64::from(self.per_second.get());
+        Ok(RedisRateLimiter {
+            key: key(&self.namespace, "ratelimit", &self.provider, &self.account),
+            interval_us: interval.max(1),
+            tolerance_us: interval * u64::from(self.burst.get() - 1),
+            max_wait: self.max_wait,
+            timeout: self.timeout,
+            per_second: self.per_second,
+            when_unavailable: self.when_unavailable,
+            fallback,
+            connection: Arc::new(crate::Connection::new(client, self.timeout)),
+            script: Arc::new(redis::Script::new(GCRA)),
+        })
+    }
+}
+
+/// A [`RateLimiter`] shared through Redis by every process with the same Redis,
+/// namespace, provider and account.
+#[derive(Clone)]
+pub struct RedisRateLimiter {
+    key: String,
+    interval_us: u64,
+    tolerance_us: u64,
+    max_wait: Duration,
+    timeout: Duration,
+    per_second: NonZeroU32,
+    when_unavailable: WhenUnavailable,
+    fallback: Option<Arc<GovernorRateLimiter>>,
+    connection: Arc<crate::Connection>,
+    script: Arc<redis::Script>,
+}
+
+impl fmt::Debug for RedisRateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRateLimiter")
+            .field("key", &self.key)
+            .field("per_second", &self.per_second)
+            .field("when_unavailable", &self.when_unavailable)
+            .finish()
+    }
+}
+
+impl RedisRateLimiter {
+    /// A limiter on the Redis at `url` (`redis://`, `rediss://` for TLS,
+    /// `redis+unix://`), for the provider and account set on the builder.
+    pub fn builder(url: impl Into<String>, per_second: NonZeroU32) -> RedisRateLimiterBuilder {
+        RedisRateLimiterBuilder {
+            url: url.into(),
+            namespace: "credkit".to_owned(),
+            provider: String::new(),
+            account: String::new(),
+            per_second,
+            burst: NonZeroU32::MIN,
+            when_unavailable: WhenUnavailable::FailClosed,
+            timeout: Duration::from_millis(500),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+
+    /// The Redis key holding this limit's state (namespace, provider, hashed account).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Reserves the next slot; the time to wait for it.
+    async fn reserve(&self) -> Result<Option<Duration>, redis::RedisError> {
+        let mut connection = self.connection.get().await?;
+        let max_wait = self.max_wait.as_micros().min(u128::from(u64::MAX)) as u64;
+        let mut invocation = self.script.key(&self.key);
+        invocation
+            .arg(self.interval_us)
+            .arg(self.tolerance_us)
+            .arg(max_wait);
+        let call = invocation.invoke_async::<i64>(&mut connection);
+        let wait = match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(wait)) => wait,
+            Ok(Err(e)) => {
+                self.connection.mark_down();
+                return Err(e);
+            }
+            Err(_) => {
+                self.connection.mark_down();
+                return Err(crate::timed_out());
+            }
+        };
+        Ok(u64::try_from(wait).ok().map(Duration::from_micros))
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn acquire(&self, site: CallSite) -> Result<(), Error> {
+        match self.reserve().await {
+            Ok(Some(wait)) => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(())
+            }
+            Ok(None) => Err(Error::Transport {
+                site,
+                message: format!(
+                    "the shared rate limit ({}/s) has a queue longer than {:.0} s: nothing was sent",
+                    self.per_second,
+                    self.max_wait.as_secs_f64()
+                ),
+                sent: false,
+            }),
+            Err(e) => match &self.fallback {
+                Some(local) => {
+                    tracing::warn!(
+                        error = %crate::describe(&e),
+                        "Redis unavailable: using the local share of the rate limit"
+                    );
+                    local.acquire(site).await
+                }
+                None => Err(Error::Transport {
+                    site,
+                    message: format!(
+                        "the shared rate limit is unavailable (Redis: {}); failing closed",
+                        crate::describe(&e)
+                    ),
+                    sent: false,
+                }),
+            },
+        }
+    }
+}
