@@ -43,6 +43,20 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub proxy: Option<String>,
 
+    /// Share the provider's rate limit with every `cred` process (and SDK client) that
+    /// uses this Redis and namespace (redis://, rediss:// for TLS, redis+unix://).
+    #[arg(long, global = true, value_name = "URL", env = "CRED_REDIS_URL")]
+    pub redis: Option<String>,
+
+    /// Key namespace in Redis (default credkit).
+    #[arg(long, global = true, value_name = "NAME", default_value = "credkit")]
+    pub redis_namespace: String,
+
+    /// Requests a second for the provider being called, in any one-second window (0:
+    /// no client-side limit). Also `<PROVIDER>_RATE_LIMIT`, e.g. JUMDATA_RATE_LIMIT.
+    #[arg(long, global = true, value_name = "N")]
+    pub rate_limit: Option<u32>,
+
     /// Overall timeout of one attempt, in seconds (default 30).
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,

@@ -3,8 +3,13 @@
 
 use std::time::Duration;
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use cred_core::LimiterChoice;
 use cred_core::settings::Configurable;
 use cred_core::{Error, ProxyUrl, RootCa};
+use cred_redis::RedisRateLimiter;
 use cred_sandbox::Sandbox;
 
 use crate::cli::Cli;
@@ -21,6 +26,12 @@ pub struct Context {
     pub root_ca: Option<RootCa>,
     /// `--proxy`.
     pub proxy: Option<ProxyUrl>,
+    /// `--redis` (or `CRED_REDIS_URL`).
+    pub redis: Option<String>,
+    /// `--redis-namespace`.
+    pub redis_namespace: String,
+    /// `--rate-limit`.
+    pub rate_limit: Option<u32>,
 }
 
 impl Context {
@@ -41,13 +52,23 @@ impl Context {
             timeout: cli.timeout.map(Duration::from_secs_f64),
             root_ca: cli.ca_file.as_ref().map(RootCa::from_file).transpose()?,
             proxy: cli.proxy.as_deref().map(ProxyUrl::parse).transpose()?,
+            redis: cli.redis.clone().filter(|u| !u.trim().is_empty()),
+            redis_namespace: cli.redis_namespace.clone(),
+            rate_limit: cli.rate_limit,
         })
     }
 
-    /// Applies the transport settings to a provider's builder: its `<PROVIDER>_CA_FILE`
-    /// and `<PROVIDER>_PROXY` variables (not with `--sandbox`), then `--timeout`,
-    /// `--ca-file` and `--proxy`.
-    pub fn configure<B: Configurable>(&self, builder: B) -> Result<B, Error> {
+    /// Applies the settings to a provider's builder: its `<PROVIDER>_CA_FILE` and
+    /// `<PROVIDER>_PROXY` variables (not with `--sandbox`), then `--timeout`,
+    /// `--ca-file`, `--proxy`, and the rate limit: `--rate-limit` or
+    /// `<PROVIDER>_RATE_LIMIT` (else the provider's default), shared through Redis with
+    /// `--redis` under a key of `provider` and `account` (an app or client id, hashed).
+    pub fn configure<B: Configurable>(
+        &self,
+        builder: B,
+        provider: &str,
+        account: &str,
+    ) -> Result<B, Error> {
         let mut builder = if self.sandbox.is_some() {
             builder
         } else {
@@ -62,6 +83,40 @@ impl Context {
         }
         if let Some(proxy) = &self.proxy {
             settings.transport.proxy = Some(proxy.clone());
+        }
+        let variable = format!("{}_RATE_LIMIT", B::ENV_PREFIX);
+        let rate = match self.rate_limit {
+            Some(n) => Some(n),
+            None => match cred_core::secret::var_from_env(&variable) {
+                Some(v) => Some(v.trim().parse::<u32>().map_err(|_| {
+                    Error::config(format!(
+                        "{variable} must be a whole number of requests a second"
+                    ))
+                })?),
+                None => None,
+            },
+        };
+        let default_rate = match &settings.limiter {
+            LimiterChoice::PerSecond(n) => Some(*n),
+            LimiterChoice::Burst { per_second, .. } => Some(*per_second),
+            _ => None,
+        };
+        match (rate.map(NonZeroU32::new), &self.redis) {
+            // 0: no client-side limit at all.
+            (Some(None), _) => settings.limiter = LimiterChoice::Off,
+            (Some(Some(n)), None) => settings.limiter = LimiterChoice::PerSecond(n),
+            (chosen, Some(url)) => {
+                let per_second = chosen.flatten().or(default_rate).unwrap_or(NonZeroU32::MIN);
+                let limiter = RedisRateLimiter::builder(url.as_str(), per_second)
+                    .namespace(self.redis_namespace.as_str())
+                    .provider(provider)
+                    .account(account)
+                    .max_wait(settings.transport.timeout)
+                    .build()?;
+                tracing::debug!(key = limiter.key(), per_second, "shared rate limit");
+                settings.limiter = LimiterChoice::Custom(Arc::new(limiter));
+            }
+            (None, None) => {}
         }
         Ok(builder)
     }

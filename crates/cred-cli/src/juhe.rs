@@ -34,7 +34,10 @@ fn client(ctx: &Context) -> Result<Client, Error> {
     if let Some(url) = &ctx.base_url {
         config = config.with_base_url(url.clone());
     }
-    ctx.configure(Client::builder().config(config))?.build()
+    // Juhe has only a key: it is hashed into the Redis key, never stored readable.
+    let account = cred_core::ExposeSecret::expose_secret(&config.key).to_owned();
+    ctx.configure(Client::builder().config(config), "juhe", &account)?
+        .build()
 }
 
 async fn qualification(ctx: &Context, name: &str) -> Result<Output, Error> {

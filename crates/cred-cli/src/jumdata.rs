@@ -36,7 +36,9 @@ fn client(ctx: &Context) -> Result<Client, Error> {
     if let Some(url) = &ctx.base_url {
         config = config.with_base_url(url.clone());
     }
-    ctx.configure(Client::builder().config(config))?.build()
+    let account = config.app_id.clone();
+    ctx.configure(Client::builder().config(config), "jumdata", &account)?
+        .build()
 }
 
 async fn credential(ctx: &Context, args: &CredentialArgs) -> Result<Output, Error> {

@@ -63,8 +63,10 @@ fn pointless_option(cli: &Cli) -> Option<Error> {
         Command::Sandbox(_) => "`cred sandbox`, which is the sandbox itself",
         _ => return None,
     };
-    let given: [(&'static str, bool); 5] = [
+    // (`--redis` may come from CRED_REDIS_URL, set for every command: not refused.)
+    let given: [(&'static str, bool); 6] = [
         ("--sandbox", cli.sandbox),
+        ("--rate-limit", cli.rate_limit.is_some()),
         ("--base-url", cli.base_url.is_some()),
         ("--timeout", cli.timeout.is_some()),
         ("--ca-file", cli.ca_file.is_some()),

@@ -82,7 +82,9 @@ fn client(ctx: &Context) -> Result<Client, Error> {
     if let Some(url) = &ctx.base_url {
         config.base_url = url.clone();
     }
-    ctx.configure(Client::builder().config(config))?.build()
+    let account = config.app_id.clone();
+    ctx.configure(Client::builder().config(config), "zhima", &account)?
+        .build()
 }
 
 async fn jobworth(ctx: &Context, query: &JobworthAuthentication) -> Result<Output, Error> {

@@ -206,7 +206,14 @@ fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
         config.base_url = url.clone();
     }
     config.audit = config.audit.merged(&audit_context(ctx, args)?);
-    ctx.configure(Client::builder().config(config))?.build()
+    let account = format!(
+        "{}|{}|{}",
+        config.base_url,
+        cred_core::ExposeSecret::expose_secret(&config.username),
+        config.client_id
+    );
+    ctx.configure(Client::builder().config(config), "zz-license", &account)?
+        .build()
 }
 
 fn head<T>(title: &str, answer: &Answer<T>, found: String) -> Block {
