@@ -9,25 +9,10 @@ use std::process::{Command, Stdio};
 
 use cred_sandbox::Sandbox;
 use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
-use redis_server::{RedisServer, max_per_second};
+use redis_server::{RedisServer, max_per_second, sandbox_arrivals};
 
-fn arrivals(stats: &serde_json::Value) -> Vec<u64> {
-    let mut times: Vec<u64> = stats["paths"]["/credential/query"]["arrivals_ms"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_u64()).collect())
-        .unwrap_or_default();
-    times.sort_unstable();
-    times
-}
-
-async fn stats(sandbox: &Sandbox) -> serde_json::Value {
-    let text = reqwest::get(format!("{}/__sandbox/stats", sandbox.base_url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
+async fn arrivals(sandbox: &Sandbox) -> Vec<u64> {
+    sandbox_arrivals(sandbox.base_url(), "/credential/query").await
 }
 
 /// `n` `cred` processes at once, each making one call at `--rate-limit 4`.
@@ -74,7 +59,7 @@ async fn cred_processes_share_one_rate_through_redis() {
     let alone = Sandbox::start().await.unwrap();
     let sandbox = &alone;
     tokio::task::block_in_place(|| run_processes(sandbox, None, 10));
-    let times = arrivals(&stats(&alone).await);
+    let times = arrivals(&alone).await;
     assert_eq!(times.len(), 10);
     let unshared = max_per_second(&times);
     // With Redis they share 4 a second.
@@ -82,7 +67,7 @@ async fn cred_processes_share_one_rate_through_redis() {
     let sandbox = &shared_sandbox;
     let url = redis.url();
     tokio::task::block_in_place(|| run_processes(sandbox, Some(&url), 10));
-    let times = arrivals(&stats(&shared_sandbox).await);
+    let times = arrivals(&shared_sandbox).await;
     assert_eq!(times.len(), 10);
     let shared = max_per_second(&times);
     eprintln!(

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{RedisServer, max_per_second};
+use common::{RedisServer, max_per_second, sandbox_arrivals};
 use cred_redis::RedisRateLimiter;
 use cred_sandbox::Sandbox;
 use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
@@ -108,20 +108,7 @@ async fn shared_rate_across_processes() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let text = reqwest::get(format!("{}/__sandbox/stats", sandbox.base_url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut times: Vec<u64> = stats["paths"]["/credential/query"]["arrivals_ms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_u64().unwrap())
-        .collect();
-    times.sort_unstable();
+    let times = sandbox_arrivals(sandbox.base_url(), "/credential/query").await;
     let max = max_per_second(&times);
     let span = (times[times.len() - 1] - times[0]) as f64 / 1000.0;
     let ratio = times.len() as f64 / (f64::from(rate) * span + 1.0);

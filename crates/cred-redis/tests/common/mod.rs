@@ -113,3 +113,21 @@ pub fn max_per_second(times_ms: &[u64]) -> usize {
     }
     best
 }
+
+/// The arrival times (ms, sorted) of the calls to `path` at the sandbox at `base_url`,
+/// from its `GET /__sandbox/stats`.
+pub async fn sandbox_arrivals(base_url: &str, path: &str) -> Vec<u64> {
+    let text = reqwest::get(format!("{base_url}/__sandbox/stats"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut times: Vec<u64> = stats["paths"][path]["arrivals_ms"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t.as_u64()).collect())
+        .unwrap_or_default();
+    times.sort_unstable();
+    times
+}
