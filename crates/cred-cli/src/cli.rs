@@ -52,6 +52,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME", default_value = "credkit")]
     pub redis_namespace: String,
 
+    /// When Redis cannot be reached, go on with a local limiter at this share of the
+    /// rate (0 < SHARE <= 1; with N processes, 1/N) and a token of this process's own,
+    /// instead of failing closed (the default: nothing is sent while Redis is away).
+    #[arg(long, global = true, value_name = "SHARE", value_parser = parse_share)]
+    pub redis_fallback: Option<f64>,
+
     /// Requests a second for the provider being called, in any one-second window (0:
     /// no client-side limit). Also `<PROVIDER>_RATE_LIMIT`, e.g. JUMDATA_RATE_LIMIT.
     #[arg(long, global = true, value_name = "N")]
@@ -69,6 +75,15 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(
+            "must be a number above 0 and at most 1 (a share of the rate, e.g. 0.25)".to_owned(),
+        ),
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

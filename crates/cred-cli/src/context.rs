@@ -7,9 +7,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use cred_core::LimiterChoice;
+use cred_core::TokenStore;
 use cred_core::settings::Configurable;
 use cred_core::{Error, ProxyUrl, RootCa};
-use cred_redis::RedisRateLimiter;
+use cred_redis::{ENV_TOKEN_KEY, RedisRateLimiter, RedisTokenStore, TokenKey, WhenUnavailable};
 use cred_sandbox::Sandbox;
 
 use crate::cli::Cli;
@@ -30,6 +31,9 @@ pub struct Context {
     pub redis: Option<String>,
     /// `--redis-namespace`.
     pub redis_namespace: String,
+    /// `--redis-fallback`: the share of the rate a process may use alone while Redis
+    /// is away (`None`: fail closed).
+    pub redis_fallback: Option<f64>,
     /// `--rate-limit`.
     pub rate_limit: Option<u32>,
 }
@@ -54,6 +58,7 @@ impl Context {
             proxy: cli.proxy.as_deref().map(ProxyUrl::parse).transpose()?,
             redis: cli.redis.clone().filter(|u| !u.trim().is_empty()),
             redis_namespace: cli.redis_namespace.clone(),
+            redis_fallback: cli.redis_fallback,
             rate_limit: cli.rate_limit,
         })
     }
@@ -112,6 +117,10 @@ impl Context {
                     .provider(provider)
                     .account(account)
                     .max_wait(settings.transport.timeout)
+                    .when_unavailable(match self.redis_fallback {
+                        Some(share) => WhenUnavailable::FallBack { share },
+                        None => WhenUnavailable::FailClosed,
+                    })
                     .build()?;
                 tracing::debug!(key = limiter.key(), per_second, "shared rate limit");
                 settings.limiter = LimiterChoice::Custom(Arc::new(limiter));
@@ -119,5 +128,23 @@ impl Context {
             (None, None) => {}
         }
         Ok(builder)
+    }
+
+    /// With `--redis`, the token store every `cred` process with the same Redis and
+    /// namespace shares (tokens sealed with `CRED_REDIS_TOKEN_KEY` when it is set);
+    /// `None` otherwise (the client keeps its token in memory).
+    pub fn token_store(&self) -> Result<Option<Arc<dyn TokenStore>>, Error> {
+        let Some(url) = &self.redis else {
+            return Ok(None);
+        };
+        let mut builder = RedisTokenStore::builder(url.as_str())
+            .namespace(self.redis_namespace.as_str())
+            .fall_back_to_local(self.redis_fallback.is_some());
+        if let Some(key) = cred_core::secret::secret_from_env(ENV_TOKEN_KEY) {
+            let key = TokenKey::parse(cred_core::ExposeSecret::expose_secret(&key))
+                .map_err(|e| Error::config(format!("{ENV_TOKEN_KEY}: {e}")))?;
+            builder = builder.token_key(key);
+        }
+        Ok(Some(Arc::new(builder.build()?)))
     }
 }

@@ -64,13 +64,14 @@ fn pointless_option(cli: &Cli) -> Option<Error> {
         _ => return None,
     };
     // (`--redis` may come from CRED_REDIS_URL, set for every command: not refused.)
-    let given: [(&'static str, bool); 6] = [
+    let given: [(&'static str, bool); 7] = [
         ("--sandbox", cli.sandbox),
         ("--rate-limit", cli.rate_limit.is_some()),
         ("--base-url", cli.base_url.is_some()),
         ("--timeout", cli.timeout.is_some()),
         ("--ca-file", cli.ca_file.is_some()),
         ("--proxy", cli.proxy.is_some()),
+        ("--redis-fallback", cli.redis_fallback.is_some()),
     ];
     given
         .iter()

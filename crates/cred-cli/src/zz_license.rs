@@ -212,8 +212,11 @@ fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
         cred_core::ExposeSecret::expose_secret(&config.username),
         config.client_id
     );
-    ctx.configure(Client::builder().config(config), "zz-license", &account)?
-        .build()
+    let mut builder = ctx.configure(Client::builder().config(config), "zz-license", &account)?;
+    if let Some(store) = ctx.token_store()? {
+        builder = builder.token_store(store);
+    }
+    builder.build()
 }
 
 fn head<T>(title: &str, answer: &Answer<T>, found: String) -> Block {

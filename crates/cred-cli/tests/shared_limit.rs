@@ -1,5 +1,6 @@
-//! `cred --redis`: separate `cred` processes share one provider rate limit through a real
-//! `redis-server`; the sandbox's arrival times are the judge.
+//! `cred --redis`: separate `cred` processes share one provider rate limit and the
+//! licence platform's token through a real `redis-server`; the sandbox's arrival times
+//! and token count are the judge.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 #[path = "../../cred-redis/tests/common/mod.rs"]
@@ -9,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use cred_sandbox::Sandbox;
 use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
-use redis_server::{RedisServer, max_per_second, sandbox_arrivals};
+use redis_server::{RedisServer, max_per_second, sandbox_arrivals, sandbox_token_requests};
 
 async fn arrivals(sandbox: &Sandbox) -> Vec<u64> {
     sandbox_arrivals(sandbox.base_url(), "/credential/query").await
@@ -83,4 +84,78 @@ async fn cred_processes_share_one_rate_through_redis() {
     assert!(shared <= 5, "{shared} calls in one second through Redis");
     let span = times[times.len() - 1] - times[0];
     assert!(span >= 2000, "ten calls at 4/s took only {span} ms");
+}
+
+/// `n` `cred zz-license info` processes at once, with the sandbox's test account.
+fn run_zz_processes(zz_base_url: &str, redis: Option<&str>, token_key: Option<&str>, n: usize) {
+    use cred_sandbox::credentials::*;
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
+            c.env_remove("CRED_REDIS_URL")
+                .env_remove("CRED_REDIS_TOKEN_KEY")
+                .env("ZZ_LICENSE_BASE_URL", zz_base_url)
+                .env("ZZ_LICENSE_USERNAME", ZZ_LICENSE_USERNAME)
+                .env("ZZ_LICENSE_PASSWORD", ZZ_LICENSE_PASSWORD)
+                .env("ZZ_LICENSE_CLIENT_ID", ZZ_LICENSE_CLIENT_ID)
+                .env("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if let Some(url) = redis {
+                c.env("CRED_REDIS_URL", url);
+            }
+            if let Some(key) = token_key {
+                c.env("CRED_REDIS_TOKEN_KEY", key);
+            }
+            c.args([
+                "zz-license",
+                "info",
+                "--certificate-id",
+                cred_sandbox::zz_license::FIXTURE_IDS[0],
+                "--system-name",
+                "credkit 测试平台",
+                "--call-category",
+                "1",
+                "--matter-name",
+                "证照核验",
+                "--event-code",
+                "1137000000450258552372014020002",
+                "--cause",
+                "自动化测试",
+            ]);
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while `cred` runs
+async fn cred_processes_share_one_licence_platform_token_through_redis() {
+    let Some(redis) = RedisServer::start("cli-token") else {
+        return;
+    };
+    let alone = Sandbox::start().await.unwrap();
+    let zz = alone.zz_license_base_url();
+    tokio::task::block_in_place(|| run_zz_processes(&zz, None, None, 6));
+    let unshared = sandbox_token_requests(alone.base_url()).await;
+    let shared_sandbox = Sandbox::start().await.unwrap();
+    let zz = shared_sandbox.zz_license_base_url();
+    let url = redis.url();
+    // A test key, generated for this test: tokens are sealed in Redis.
+    let key = cred_redis::TokenKey::generate().unwrap();
+    let key = cred_core::ExposeSecret::expose_secret(&key.to_base64()).to_owned();
+    tokio::task::block_in_place(|| run_zz_processes(&zz, Some(&url), Some(&key), 6));
+    let shared = sandbox_token_requests(shared_sandbox.base_url()).await;
+    eprintln!(
+        "6 cred zz-license processes: {unshared} token requests alone, {shared} through Redis"
+    );
+    assert_eq!(unshared, 6);
+    assert_eq!(shared, 1);
 }

@@ -12,6 +12,8 @@
 //! - [`Authorizer`]: the hook through which each provider signs requests.
 //! - [`RateLimiter`] ([`GovernorRateLimiter`]) and [`RetryPolicy`] (never bills twice
 //!   unless the caller opts in).
+//! - [`TokenStore`] ([`MemoryTokenStore`]): where OAuth tokens live and who renews them;
+//!   a shared store makes many processes share one token.
 //! - [`mask`], [`validate`], [`digest`], [`secret`], [`date`], [`lenient`]: PII masking,
 //!   local validators, hashing, secrets, provider dates, tolerant decoding.
 //!
@@ -37,6 +39,7 @@ pub mod ratelimit;
 pub mod retry;
 pub mod secret;
 pub mod settings;
+pub mod token_store;
 pub mod transport;
 pub mod validate;
 
@@ -52,6 +55,7 @@ pub use ratelimit::{GovernorRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;
 pub use secret::{ExposeSecret, SecretString};
 pub use settings::{ClientSettings, LimiterChoice};
+pub use token_store::{Lease, MemoryTokenStore, NewToken, StoredToken, TokenStore};
 pub use transport::{ProxyUrl, RawResponse, RootCa, Streamed, Transport, TransportConfig};
 
 /// Milliseconds since the Unix epoch, from the system clock.

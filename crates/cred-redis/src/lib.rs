@@ -32,8 +32,12 @@
 //! - Keys hold no secret: the account is hashed. `rediss://` URLs use TLS (rustls).
 
 mod limiter;
+pub mod sealing;
+mod tokens;
 
 pub use limiter::{RedisRateLimiter, RedisRateLimiterBuilder, WhenUnavailable};
+pub use sealing::{ENV_TOKEN_KEY, TokenKey};
+pub use tokens::{RedisTokenStore, RedisTokenStoreBuilder};
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -90,6 +94,26 @@ impl Connection {
             })
             .await?;
         Ok(manager.clone())
+    }
+
+    /// Runs one Redis exchange within the timeout; a failure marks Redis down.
+    pub(crate) async fn run<T, F, Fut>(&self, exchange: F) -> Result<T, redis::RedisError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.get().await?;
+        match tokio::time::timeout(self.timeout, exchange(connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                self.mark_down();
+                Err(e)
+            }
+            Err(_) => {
+                self.mark_down();
+                Err(timed_out())
+            }
+        }
     }
 
     /// Records a failure: Redis counts as down for [`PROBE_EVERY`].

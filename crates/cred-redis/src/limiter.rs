@@ -151,7 +151,6 @@ impl RedisRateLimiterBuilder {
             interval_us: interval.max(1),
             tolerance_us: interval * u64::from(self.burst.get() - 1),
             max_wait: self.max_wait,
-            timeout: self.timeout,
             per_second: self.per_second,
             when_unavailable: self.when_unavailable,
             fallback,
@@ -169,7 +168,6 @@ pub struct RedisRateLimiter {
     interval_us: u64,
     tolerance_us: u64,
     max_wait: Duration,
-    timeout: Duration,
     per_second: NonZeroU32,
     when_unavailable: WhenUnavailable,
     fallback: Option<Arc<GovernorRateLimiter>>,
@@ -211,25 +209,18 @@ impl RedisRateLimiter {
 
     /// Reserves the next slot; the time to wait for it.
     async fn reserve(&self) -> Result<Option<Duration>, redis::RedisError> {
-        let mut connection = self.connection.get().await?;
         let max_wait = self.max_wait.as_micros().min(u128::from(u64::MAX)) as u64;
         let mut invocation = self.script.key(&self.key);
         invocation
             .arg(self.interval_us)
             .arg(self.tolerance_us)
             .arg(max_wait);
-        let call = invocation.invoke_async::<i64>(&mut connection);
-        let wait = match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(wait)) => wait,
-            Ok(Err(e)) => {
-                self.connection.mark_down();
-                return Err(e);
-            }
-            Err(_) => {
-                self.connection.mark_down();
-                return Err(crate::timed_out());
-            }
-        };
+        let wait =
+            self.connection
+                .run(|mut connection| async move {
+                    invocation.invoke_async::<i64>(&mut connection).await
+                })
+                .await?;
         Ok(u64::try_from(wait).ok().map(Duration::from_micros))
     }
 }
@@ -264,7 +255,7 @@ impl RateLimiter for RedisRateLimiter {
                 None => Err(Error::Transport {
                     site,
                     message: format!(
-                        "the shared rate limit is unavailable (Redis: {}); failing closed",
+                        "the shared rate limit is unavailable (Redis: {}); failing closed, nothing was sent",
                         crate::describe(&e)
                     ),
                     sent: false,

@@ -1,6 +1,7 @@
 //! `GET /__sandbox/stats`: what reached the sandbox, so tests and users can check rates
 //! and single flight from outside: requests per path, token requests, and the arrival
-//! time of each of the last [`KEPT_ARRIVALS`] requests, per path.
+//! time of each of the last [`KEPT_ARRIVALS`] requests, per path; and
+//! `POST /__sandbox/zz-license/revoke`, which revokes the licence platform's tokens.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,6 +16,10 @@ use crate::Shared;
 
 /// The path of the statistics (not counted itself).
 pub const STATS_PATH: &str = "/__sandbox/stats";
+
+/// Revokes the licence platform's tokens (`POST`), so that tests can watch clients
+/// meet `invalid_token` and re-authenticate.
+pub const REVOKE_PATH: &str = "/__sandbox/zz-license/revoke";
 
 /// How many arrival times are kept (the oldest are dropped first).
 pub const KEPT_ARRIVALS: usize = 100_000;
@@ -82,6 +87,7 @@ impl Stats {
 pub(crate) fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(STATS_PATH, get(stats))
+        .route(REVOKE_PATH, axum::routing::post(revoke))
         .with_state(shared)
 }
 
@@ -90,6 +96,14 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     crate::common::json_response(
         axum::http::StatusCode::OK,
         shared.stats.to_json(token_requests).to_string(),
+    )
+}
+
+async fn revoke(State(shared): State<Arc<Shared>>) -> Response {
+    let revoked = crate::zz_license::revoke_tokens(&shared);
+    crate::common::json_response(
+        axum::http::StatusCode::OK,
+        json!({ "revoked": revoked }).to_string(),
     )
 }
 

@@ -850,6 +850,17 @@ pub(crate) fn token_requests(shared: &Shared) -> u64 {
     store(shared).requests
 }
 
+/// Revokes every access token (as when they expire early on the server): share calls
+/// with them answer 401 `invalid_token`; refresh tokens stay valid. Returns how many
+/// access tokens were valid.
+pub(crate) fn revoke_tokens(shared: &Shared) -> usize {
+    let mut store = store(shared);
+    let now = Instant::now();
+    let valid = store.access.values().filter(|e| **e > now).count();
+    store.access.clear();
+    valid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

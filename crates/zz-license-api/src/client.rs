@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use cred_core::secret::{secret_from_env, var_from_env};
 use cred_core::{
-    Answer, ClientCore, ClientSettings, Endpoint, Error, ExposeSecret, SecretString, Transport,
-    call::normalize_base_url,
+    Answer, ClientCore, ClientSettings, Endpoint, Error, ExposeSecret, MemoryTokenStore,
+    SecretString, TokenStore, Transport, call::normalize_base_url,
 };
 
 use crate::audit::{AuditContext, Audited, ZzRequest};
@@ -33,7 +33,7 @@ pub const ENV_PASSWORD: &str = "ZZ_LICENSE_PASSWORD";
 pub const ENV_CLIENT_ID: &str = "ZZ_LICENSE_CLIENT_ID";
 /// OAuth client secret (`xxxx-mobile` in the seed).
 pub const ENV_CLIENT_SECRET: &str = "ZZ_LICENSE_CLIENT_SECRET";
-/// Optional: `basic` (default) or `form`, how the client credentials are sent.
+/// Optional: `form` (default) or `basic`, how the client credentials are sent.
 pub const ENV_CLIENT_AUTH: &str = "ZZ_LICENSE_CLIENT_AUTH";
 
 /// Account and deployment. `Debug` never shows a credential.
@@ -130,6 +130,8 @@ pub struct ClientBuilder {
     refresh_margin: Duration,
     placement: TokenPlacement,
     max_download_bytes: usize,
+    token_store: Option<Arc<dyn TokenStore>>,
+    token_lease: Option<Duration>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -149,6 +151,8 @@ impl fmt::Debug for ClientBuilder {
             .field("refresh_margin", &self.refresh_margin)
             .field("placement", &self.placement)
             .field("max_download_bytes", &self.max_download_bytes)
+            .field("token_store", &self.token_store)
+            .field("token_lease", &self.token_lease)
             .finish()
     }
 }
@@ -193,7 +197,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How the client credentials reach the token endpoint (default HTTP Basic).
+    /// How the client credentials reach the token endpoint (default form fields, as the
+    /// seed lists them).
     pub fn client_auth(mut self, client_auth: ClientAuth) -> Self {
         self.config_mut().client_auth = client_auth;
         self
@@ -229,6 +234,34 @@ impl ClientBuilder {
     /// Where the access token goes on share calls (default body and header).
     pub fn token_placement(mut self, placement: TokenPlacement) -> Self {
         self.placement = placement;
+        self
+    }
+
+    /// Where the access token is kept (default: a [`MemoryTokenStore`] of this client
+    /// and its clones). A shared store (`cred_redis::RedisTokenStore`) makes every
+    /// process with the same base URL, username and client id share one token: one
+    /// token request when it is cold or expiring, one drop when it is refused.
+    ///
+    /// ```no_run
+    /// # fn run(store: std::sync::Arc<dyn cred_core::TokenStore>) -> Result<(), cred_core::Error> {
+    /// let client = zz_license_api::Client::builder()
+    ///     .base_url("http://10.0.0.1:8080/license-api-release")
+    ///     .user("username", "password")
+    ///     .client("xxxx-oauth", "xxxx-mobile")
+    ///     .token_store(store)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
+        self
+    }
+
+    /// How long one token renewal may hold the store's lease before another caller
+    /// may try (default: the request timeout plus 5 s). A process that dies while
+    /// renewing delays the others by at most this.
+    pub fn token_lease(mut self, lease: Duration) -> Self {
+        self.token_lease = Some(lease);
         self
     }
 
@@ -288,11 +321,22 @@ impl ClientBuilder {
         // Token requests are few and must not wait behind share calls: own transport,
         // no rate limiter.
         let token_transport = Transport::new(self.settings.transport.clone(), None)?;
+        let lease = self
+            .token_lease
+            .unwrap_or(self.settings.transport.timeout + Duration::from_secs(5));
+        if lease.is_zero() {
+            return Err(Error::config("the token lease must be longer than zero"));
+        }
+        let store = self
+            .token_store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let tokens = Arc::new(TokenManager::new(
             token_transport,
             token_url,
             credentials,
             self.refresh_margin,
+            store,
+            lease,
         ));
         let auth = TokenAuth {
             tokens: tokens.clone(),
@@ -352,6 +396,8 @@ impl Client {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             placement: TokenPlacement::default(),
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            token_store: None,
+            token_lease: None,
         }
     }
 
@@ -398,7 +444,15 @@ impl Client {
         }
     }
 
-    /// Token requests this client (and its clones) sent so far.
+    /// The account's key in the token store: the first 32 hex digits of SHA-256 over
+    /// the token URL, username and client id (nothing readable). Shared stores derive
+    /// their keys from it (`cred_redis::RedisTokenStore::token_key_name`).
+    pub fn token_account(&self) -> &str {
+        self.tokens.account()
+    }
+
+    /// Token requests this client (and its clones) sent so far; with a shared token
+    /// store, those of this process only.
     pub fn token_requests(&self) -> u64 {
         self.tokens.requests()
     }

@@ -73,7 +73,8 @@ pub use cred_core;
 /// is the only dependency to add.
 pub use cred_core::{
     Answer, Charged, ClientSettings, Error, ErrorKind, GovernorRateLimiter, LimiterChoice,
-    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+    MemoryTokenStore, ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TokenStore,
+    TransportConfig,
 };
 pub use requests::{MAX_FILE_BYTES, check_holder_code};
 pub use results::{DataVerification, DownloadLinks, FileVerification, Licences, QrLicence, Shaped};

@@ -1,7 +1,8 @@
 //! The OAuth2 token manager (4.3.1): password grant with `scope=read write`, client
 //! credentials by HTTP Basic or as form fields, a cached token renewed ahead of
 //! `expires_in` (by the `refresh_token` grant first), one token request however many
-//! callers wait (single flight), and the authorizer that puts the token on every call.
+//! callers wait (single flight, across processes when the [`TokenStore`] is shared), and
+//! the authorizer that puts the token on every call.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,8 +12,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use base64::Engine as _;
 use cred_core::{
-    Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ErrorKind, ExposeSecret, Method,
-    OutgoingRequest, RawResponse, Redactor, SecretString, Transport, body, lenient,
+    Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ErrorKind, ExposeSecret, Lease,
+    Method, NewToken, OutgoingRequest, RawResponse, Redactor, SecretString, StoredToken,
+    TokenStore, Transport, body, lenient,
 };
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -99,32 +101,39 @@ pub(crate) struct Credentials {
     pub(crate) client_auth: ClientAuth,
 }
 
-/// A token in the cache.
-pub(crate) struct Token {
-    pub(crate) access: SecretString,
-    /// Numbers tokens in the order they were obtained (see `Authorizer::invalidate`).
-    pub(crate) generation: u64,
-    refresh_at: Instant,
-    expires_at: Instant,
-}
-
-impl Token {
-    fn expired(&self, now: Instant) -> bool {
-        now >= self.expires_at
-    }
-}
-
+/// What this process remembers beside the store.
 #[derive(Default)]
-struct State {
-    current: Option<Arc<Token>>,
+struct Local {
+    /// The last refresh token seen (a token that expired in the store leaves it here).
     refresh: Option<SecretString>,
-    generation: u64,
-    /// Tokens handed out before, kept so that an error quoting one is still redacted.
-    retired: Vec<SecretString>,
-    /// Renewals attempted so far, and how the last one failed (if it did): callers that
-    /// waited on a failed renewal share its error instead of repeating the request.
+    /// Tokens seen so far (newest last, a few), kept so that an error quoting one is
+    /// still redacted.
+    seen: Vec<SecretString>,
+    /// Renewals this process attempted so far, and how the last one ended: callers
+    /// that waited on it share its outcome instead of repeating the request (even a
+    /// token the server said expires at once).
     renewals: u64,
-    last_failure: Option<Error>,
+    last: Option<Result<StoredToken, Error>>,
+}
+
+impl Local {
+    fn remember(&mut self, token: &StoredToken) {
+        for secret in std::iter::once(&token.access).chain(token.refresh.iter()) {
+            if !self
+                .seen
+                .iter()
+                .any(|s| s.expose_secret() == secret.expose_secret())
+            {
+                self.seen.push(secret.clone());
+                if self.seen.len() > 8 {
+                    self.seen.remove(0);
+                }
+            }
+        }
+        if let Some(r) = &token.refresh {
+            self.refresh = Some(r.clone());
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -150,14 +159,21 @@ enum Grant<'a> {
     Refresh(&'a str),
 }
 
-/// Obtains, caches and renews the access token of one account.
+/// Obtains, stores and renews the access token of one account, through a
+/// [`TokenStore`]: in this process ([`cred_core::MemoryTokenStore`]) or shared by many.
 pub(crate) struct TokenManager {
     transport: Transport,
     url: reqwest::Url,
     credentials: Credentials,
     margin: Duration,
-    state: Mutex<State>,
-    /// Held while a token request is in flight: the single flight.
+    store: Arc<dyn TokenStore>,
+    /// The account's key in the store: a hash of token URL, username and client id.
+    account: String,
+    /// How long one renewal may hold the store's lease.
+    lease: Duration,
+    local: Mutex<Local>,
+    /// Held while this process renews or waits for another's renewal: one caller per
+    /// process talks to the store about renewals (the single flight).
     renewing: tokio::sync::Mutex<()>,
     requests: AtomicU64,
 }
@@ -170,9 +186,23 @@ impl fmt::Debug for TokenManager {
             .field("client_auth", &self.credentials.client_auth)
             .field("credentials", &"[redacted]")
             .field("refresh_margin", &self.margin)
+            .field("store", &self.store)
+            .field("lease", &self.lease)
             .field("token_requests", &self.requests.load(Ordering::Relaxed))
             .finish()
     }
+}
+
+/// The store key of an account: the first 32 hex digits of SHA-256 over the token URL,
+/// username and client id, so nothing readable reaches a shared store.
+pub(crate) fn account_key(url: &reqwest::Url, credentials: &Credentials) -> String {
+    let material = format!(
+        "zz-license\n{}\n{}\n{}",
+        url.as_str(),
+        credentials.username.expose_secret(),
+        credentials.client_id
+    );
+    cred_core::digest::sha256_hex(material.as_bytes())[..32].to_owned()
 }
 
 impl TokenManager {
@@ -181,157 +211,215 @@ impl TokenManager {
         url: reqwest::Url,
         credentials: Credentials,
         margin: Duration,
+        store: Arc<dyn TokenStore>,
+        lease: Duration,
     ) -> Self {
         Self {
+            account: account_key(&url, &credentials),
             transport,
             url,
             credentials,
             margin,
-            state: Mutex::new(State::default()),
+            store,
+            lease,
+            local: Mutex::new(Local::default()),
             renewing: tokio::sync::Mutex::new(()),
             requests: AtomicU64::new(0),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    fn local(&self) -> MutexGuard<'_, Local> {
         // A panic elsewhere cannot leave the state half-written: recover it.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.local.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn current(&self) -> Option<Arc<Token>> {
-        self.state().current.clone()
+    /// The account's key in the store.
+    pub(crate) fn account(&self) -> &str {
+        &self.account
     }
 
-    /// Token requests sent so far (password and refresh grants).
+    /// Token requests this process sent so far (password and refresh grants).
     pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// A valid token: the cached one, or one obtained now. However many callers find
-    /// the cache cold or stale at once, one token request is made; during the refresh
-    /// window before expiry the others keep using the still-valid token meanwhile.
-    pub(crate) async fn token(&self) -> Result<Arc<Token>, Error> {
-        let now = Instant::now();
-        if let Some(t) = self.current() {
-            if now < t.refresh_at {
+    /// The stored token, remembered for redaction.
+    async fn stored(&self) -> Result<Option<StoredToken>, Error> {
+        let token = self.store.get(&self.account).await.map_err(store_error)?;
+        if let Some(t) = &token {
+            self.local().remember(t);
+        }
+        Ok(token)
+    }
+
+    /// A valid token: the stored one, or one obtained now. However many callers (of
+    /// however many processes sharing the store) find it cold or stale at once, one
+    /// token request is made; during the refresh window before expiry the others keep
+    /// using the still-valid token meanwhile.
+    pub(crate) async fn token(&self) -> Result<StoredToken, Error> {
+        if let Some(t) = self.stored().await? {
+            let lead = self.margin.min(t.lifetime / 2);
+            if t.remaining > lead {
                 return Ok(t);
             }
-            if !t.expired(now) {
-                let Ok(_guard) = self.renewing.try_lock() else {
-                    return Ok(t); // someone is renewing; this one is still good
-                };
-                return match self.renew(Some(&t)).await {
-                    Ok(fresh) => Ok(fresh),
-                    Err(e) => {
-                        tracing::warn!(
-                            kind = e.kind().as_str(),
-                            "renewing the access token ahead of expiry failed; using the current one"
-                        );
-                        Ok(t)
-                    }
-                };
-            }
+            // Refresh window: renew if nobody else is, keep using this one otherwise.
+            let Ok(_guard) = self.renewing.try_lock() else {
+                return Ok(t);
+            };
+            let renewed = match self.store.try_lease(&self.account, self.lease).await {
+                Ok(Some(lease)) => self.renew(&lease).await,
+                Ok(None) => return Ok(t), // another process is renewing
+                Err(e) => Err(e),
+            };
+            return match renewed {
+                Ok(fresh) => Ok(fresh),
+                Err(e) => {
+                    tracing::warn!(
+                        kind = e.kind().as_str(),
+                        "renewing the access token ahead of expiry failed; using the current one"
+                    );
+                    Ok(t)
+                }
+            };
         }
-        let seen = self.state().renewals;
+        let seen = self.local().renewals;
         let _guard = self.renewing.lock().await;
-        let current = {
-            let state = self.state();
-            if state.renewals != seen {
-                // A renewal finished while this caller waited: share its outcome (even a
-                // token the server said expires at once), so one renewal serves all.
-                if let Some(e) = &state.last_failure {
-                    return Err(e.clone());
-                }
-                if let Some(t) = &state.current {
-                    return Ok(t.clone());
-                }
-            }
-            if let Some(t) = &state.current
-                && Instant::now() < t.refresh_at
+        {
+            let local = self.local();
+            if local.renewals != seen
+                && let Some(last) = &local.last
             {
-                return Ok(t.clone()); // renewed while this caller waited
+                // A renewal of this process finished while this caller waited: share
+                // its outcome, so one renewal serves all.
+                return last.clone();
             }
-            state.current.clone()
-        };
-        self.renew(current.as_ref()).await
+        }
+        self.fresh().await
     }
 
-    /// Drops the cached token if it is still the one numbered `generation`.
-    pub(crate) fn invalidate(&self, generation: u64) {
-        let mut state = self.state();
-        if state
-            .current
-            .as_ref()
-            .is_some_and(|t| t.generation == generation)
-        {
-            tracing::debug!(generation, "access token refused; dropping it");
-            if let Some(old) = state.current.take() {
-                state.retired.push(old.access.clone());
+    /// The token once someone has one (the caller holds `renewing`): the stored one, or
+    /// one this caller obtains under the store's lease. While another process holds the
+    /// lease, waits for its token; a holder that died blocks for at most the lease.
+    async fn fresh(&self) -> Result<StoredToken, Error> {
+        let started = Instant::now();
+        let mut waited = false;
+        loop {
+            if let Some(t) = self.stored().await? {
+                if waited {
+                    tracing::debug!(
+                        generation = t.generation,
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "access token published by another process"
+                    );
+                }
+                return Ok(t);
             }
+            let lease = self
+                .store
+                .try_lease(&self.account, self.lease)
+                .await
+                .map_err(store_error)?;
+            if let Some(lease) = lease {
+                return self.renew(&lease).await;
+            }
+            // Two leases' time: the holder's, then one of ours.
+            if started.elapsed() > self.lease * 2 {
+                return Err(Error::Transport {
+                    site: TOKEN.site,
+                    message: format!(
+                        "no access token appeared in the token store within {:.0} s while other processes held the renewal lease; nothing was sent",
+                        started.elapsed().as_secs_f64()
+                    ),
+                    sent: false,
+                });
+            }
+            waited = true;
+            tokio::time::sleep(self.store.poll_interval()).await;
         }
     }
 
-    /// Gets a new token (the caller holds `renewing`): refresh grant first when a
-    /// refresh token is known, the password grant otherwise or when it is refused.
-    async fn renew(&self, stale: Option<&Arc<Token>>) -> Result<Arc<Token>, Error> {
-        let result = self.renew_inner(stale).await;
-        let mut state = self.state();
-        state.renewals += 1;
-        state.last_failure = result.as_ref().err().cloned();
+    /// Drops the stored token if it is still the one numbered `generation`.
+    pub(crate) async fn invalidate(&self, generation: u64) {
+        match self.store.invalidate(&self.account, generation).await {
+            Ok(true) => tracing::debug!(generation, "access token refused; dropped it"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                kind = e.kind().as_str(),
+                "could not drop the refused access token from the token store"
+            ),
+        }
+    }
+
+    /// Gets a new token under `lease` and publishes it (the lease is released either
+    /// way): refresh grant first when a refresh token is known, the password grant
+    /// otherwise or when it is refused.
+    async fn renew(&self, lease: &Lease) -> Result<StoredToken, Error> {
+        let result = match self.obtain().await {
+            Ok(token) => self
+                .store
+                .publish(&self.account, lease, token)
+                .await
+                .map_err(store_error),
+            Err(e) => {
+                if let Err(release) = self.store.release(&self.account, lease).await {
+                    tracing::debug!(
+                        kind = release.kind().as_str(),
+                        "could not release the token lease; it runs out by itself"
+                    );
+                }
+                Err(e)
+            }
+        };
+        let mut local = self.local();
+        if let Ok(t) = &result {
+            local.remember(t);
+            tracing::debug!(
+                generation = t.generation,
+                expires_in_s = t.lifetime.as_secs(),
+                "access token published"
+            );
+        }
+        local.renewals += 1;
+        local.last = Some(result.clone());
         result
     }
 
-    async fn renew_inner(&self, _stale: Option<&Arc<Token>>) -> Result<Arc<Token>, Error> {
-        let refresh = self.state().refresh.clone();
+    async fn obtain(&self) -> Result<NewToken, Error> {
+        let refresh = self.local().refresh.clone();
         if let Some(refresh) = refresh {
             match self.request(Grant::Refresh(refresh.expose_secret())).await {
-                Ok(response) => return self.store(response, "refresh_token"),
+                Ok(response) => return self.usable_token(response, "refresh_token"),
                 Err(e) if is_refusal(&e) => {
                     tracing::debug!("refresh token refused; using the password grant");
-                    self.state().refresh = None;
+                    self.local().refresh = None;
                 }
                 Err(e) => return Err(e),
             }
         }
         let response = self.request(Grant::Password).await?;
-        self.store(response, "password")
+        self.usable_token(response, "password")
     }
 
-    fn store(&self, response: TokenResponse, grant: &str) -> Result<Arc<Token>, Error> {
+    fn usable_token(&self, response: TokenResponse, grant: &str) -> Result<NewToken, Error> {
         let Usable {
             access,
             lifetime,
             refresh,
         } = usable(response)?;
-        let now = Instant::now();
-        // Renew `margin` before expiry, but never earlier than half-way.
-        let lead = self.margin.min(lifetime / 2);
-        let mut state = self.state();
-        state.generation += 1;
-        let token = Arc::new(Token {
-            access: SecretString::from(access),
-            generation: state.generation,
-            refresh_at: now.checked_add(lifetime - lead).unwrap_or(now),
-            expires_at: now.checked_add(lifetime).unwrap_or(now),
-        });
-        if let Some(old) = state.current.replace(token.clone())
-            && old.access.expose_secret() != token.access.expose_secret()
-        {
-            state.retired.push(old.access.clone());
-        }
-        if state.retired.len() > 4 {
-            state.retired.remove(0);
-        }
-        if let Some(r) = refresh {
-            state.refresh = Some(SecretString::from(r));
-        }
         tracing::debug!(
             grant,
-            generation = token.generation,
             expires_in_s = lifetime.as_secs(),
             "access token obtained"
         );
-        Ok(token)
+        let refresh = refresh.map(SecretString::from);
+        if let Some(r) = &refresh {
+            self.local().refresh = Some(r.clone());
+        }
+        Ok(NewToken {
+            access: SecretString::from(access),
+            refresh,
+            lifetime,
+        })
     }
 
     async fn request(&self, grant: Grant<'_>) -> Result<TokenResponse, Error> {
@@ -389,14 +477,8 @@ impl TokenManager {
         redactor.secret(c.username.expose_secret());
         redactor.secret(c.password.expose_secret());
         redactor.secret(c.client_secret.expose_secret());
-        let state = self.state();
-        let tokens = state
-            .current
-            .iter()
-            .map(|t| &t.access)
-            .chain(state.refresh.iter())
-            .chain(state.retired.iter());
-        for t in tokens {
+        let local = self.local();
+        for t in local.seen.iter().chain(local.refresh.iter()) {
             redactor.secret(t.expose_secret().to_owned());
         }
     }
@@ -553,6 +635,19 @@ pub fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Result<Duration
     Ok(Duration::from_secs(whole))
 }
 
+/// A token store's failure as this platform's: reported at the token endpoint, so that
+/// callers see which provider's call did not go out.
+fn store_error(e: Error) -> Error {
+    match e {
+        Error::Transport { message, sent, .. } => Error::Transport {
+            site: TOKEN.site,
+            message: format!("token store: {message}"),
+            sent,
+        },
+        other => other,
+    }
+}
+
 /// Whether the server refused a grant (as opposed to failing to answer).
 fn is_refusal(e: &Error) -> bool {
     match e {
@@ -615,7 +710,7 @@ impl Authorizer for TokenAuth {
     }
 
     async fn invalidate(&self, credential: u64) {
-        self.tokens.invalidate(credential);
+        self.tokens.invalidate(credential).await;
     }
 
     fn is_refreshable(&self) -> bool {

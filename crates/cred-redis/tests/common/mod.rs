@@ -131,3 +131,65 @@ pub async fn sandbox_arrivals(base_url: &str, path: &str) -> Vec<u64> {
     times.sort_unstable();
     times
 }
+
+/// An audit context the sandbox accepts.
+pub fn zz_audit() -> zz_license_api::AuditContext {
+    zz_license_api::AuditContext::new()
+        .system_name("credkit 测试平台")
+        .call_category(zz_license_api::CallCategory::NonMatter)
+        .matter_name("证照核验")
+        .event_code("1137000000450258552372014020002")
+        .copy_cause("自动化测试")
+}
+
+/// A licence-platform client on the sandbox at `zz_base_url` (its
+/// `zz_license_base_url()`), no client-side rate limit, no retries but the
+/// re-authentication after `invalid_token`.
+pub fn zz_builder(zz_base_url: &str) -> zz_license_api::ClientBuilder {
+    use cred_sandbox::credentials::*;
+    zz_license_api::Client::builder()
+        .base_url(zz_base_url)
+        .user(ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD)
+        .client(ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET)
+        .audit(zz_audit())
+        .retry(cred_core::RetryPolicy::none())
+        .rate_limit(0)
+        .timeout(Duration::from_secs(5))
+}
+
+/// One licence query through `client` (a fixture licence: always found).
+pub async fn zz_query(
+    client: &zz_license_api::Client,
+) -> Result<cred_core::Answer<zz_license_api::Licences>, cred_core::Error> {
+    client
+        .share_query_cert_info(&zz_license_api::ShareQueryCertInfo::new(
+            cred_sandbox::zz_license::FIXTURE_IDS[0],
+        ))
+        .await
+}
+
+/// The sandbox's count of token requests, from `GET /__sandbox/stats`.
+pub async fn sandbox_token_requests(base_url: &str) -> u64 {
+    let text = reqwest::get(format!("{base_url}/__sandbox/stats"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
+    stats["token_requests"].as_u64().unwrap()
+}
+
+/// Revokes the sandbox's licence-platform access tokens.
+pub async fn sandbox_revoke(base_url: &str) -> u64 {
+    let text = reqwest::Client::new()
+        .post(format!("{base_url}/__sandbox/zz-license/revoke"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    answer["revoked"].as_u64().unwrap()
+}
