@@ -3,7 +3,7 @@
 //! Shared state for the credkit SDKs on Redis, for users who run more than one process
 //! against one provider contract: several pods of a backend, a pool of workers, batch
 //! runs on several machines. Provider crates do not depend on it: it plugs into their
-//! seams ([`cred_core::RateLimiter`]).
+//! seams ([`cred_core::RateLimiter`], [`cred_core::TokenStore`]).
 //!
 //! Quick start: 50 requests a second for one Jumdata app, however many processes run.
 //!
@@ -29,6 +29,10 @@
 //! - When Redis is down or slow ([`WhenUnavailable`]): fail closed (the default; a typed
 //!   error, nothing sent) or fall back to a local limiter at a share of the rate. The
 //!   connection comes back by itself when Redis does.
+//! - [`RedisTokenStore`]: one OAuth token for every process of a licence-platform
+//!   account: one token request when it is cold or expiring (a renewal lease with
+//!   expiry), one drop when it is refused (by generation); tokens optionally sealed
+//!   with AES-256-GCM under a [`TokenKey`].
 //! - Keys hold no secret: the account is hashed. `rediss://` URLs use TLS (rustls).
 
 mod limiter;

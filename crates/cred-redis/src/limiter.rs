@@ -50,7 +50,9 @@ pub enum WhenUnavailable {
     /// The default.
     FailClosed,
     /// Go on with a local limiter at `share` (0 to 1) of the configured rate: with N
-    /// processes, `1 / N` keeps the sum within the rate while Redis is away.
+    /// processes, `1 / N` keeps the sum within the rate while Redis is away. While
+    /// switching over and back, calls already queued on one side meet the other's
+    /// first permits, so a one-second window can briefly hold more than the rate.
     FallBack {
         /// The part of the rate this process may use alone.
         share: f64,
