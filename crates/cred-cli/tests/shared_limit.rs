@@ -16,29 +16,19 @@ async fn arrivals(sandbox: &Sandbox) -> Vec<u64> {
     sandbox_arrivals(sandbox.base_url(), "/credential/query").await
 }
 
-/// `n` `cred` processes at once, each making one call at `--rate-limit 4`.
-fn run_processes(sandbox: &Sandbox, redis: Option<&str>, n: usize) {
+/// `n` `cred` processes at once, each with `env` and `args`; all must succeed.
+fn run_cred(n: usize, env: &[(&str, &str)], args: &[&str]) {
     let children: Vec<_> = (0..n)
         .map(|_| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
-            c.env_remove("CRED_REDIS_URL")
-                .env("JUMDATA_APP_ID", JUMDATA_APP_ID)
-                .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
-                .args(["--base-url", sandbox.base_url(), "--rate-limit", "4"])
+            Command::new(env!("CARGO_BIN_EXE_cred"))
+                .env_remove("CRED_REDIS_URL")
+                .env_remove("CRED_REDIS_TOKEN_KEY")
+                .envs(env.iter().copied())
+                .args(args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            if let Some(url) = redis {
-                c.args(["--redis", url, "--redis-namespace", "cli-test"]);
-            }
-            c.args([
-                "jumdata",
-                "credential",
-                "--name",
-                "王小明",
-                "--idcard",
-                "321083197812162119",
-            ]);
-            c.spawn().unwrap()
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for child in children {
@@ -49,6 +39,27 @@ fn run_processes(sandbox: &Sandbox, redis: Option<&str>, n: usize) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `n` `cred` processes at once, each making one call at `--rate-limit 4`.
+fn run_processes(sandbox: &Sandbox, redis: Option<&str>, n: usize) {
+    let mut args = vec!["--base-url", sandbox.base_url(), "--rate-limit", "4"];
+    if let Some(url) = redis {
+        args.extend(["--redis", url, "--redis-namespace", "cli-test"]);
+    }
+    args.extend([
+        "jumdata",
+        "credential",
+        "--name",
+        "王小明",
+        "--idcard",
+        "321083197812162119",
+    ]);
+    let env = [
+        ("JUMDATA_APP_ID", JUMDATA_APP_ID),
+        ("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET),
+    ];
+    run_cred(n, &env, &args);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while `cred` runs
@@ -89,51 +100,36 @@ async fn cred_processes_share_one_rate_through_redis() {
 /// `n` `cred zz-license info` processes at once, with the sandbox's test account.
 fn run_zz_processes(zz_base_url: &str, redis: Option<&str>, token_key: Option<&str>, n: usize) {
     use cred_sandbox::credentials::*;
-    let children: Vec<_> = (0..n)
-        .map(|_| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
-            c.env_remove("CRED_REDIS_URL")
-                .env_remove("CRED_REDIS_TOKEN_KEY")
-                .env("ZZ_LICENSE_BASE_URL", zz_base_url)
-                .env("ZZ_LICENSE_USERNAME", ZZ_LICENSE_USERNAME)
-                .env("ZZ_LICENSE_PASSWORD", ZZ_LICENSE_PASSWORD)
-                .env("ZZ_LICENSE_CLIENT_ID", ZZ_LICENSE_CLIENT_ID)
-                .env("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            if let Some(url) = redis {
-                c.env("CRED_REDIS_URL", url);
-            }
-            if let Some(key) = token_key {
-                c.env("CRED_REDIS_TOKEN_KEY", key);
-            }
-            c.args([
-                "zz-license",
-                "info",
-                "--certificate-id",
-                cred_sandbox::zz_license::FIXTURE_IDS[0],
-                "--system-name",
-                "credkit 测试平台",
-                "--call-category",
-                "1",
-                "--matter-name",
-                "证照核验",
-                "--event-code",
-                "1137000000450258552372014020002",
-                "--cause",
-                "自动化测试",
-            ]);
-            c.spawn().unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let mut env = vec![
+        ("ZZ_LICENSE_BASE_URL", zz_base_url),
+        ("ZZ_LICENSE_USERNAME", ZZ_LICENSE_USERNAME),
+        ("ZZ_LICENSE_PASSWORD", ZZ_LICENSE_PASSWORD),
+        ("ZZ_LICENSE_CLIENT_ID", ZZ_LICENSE_CLIENT_ID),
+        ("ZZ_LICENSE_CLIENT_SECRET", ZZ_LICENSE_CLIENT_SECRET),
+    ];
+    if let Some(url) = redis {
+        env.push(("CRED_REDIS_URL", url));
     }
+    if let Some(key) = token_key {
+        env.push(("CRED_REDIS_TOKEN_KEY", key));
+    }
+    let args = [
+        "zz-license",
+        "info",
+        "--certificate-id",
+        cred_sandbox::zz_license::FIXTURE_IDS[0],
+        "--system-name",
+        "credkit 测试平台",
+        "--call-category",
+        "1",
+        "--matter-name",
+        "证照核验",
+        "--event-code",
+        "1137000000450258552372014020002",
+        "--cause",
+        "自动化测试",
+    ];
+    run_cred(n, &env, &args);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the sandbox serves while `cred` runs

@@ -104,20 +104,32 @@ async fn worker() {
     }
 }
 
-async fn rate_worker() {
-    let redis = env("WORKER_REDIS");
-    let sandbox = env("WORKER_SANDBOX");
-    let limiter = RedisRateLimiter::builder(redis, NonZeroU32::new(rate()).unwrap())
-        .provider("jumdata")
-        .account(JUMDATA_APP_ID)
-        .build()
-        .unwrap();
-    let client = jumdata_api::Client::builder()
+/// The shared Jumdata limit of the workers (`_RATE`), failing closed unless given a
+/// fallback.
+fn jumdata_limiter(fallback: Option<WhenUnavailable>) -> RedisRateLimiter {
+    let mut limiter =
+        RedisRateLimiter::builder(env("WORKER_REDIS"), NonZeroU32::new(rate()).unwrap())
+            .provider("jumdata")
+            .account(JUMDATA_APP_ID);
+    if let Some(policy) = fallback {
+        limiter = limiter.when_unavailable(policy);
+    }
+    limiter.build().unwrap()
+}
+
+/// A Jumdata client on the sandbox under `limiter`.
+fn jumdata_client(limiter: RedisRateLimiter) -> jumdata_api::Client {
+    jumdata_api::Client::builder()
         .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
-        .base_url(sandbox)
+        .base_url(env("WORKER_SANDBOX"))
         .rate_limiter(Arc::new(limiter))
+        .timeout(Duration::from_secs(5))
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+async fn rate_worker() {
+    let client = jumdata_client(jumdata_limiter(None));
     let deadline = Instant::now() + Duration::from_secs(seconds());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..CALLERS {
@@ -266,22 +278,12 @@ async fn hold_worker() {
 /// Jumdata calls for `_SECONDS` under the shared rate (`WORKER_SHARE`: fall back to
 /// that share when Redis is away; fail closed without it); reports what it saw.
 async fn outage_worker() {
-    let mut limiter =
-        RedisRateLimiter::builder(env("WORKER_REDIS"), NonZeroU32::new(rate()).unwrap())
-            .provider("jumdata")
-            .account(JUMDATA_APP_ID);
-    if let Ok(share) = std::env::var("WORKER_SHARE") {
-        limiter = limiter.when_unavailable(WhenUnavailable::FallBack {
+    let fallback = std::env::var("WORKER_SHARE")
+        .ok()
+        .map(|share| WhenUnavailable::FallBack {
             share: share.parse().unwrap(),
         });
-    }
-    let client = jumdata_api::Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
-        .base_url(env("WORKER_SANDBOX"))
-        .rate_limiter(Arc::new(limiter.build().unwrap()))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let client = jumdata_client(jumdata_limiter(fallback));
     let deadline = Instant::now() + Duration::from_secs(seconds());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..CALLERS {

@@ -23,6 +23,19 @@ fn store(url: &str) -> RedisTokenStore {
     RedisTokenStore::builder(url).build().unwrap()
 }
 
+/// `n` licence-platform clients, each with its own store and connection on `url`: as
+/// `n` processes would have.
+fn clients_sharing(zz_base_url: &str, url: &str, n: usize) -> Vec<zz_license_api::Client> {
+    (0..n)
+        .map(|_| {
+            zz_builder(zz_base_url)
+                .token_store(Arc::new(store(url)))
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn new_token(value: &str, lifetime: Duration) -> NewToken {
     NewToken {
         access: SecretString::from(value.to_owned()),
@@ -145,15 +158,7 @@ async fn clients_with_their_own_stores_share_one_token() {
     };
     let sandbox = Sandbox::start().await.unwrap();
     let zz = sandbox.zz_license_base_url();
-    // Four clients, each with its own store and connection: four processes' worth.
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            zz_builder(&zz)
-                .token_store(Arc::new(store(&redis.url())))
-                .build()
-                .unwrap()
-        })
-        .collect();
+    let clients = clients_sharing(&zz, &redis.url(), 4);
     let mut tasks = tokio::task::JoinSet::new();
     for client in &clients {
         for _ in 0..25 {
@@ -192,21 +197,17 @@ async fn clients_with_their_own_stores_share_one_token() {
 /// The token the sandbox hands out now (the password grant answers the current one).
 async fn current_sandbox_token(zz_base_url: &str) -> String {
     use cred_sandbox::credentials::*;
-    let text = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .post(format!("{zz_base_url}/oauth/token"))
         .basic_auth(ZZ_LICENSE_CLIENT_ID, Some(ZZ_LICENSE_CLIENT_SECRET))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "grant_type=password&scope=read%20write&username={ZZ_LICENSE_USERNAME}&password={ZZ_LICENSE_PASSWORD}"
-        ))
-        .send()
-        .await
+        ));
+    json_answer(request).await["access_token"]
+        .as_str()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -311,14 +312,7 @@ async fn a_refused_token_is_dropped_once_for_every_client() {
     };
     let sandbox = Sandbox::start().await.unwrap();
     let zz = sandbox.zz_license_base_url();
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            zz_builder(&zz)
-                .token_store(Arc::new(store(&redis.url())))
-                .build()
-                .unwrap()
-        })
-        .collect();
+    let clients = clients_sharing(&zz, &redis.url(), 4);
     for client in &clients {
         assert!(zz_query(client).await.unwrap().found());
     }

@@ -267,7 +267,7 @@ impl TokenManager {
                 return Ok(t);
             };
             let renewed = match self.store.try_lease(&self.account, self.lease).await {
-                Ok(Some(lease)) => self.renew(&lease).await,
+                Ok(Some(lease)) => self.renew_unless_published(&lease).await,
                 Ok(None) => return Ok(t), // another process is renewing
                 Err(e) => Err(e),
             };
@@ -320,7 +320,7 @@ impl TokenManager {
                 .await
                 .map_err(store_error)?;
             if let Some(lease) = lease {
-                return self.renew(&lease).await;
+                return self.renew_unless_published(&lease).await;
             }
             // Two leases' time: the holder's, then one of ours.
             if started.elapsed() > self.lease * 2 {
@@ -335,6 +335,36 @@ impl TokenManager {
             }
             waited = true;
             tokio::time::sleep(self.store.poll_interval()).await;
+        }
+    }
+
+    /// Under a freshly taken `lease`: the token another holder published between this
+    /// caller's look at the store and its lease (the lease is free again once they
+    /// publish), or else a new one. Without this second look, two renewals could
+    /// follow each other, the second revoking the first's token on servers that issue
+    /// a new token per refresh.
+    async fn renew_unless_published(&self, lease: &Lease) -> Result<StoredToken, Error> {
+        let published = match self.stored().await {
+            Ok(t) => t.filter(|t| t.remaining > self.margin.min(t.lifetime / 2)),
+            Err(e) => {
+                self.release(lease).await;
+                return Err(e);
+            }
+        };
+        if let Some(t) = published {
+            self.release(lease).await;
+            return Ok(t);
+        }
+        self.renew(lease).await
+    }
+
+    /// Releases `lease`; a failure only means it runs out by itself.
+    async fn release(&self, lease: &Lease) {
+        if let Err(e) = self.store.release(&self.account, lease).await {
+            tracing::debug!(
+                kind = e.kind().as_str(),
+                "could not release the token lease; it runs out by itself"
+            );
         }
     }
 
@@ -361,12 +391,7 @@ impl TokenManager {
                 .await
                 .map_err(store_error),
             Err(e) => {
-                if let Err(release) = self.store.release(&self.account, lease).await {
-                    tracing::debug!(
-                        kind = release.kind().as_str(),
-                        "could not release the token lease; it runs out by itself"
-                    );
-                }
+                self.release(lease).await;
                 Err(e)
             }
         };

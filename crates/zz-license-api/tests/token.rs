@@ -473,3 +473,83 @@ async fn callers_waiting_on_a_token_that_expires_at_once_share_one_request() {
     }
     grant.assert_calls_async(1).await;
 }
+
+/// A store in which another holder publishes its token just as this caller takes the
+/// lease: the race between a caller's look at the store and its lease.
+#[derive(Debug, Default)]
+struct PublishedMeanwhile {
+    inner: cred_core::MemoryTokenStore,
+    leases: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl cred_core::TokenStore for PublishedMeanwhile {
+    async fn get(&self, account: &str) -> Result<Option<cred_core::StoredToken>, Error> {
+        self.inner.get(account).await
+    }
+
+    async fn try_lease(
+        &self,
+        account: &str,
+        ttl: Duration,
+    ) -> Result<Option<cred_core::Lease>, Error> {
+        if self
+            .leases
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            // The other holder publishes and lets its lease go.
+            let other = self.inner.try_lease(account, ttl).await?.unwrap();
+            let token = cred_core::NewToken {
+                access: cred_core::SecretString::from(TOKEN_2.to_owned()),
+                refresh: None,
+                lifetime: Duration::from_secs(3600),
+            };
+            self.inner.publish(account, &other, token).await?;
+        }
+        self.inner.try_lease(account, ttl).await
+    }
+
+    async fn publish(
+        &self,
+        account: &str,
+        lease: &cred_core::Lease,
+        token: cred_core::NewToken,
+    ) -> Result<cred_core::StoredToken, Error> {
+        self.inner.publish(account, lease, token).await
+    }
+
+    async fn release(&self, account: &str, lease: &cred_core::Lease) -> Result<(), Error> {
+        self.inner.release(account, lease).await
+    }
+
+    async fn invalidate(&self, account: &str, generation: u64) -> Result<bool, Error> {
+        self.inner.invalidate(account, generation).await
+    }
+}
+
+#[tokio::test]
+async fn a_token_published_between_the_look_and_the_lease_is_used_not_renewed_again() {
+    let server = MockServer::start_async().await;
+    let grant = password_grant(&server, TOKEN_1, 43199).await;
+    let calls = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!(
+                    "{ROOT}/m/v/license/external/api/ShareQueryCertInfo"
+                ))
+                .header("authorization", format!("Bearer {TOKEN_2}"));
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let store = std::sync::Arc::new(PublishedMeanwhile::default());
+    let client = client_with(&server, |b| b.token_store(store.clone()));
+    assert!(query(&client).await.unwrap().found());
+    grant.assert_calls_async(0).await;
+    calls.assert_calls_async(1).await;
+    assert_eq!(client.token_requests(), 0);
+    // The lease this caller took was given back: the next holder gets it at once.
+    let account = client.token_account().to_owned();
+    let next = cred_core::TokenStore::try_lease(&store.inner, &account, Duration::from_secs(1));
+    assert!(next.await.unwrap().is_some());
+}

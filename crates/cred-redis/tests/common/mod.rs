@@ -117,13 +117,7 @@ pub fn max_per_second(times_ms: &[u64]) -> usize {
 /// The arrival times (ms, sorted) of the calls to `path` at the sandbox at `base_url`,
 /// from its `GET /__sandbox/stats`.
 pub async fn sandbox_arrivals(base_url: &str, path: &str) -> Vec<u64> {
-    let text = reqwest::get(format!("{base_url}/__sandbox/stats"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let stats = sandbox_stats(base_url).await;
     let mut times: Vec<u64> = stats["paths"][path]["arrivals_ms"]
         .as_array()
         .map(|a| a.iter().filter_map(|t| t.as_u64()).collect())
@@ -168,28 +162,28 @@ pub async fn zz_query(
         .await
 }
 
+/// Sends `request` and parses its answer as JSON.
+pub async fn json_answer(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let text = request.send().await.unwrap().text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The sandbox's `GET /__sandbox/stats`.
+pub async fn sandbox_stats(base_url: &str) -> serde_json::Value {
+    json_answer(reqwest::Client::new().get(format!("{base_url}/__sandbox/stats"))).await
+}
+
 /// The sandbox's count of token requests, from `GET /__sandbox/stats`.
 pub async fn sandbox_token_requests(base_url: &str) -> u64 {
-    let text = reqwest::get(format!("{base_url}/__sandbox/stats"))
-        .await
+    sandbox_stats(base_url).await["token_requests"]
+        .as_u64()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let stats: serde_json::Value = serde_json::from_str(&text).unwrap();
-    stats["token_requests"].as_u64().unwrap()
 }
 
 /// Revokes the sandbox's licence-platform access tokens.
 pub async fn sandbox_revoke(base_url: &str) -> u64 {
-    let text = reqwest::Client::new()
-        .post(format!("{base_url}/__sandbox/zz-license/revoke"))
-        .send()
-        .await
+    let url = format!("{base_url}/__sandbox/zz-license/revoke");
+    json_answer(reqwest::Client::new().post(url)).await["revoked"]
+        .as_u64()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
-    answer["revoked"].as_u64().unwrap()
 }
