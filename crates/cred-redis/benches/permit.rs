@@ -3,6 +3,9 @@
 //! `GovernorRateLimiter`, measured in the same run. Rates are set far above the load so
 //! that nobody waits: the figure is the permit itself (one Lua script round trip).
 //!
+//! Then what looking up the shared token costs (`TokenStore::get`, once per licence-
+//! platform call): in memory, on Redis as stored, and on Redis sealed with AES-256-GCM.
+//!
 //! `cargo bench -p cred-redis --bench permit` (`BENCH_PERMITS` to change the count).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark may fail loudly
 
@@ -10,8 +13,11 @@ use std::num::NonZeroU32;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cred_core::{CallSite, GovernorRateLimiter, RateLimiter};
-use cred_redis::RedisRateLimiter;
+use cred_core::{
+    CallSite, GovernorRateLimiter, MemoryTokenStore, NewToken, RateLimiter, SecretString,
+    TokenStore,
+};
+use cred_redis::{RedisRateLimiter, RedisTokenStore, TokenKey};
 
 const SITE: CallSite = CallSite::new("jumdata", "credential_query");
 
@@ -63,6 +69,30 @@ async fn per_permit(limiter: &dyn RateLimiter, n: u32) -> Duration {
     start.elapsed() / n
 }
 
+async fn per_get(store: &dyn TokenStore, n: u32) -> Duration {
+    let lease = store
+        .try_lease("bench", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    let token = NewToken {
+        access: SecretString::from("f54922eb-62da-43df-acee-c2e7d69b0a9c".to_owned()),
+        refresh: Some(SecretString::from(
+            "bc2d74f1-88ad-42ad-af9d-12b4d57d16bf".to_owned(),
+        )),
+        lifetime: Duration::from_secs(3600),
+    };
+    store.publish("bench", &lease, token).await.unwrap();
+    for _ in 0..1000 {
+        store.get("bench").await.unwrap().unwrap();
+    }
+    let start = Instant::now();
+    for _ in 0..n {
+        store.get("bench").await.unwrap().unwrap();
+    }
+    start.elapsed() / n
+}
+
 fn main() {
     let n: u32 = std::env::var("BENCH_PERMITS")
         .ok()
@@ -108,6 +138,33 @@ fn main() {
             "{:<34} {:>10.1}",
             "Redis, TCP loopback (1 round trip)",
             t.as_secs_f64() * 1e6
+        );
+        let unix_url = format!("redis+unix://{}", server.1.join("redis.sock").display());
+        let memory = MemoryTokenStore::new();
+        let plain = RedisTokenStore::builder(unix_url.as_str())
+            .namespace("bench-plain")
+            .build()
+            .unwrap();
+        let sealed = RedisTokenStore::builder(unix_url.as_str())
+            .namespace("bench-sealed")
+            .token_key(TokenKey::generate().unwrap())
+            .build()
+            .unwrap();
+        let m = per_get(&memory, n).await;
+        let p = per_get(&plain, n).await;
+        let s = per_get(&sealed, n).await;
+        println!("token lookup: {n} gets each");
+        println!("{:<34} {:>10}", "store", "µs/get");
+        println!("{:<34} {:>10.3}", "memory", m.as_secs_f64() * 1e6);
+        println!(
+            "{:<34} {:>10.1}",
+            "Redis, Unix socket",
+            p.as_secs_f64() * 1e6
+        );
+        println!(
+            "{:<34} {:>10.1}",
+            "Redis, Unix socket, sealed",
+            s.as_secs_f64() * 1e6
         );
     });
 }
