@@ -93,7 +93,7 @@ impl Connection {
                     .set_connection_timeout(Some(self.timeout))
                     .set_response_timeout(Some(self.timeout))
                     .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_secs(1));
+                    .set_max_delay(PROBE_EVERY);
                 ConnectionManager::new_lazy_with_config(self.client.clone(), config)
             })
             .await?;

@@ -525,6 +525,12 @@ async fn redis_stopped_mid_run_fails_closed_in_every_process_then_recovers() {
     assert_eq!(during, 0, "nothing is sent while Redis is away");
     assert!(after > 0, "calls went out again");
     assert!(max_per_second(&times) <= 102);
+    let back: Vec<u64> = results
+        .iter()
+        .filter_map(|r| r["recovered_ms"].as_u64())
+        .map(|at| at.saturating_sub(restarted))
+        .collect();
+    eprintln!("fail closed: each process answered again {back:?} ms after Redis restarted");
     for r in &results {
         assert_eq!(r["others"], json!([]), "{r}");
         assert!(r["unavailable"].as_u64().unwrap() > 0, "{r}");
@@ -534,7 +540,7 @@ async fn redis_stopped_mid_run_fails_closed_in_every_process_then_recovers() {
         );
         let recovered = r["recovered_ms"].as_u64().expect("recovered");
         assert!(
-            recovered >= restarted && recovered < restarted + 1_500,
+            recovered >= restarted && recovered < restarted + 3_000,
             "{r}"
         );
     }
