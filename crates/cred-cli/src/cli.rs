@@ -149,6 +149,10 @@ pub enum Command {
     /// Alipay Zhima (芝麻) APIs.
     #[command(subcommand, after_help = ALIPAY_ENV)]
     Zhima(ZhimaCommand),
+    /// Verify every row of a CSV, JSON Lines or xlsx file: validated before any paid call,
+    /// each input sent once, resumable (a journal records every row).
+    #[command(subcommand)]
+    Batch(crate::batch::args::BatchCommand),
     /// Validate an identifier locally (no network, nothing billed).
     Check(CheckArgs),
     /// The offline sandbox.

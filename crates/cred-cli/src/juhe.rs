@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, command: &JuheCommand) -> Result<Output, Failure
 }
 
 /// A client for the sandbox (test key) or from `JUHE_*` variables.
-fn client(ctx: &Context) -> Result<Client, Error> {
+pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
     let mut config = match &ctx.sandbox {
         Some(sandbox) => {
             Config::new(cred_sandbox::credentials::JUHE_KEY).with_base_url(sandbox.base_url())

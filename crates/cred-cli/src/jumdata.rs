@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, command: &JumdataCommand) -> Result<Output, Fail
 }
 
 /// A client for the sandbox (test credentials) or from `JUMDATA_*` variables.
-fn client(ctx: &Context) -> Result<Client, Error> {
+pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
     let mut config = match &ctx.sandbox {
         Some(sandbox) => Config::new(
             cred_sandbox::credentials::JUMDATA_APP_ID,

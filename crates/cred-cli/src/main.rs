@@ -1,5 +1,6 @@
 //! `cred`: the credkit command-line tool. See `cred --help` and the README.
 
+mod batch;
 mod check;
 mod cli;
 mod context;
@@ -91,6 +92,12 @@ async fn run(cli: &Cli) -> ExitCode {
             Err(f) => emit(Err(f), cli.json),
         };
     }
+    if let Command::Batch(command) = &cli.command {
+        return match Context::new(cli).await {
+            Err(e) => emit(Err(Failure::local(e)), cli.json),
+            Ok(ctx) => batch::run(&ctx, command, cli.json).await,
+        };
+    }
     let result = match &cli.command {
         Command::Check(args) => check::run(args),
         command => match Context::new(cli).await {
@@ -107,9 +114,12 @@ async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Fa
         Command::Juhe(c) => juhe::run(ctx, c).await,
         Command::ZzLicense(c) => zz_license::run(ctx, c).await,
         Command::Zhima(c) => zhima::run(ctx, c).await,
-        Command::Check(_) | Command::Sandbox(_) | Command::Completions { .. } => Err(
-            Failure::local(Error::config("internal: command dispatched twice")),
-        ),
+        Command::Check(_)
+        | Command::Sandbox(_)
+        | Command::Completions { .. }
+        | Command::Batch(_) => Err(Failure::local(Error::config(
+            "internal: command dispatched twice",
+        ))),
     }
 }
 

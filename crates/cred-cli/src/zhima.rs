@@ -64,7 +64,7 @@ pub async fn run(ctx: &Context, command: &ZhimaCommand) -> Result<Output, Failur
 }
 
 /// A client for the sandbox (its published test keys) or from `ALIPAY_*` variables.
-fn client(ctx: &Context) -> Result<Client, Error> {
+pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;
     let mut config = match &ctx.sandbox {
         Some(sandbox) => {

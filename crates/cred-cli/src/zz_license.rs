@@ -27,7 +27,7 @@ pub async fn run(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, Fa
 }
 
 /// Names the flag for a missing audit field (the SDK names the wire field).
-fn with_flag_hint(e: Error) -> Error {
+pub(crate) fn with_flag_hint(e: Error) -> Error {
     let Error::InvalidInput { field, reason } = &e else {
         return e;
     };
@@ -185,7 +185,7 @@ fn audit_context(ctx: &Context, args: &AuditArgs) -> Result<AuditContext, Error>
 }
 
 /// A client for the sandbox (test account) or from `ZZ_LICENSE_*` variables.
-fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
+pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;
     let mut config = match &ctx.sandbox {
         Some(sandbox) => Config::new(

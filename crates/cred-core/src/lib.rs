@@ -37,6 +37,7 @@ pub mod lenient;
 pub mod mask;
 pub mod ratelimit;
 pub mod retry;
+pub mod seal;
 pub mod secret;
 pub mod settings;
 pub mod token_store;

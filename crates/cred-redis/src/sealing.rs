@@ -8,10 +8,9 @@
 
 use std::fmt;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cred_core::seal::SealingKey;
 use cred_core::{Error, ExposeSecret, SecretString};
 
 /// The environment variable the `cred` CLI reads the token key from.
@@ -20,7 +19,7 @@ pub const ENV_TOKEN_KEY: &str = "CRED_REDIS_TOKEN_KEY";
 /// A 256-bit key that seals tokens stored in Redis. `Debug` shows only a fingerprint.
 #[derive(Clone)]
 pub struct TokenKey {
-    key: [u8; 32],
+    key: SealingKey,
 }
 
 impl fmt::Debug for TokenKey {
@@ -33,8 +32,10 @@ impl fmt::Debug for TokenKey {
 
 impl TokenKey {
     /// The key from 32 bytes.
-    pub fn from_bytes(key: [u8; 32]) -> Self {
-        Self { key }
+    pub fn from_bytes(key: [u8; 32]) -> Result<Self, Error> {
+        Ok(Self {
+            key: SealingKey::from_bytes(key)?,
+        })
     }
 
     /// The key from its text form: 32 bytes as 64 hex digits or as standard base64
@@ -56,32 +57,24 @@ impl TokenKey {
                     "the token key must be 32 bytes, as 64 hex digits or base64 (for example `openssl rand -base64 32`)",
                 )
             })?;
-        Ok(Self { key })
+        Self::from_bytes(key)
     }
 
     /// A new random key (for tests and first-time setup).
     pub fn generate() -> Result<Self, Error> {
-        let mut key = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut key)
-            .map_err(|_| Error::config("the system random generator failed"))?;
-        Ok(Self { key })
+        Ok(Self {
+            key: SealingKey::generate()?,
+        })
     }
 
     /// The key as standard base64, the form [`TokenKey::parse`] reads.
     pub fn to_base64(&self) -> SecretString {
-        SecretString::from(STANDARD.encode(self.key))
+        SecretString::from(STANDARD.encode(self.key.expose_bytes()))
     }
 
     /// The first 8 hex digits of SHA-256 over the key: tells keys apart in logs.
     pub fn fingerprint(&self) -> String {
-        cred_core::digest::sha256_hex(&self.key)[..8].to_owned()
-    }
-
-    fn aead(&self) -> Result<LessSafeKey, Error> {
-        UnboundKey::new(&AES_256_GCM, &self.key)
-            .map(LessSafeKey::new)
-            .map_err(|_| Error::config("the token key is not a usable AES-256 key"))
+        self.key.fingerprint()
     }
 }
 
@@ -95,22 +88,10 @@ pub(crate) fn seal(
     let Some(key) = key else {
         return Ok(format!("p1.{}", secret.expose_secret()));
     };
-    let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| Error::config("the system random generator failed"))?;
-    let mut data = secret.expose_secret().as_bytes().to_vec();
-    key.aead()?
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(context.as_bytes()),
-            &mut data,
-        )
-        .map_err(|_| Error::config("sealing the token failed"))?;
-    let mut out = Vec::with_capacity(NONCE_LEN + data.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&data);
-    Ok(format!("s1.{}", STANDARD.encode(out)))
+    let sealed = key
+        .key
+        .seal(context.as_bytes(), secret.expose_secret().as_bytes())?;
+    Ok(format!("s1.{}", STANDARD.encode(sealed)))
 }
 
 /// Reads a stored form back. A sealed value without a key, a plain one with a key, or
@@ -129,30 +110,18 @@ pub(crate) fn open(
         (Some(("s1", _)), None) => Err(Error::config(format!(
             "the token in Redis is sealed and this process has no token key: set the same key as the other processes ({ENV_TOKEN_KEY})"
         ))),
-        (Some(("s1", sealed)), Some(key)) => {
-            let mismatch = || {
+        (Some(("s1", sealed)), Some(key)) => STANDARD
+            .decode(sealed)
+            .ok()
+            .and_then(|data| key.key.open(context.as_bytes(), &data))
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .map(SecretString::from)
+            .ok_or_else(|| {
                 Error::config(format!(
                     "the token in Redis does not open with this token key (fingerprint {}): every process sharing the namespace must use the same key",
                     key.fingerprint()
                 ))
-            };
-            let mut data = STANDARD.decode(sealed).map_err(|_| mismatch())?;
-            if data.len() < NONCE_LEN {
-                return Err(mismatch());
-            }
-            let nonce: [u8; NONCE_LEN] = data[..NONCE_LEN].try_into().map_err(|_| mismatch())?;
-            let plain = key
-                .aead()?
-                .open_within(
-                    Nonce::assume_unique_for_key(nonce),
-                    Aad::from(context.as_bytes()),
-                    &mut data,
-                    NONCE_LEN..,
-                )
-                .map_err(|_| mismatch())?;
-            let text = std::str::from_utf8(plain).map_err(|_| mismatch())?;
-            Ok(SecretString::from(text.to_owned()))
-        }
+            }),
         _ => Err(Error::config(
             "the token in Redis is in an unknown form (written by another program or version?)",
         )),
@@ -212,7 +181,7 @@ mod tests {
         let b64 = key.to_base64();
         let parsed = TokenKey::parse(b64.expose_secret()).unwrap();
         assert_eq!(parsed.fingerprint(), key.fingerprint());
-        let hex = cred_core::digest::hex_lower(&key.key);
+        let hex = cred_core::digest::hex_lower(key.key.expose_bytes());
         assert_eq!(
             TokenKey::parse(&hex).unwrap().fingerprint(),
             key.fingerprint()

@@ -1,0 +1,789 @@
+//! The journal: one SQLite database (WAL, `synchronous=FULL`) per batch, holding each
+//! row's state so that a run can stop anywhere and resume without paying twice.
+//!
+//! No plaintext identifier is stored. A row's input is kept as an HMAC-SHA256 under a
+//! per-journal random key (duplicates and a changed input are still recognised), and
+//! each answer, error or reason is sealed with AES-256-GCM under a second key, bound to
+//! its row. Both keys live in `<journal>.key` beside the database, readable by its owner
+//! only: the database alone reveals nothing, and ID numbers (a small space) cannot be
+//! recovered from it by trying them all.
+//!
+//! Row states: `invalid` and `duplicate` (decided when planning), `pending` → `sending`
+//! (committed before the request leaves) → `answered` or `failed`. A row found
+//! `sending` when a run starts was in flight when a process died: it becomes `unknown`
+//! and is sent again only on request.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cred_core::Error;
+use cred_core::seal::{HmacKey, SealingKey};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Schema version written to `meta`.
+const VERSION: &str = "1";
+
+/// Error kinds after which no later row can succeed: the run stops sending.
+pub const STOP_KINDS: &[&str] = &[
+    "auth",
+    "permission",
+    "config",
+    "insufficient-balance",
+    "quota-exhausted",
+];
+
+/// A row's state in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Refused locally; never sent.
+    Invalid,
+    /// The same input as an earlier row, which is the one sent.
+    Duplicate,
+    /// To be sent.
+    Pending,
+    /// Its request may be on the wire.
+    Sending,
+    /// The provider answered (found or not).
+    Answered,
+    /// The call failed.
+    Failed,
+    /// Was in flight when a process died: outcome unknown.
+    Unknown,
+}
+
+impl State {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Invalid => "invalid",
+            State::Duplicate => "duplicate",
+            State::Pending => "pending",
+            State::Sending => "sending",
+            State::Answered => "answered",
+            State::Failed => "failed",
+            State::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "invalid" => State::Invalid,
+            "duplicate" => State::Duplicate,
+            "pending" => State::Pending,
+            "sending" => State::Sending,
+            "answered" => State::Answered,
+            "failed" => State::Failed,
+            "unknown" => State::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+/// The outcome of a call, as recorded.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// `Answered` or `Failed`.
+    pub state: State,
+    /// Whether a record was found (answered rows).
+    pub found: Option<bool>,
+    /// `yes`, `no` or `unknown`.
+    pub charged: &'static str,
+    /// The error kind (failed rows).
+    pub kind: Option<&'static str>,
+    /// Whether the error is retryable.
+    pub retryable: bool,
+    /// The JSON to seal: `{"request_id", "result"}` or `{"error": {...}}`.
+    pub outcome: serde_json::Value,
+}
+
+/// What the journal knows of one row.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its number.
+    pub row: u64,
+    /// Its state.
+    pub state: State,
+    /// The row it duplicates.
+    pub of: Option<u64>,
+    /// Found (answered rows).
+    pub found: Option<bool>,
+    /// `yes`, `no`, `unknown` (answered and failed rows).
+    pub charged: Option<String>,
+    /// Its outcome, opened.
+    pub outcome: Option<serde_json::Value>,
+}
+
+/// The journal of one batch.
+pub struct Journal {
+    conn: Connection,
+    path: Option<PathBuf>,
+    hmac: HmacKey,
+    seal: SealingKey,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+fn db(e: rusqlite::Error) -> Error {
+    Error::config(format!("journal: {e}"))
+}
+
+/// The key file beside a journal.
+pub fn key_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+/// Creates `path` for writing, readable and writable by its owner only.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+impl Journal {
+    /// Opens the journal at `path` for `operation`, creating it (and its key file) when
+    /// it does not exist. A journal of another operation or shard, or without its key
+    /// file, is refused.
+    pub fn open(path: &Path, operation: &str, shard: &str) -> Result<Self, Error> {
+        let keys = key_path(path);
+        let exists = path.exists();
+        let (hmac, seal) = if exists {
+            let text = std::fs::read_to_string(&keys).map_err(|e| {
+                Error::config(format!(
+                    "the journal's key file {} cannot be read ({e}); without it the journal cannot be used: move the journal away to start afresh",
+                    keys.display()
+                ))
+            })?;
+            parse_keys(&text)?
+        } else {
+            let hmac = HmacKey::generate()?;
+            let seal = SealingKey::generate()?;
+            let mut bytes = hmac.expose_bytes().to_vec();
+            bytes.extend_from_slice(seal.expose_bytes());
+            use std::io::Write as _;
+            create_private(&keys)
+                .and_then(|mut f| f.write_all(format!("{}\n", STANDARD.encode(bytes)).as_bytes()))
+                .map_err(|e| {
+                    Error::config(format!("cannot write the key file {}: {e}", keys.display()))
+                })?;
+            // The database file itself: owner-only before SQLite writes anything.
+            create_private(path).map_err(|e| {
+                Error::config(format!("cannot create the journal {}: {e}", path.display()))
+            })?;
+            (hmac, seal)
+        };
+        let conn = Connection::open(path).map_err(db)?;
+        let journal = Self {
+            conn,
+            path: Some(path.to_owned()),
+            hmac,
+            seal,
+        };
+        journal.init(operation, shard)?;
+        Ok(journal)
+    }
+
+    /// A journal in memory (a dry run with no journal on disk yet): nothing is written.
+    pub fn in_memory(operation: &str, shard: &str) -> Result<Self, Error> {
+        let journal = Self {
+            conn: Connection::open_in_memory().map_err(db)?,
+            path: None,
+            hmac: HmacKey::generate()?,
+            seal: SealingKey::generate()?,
+        };
+        journal.init(operation, shard)?;
+        Ok(journal)
+    }
+
+    /// Another connection to the same database (the sender reads while the writer
+    /// writes), with the same keys.
+    pub fn reopen(&self) -> Result<Self, Error> {
+        let path = self
+            .path
+            .as_ref()
+            .ok_or_else(|| Error::config("an in-memory journal cannot be reopened"))?;
+        let conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        Ok(Self {
+            conn,
+            path: self.path.clone(),
+            hmac: self.hmac.clone(),
+            seal: self.seal.clone(),
+        })
+    }
+
+    /// The database file (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn init(&self, operation: &str, shard: &str) -> Result<(), Error> {
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode=WAL;
+                 PRAGMA synchronous=FULL;
+                 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS rows (
+                   row INTEGER PRIMARY KEY,
+                   input BLOB NOT NULL,
+                   state TEXT NOT NULL,
+                   of INTEGER,
+                   found INTEGER,
+                   charged TEXT,
+                   kind TEXT,
+                   retryable INTEGER,
+                   outcome BLOB,
+                   attempts INTEGER NOT NULL DEFAULT 0
+                 );
+                 CREATE INDEX IF NOT EXISTS rows_input ON rows(input);
+                 CREATE INDEX IF NOT EXISTS rows_state ON rows(state, row);",
+            )
+            .map_err(db)?;
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        let check = self.seal.seal(b"key-check", b"credkit batch journal")?;
+        for (name, value) in [
+            ("version", VERSION.to_owned()),
+            ("operation", operation.to_owned()),
+            ("shard", shard.to_owned()),
+            ("key_check", STANDARD.encode(check)),
+        ] {
+            let existing: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(db)?;
+            match existing {
+                None => {
+                    self.conn
+                        .execute(
+                            "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+                            params![name, value],
+                        )
+                        .map_err(db)?;
+                }
+                Some(old) if name == "key_check" => {
+                    let opens = STANDARD
+                        .decode(old.trim())
+                        .ok()
+                        .and_then(|b| self.seal.open(b"key-check", &b))
+                        .is_some();
+                    if !opens {
+                        return Err(Error::config(
+                            "the journal's key file does not belong to this journal",
+                        ));
+                    }
+                }
+                Some(old) if old != value => {
+                    return Err(Error::config(format!(
+                        "the journal was written for {name} `{old}`, not `{value}`: use another --journal"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The keyed digest of a row's input (never the input itself).
+    pub fn input_key(&self, parts: &[&[u8]]) -> [u8; 32] {
+        self.hmac.tag(parts)
+    }
+
+    /// Starts a transaction (plans are written in batches of rows).
+    pub fn begin(&self) -> Result<(), Error> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)
+    }
+
+    /// Commits the transaction.
+    pub fn commit(&self) -> Result<(), Error> {
+        self.conn.execute_batch("COMMIT").map_err(db)
+    }
+
+    /// Abandons the transaction (a dry run).
+    pub fn rollback(&self) -> Result<(), Error> {
+        self.conn.execute_batch("ROLLBACK").map_err(db)
+    }
+
+    /// At the start of a run: rows left `sending` by a dead process become `unknown`
+    /// (and `pending` again with `resend_unknown`); failures that cost nothing and that a
+    /// later run may escape (retryable kinds, or the kinds that stopped the run) become
+    /// `pending`.
+    pub fn resume(&self, resend_unknown: bool) -> Result<u64, Error> {
+        let unknown = self
+            .conn
+            .execute(
+                "UPDATE rows SET state = 'unknown' WHERE state = 'sending'",
+                [],
+            )
+            .map_err(db)?;
+        let stop = STOP_KINDS
+            .iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.conn
+            .execute(
+                &format!(
+                    "UPDATE rows SET state = 'pending', outcome = NULL
+                     WHERE state = 'failed' AND charged = 'no' AND (retryable = 1 OR kind IN ({stop}))"
+                ),
+                [],
+            )
+            .map_err(db)?;
+        if resend_unknown {
+            self.conn
+                .execute(
+                    "UPDATE rows SET state = 'pending' WHERE state = 'unknown'",
+                    [],
+                )
+                .map_err(db)?;
+        }
+        Ok(unknown as u64)
+    }
+
+    /// The state and input digest of `row`, if planned before.
+    pub fn get(&self, row: u64) -> Result<Option<(State, [u8; 32])>, Error> {
+        self.conn
+            .prepare_cached("SELECT state, input FROM rows WHERE row = ?1")
+            .map_err(db)?
+            .query_row([row as i64], |r| {
+                let state: String = r.get(0)?;
+                let input: Vec<u8> = r.get(1)?;
+                Ok((state, input))
+            })
+            .optional()
+            .map_err(db)?
+            .map(|(state, input)| {
+                let state = State::parse(&state)
+                    .ok_or_else(|| Error::config(format!("journal: unknown state `{state}`")))?;
+                let input: [u8; 32] = input
+                    .try_into()
+                    .map_err(|_| Error::config("journal: a row's input digest is damaged"))?;
+                Ok((state, input))
+            })
+            .transpose()
+    }
+
+    /// The first row before `row` with the same input that is (or will be) sent.
+    pub fn original_of(&self, input: &[u8; 32], row: u64) -> Result<Option<u64>, Error> {
+        self.conn
+            .prepare_cached(
+                "SELECT row FROM rows WHERE input = ?1 AND row < ?2
+                 AND state NOT IN ('invalid', 'duplicate') ORDER BY row LIMIT 1",
+            )
+            .map_err(db)?
+            .query_row(params![&input[..], row as i64], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(db)
+            .map(|r| r.map(|n| n as u64))
+    }
+
+    /// Plans a new row: `Pending`, `Invalid` (with its error) or `Duplicate` of `of`.
+    pub fn plan(
+        &self,
+        row: u64,
+        input: &[u8; 32],
+        state: State,
+        of: Option<u64>,
+        outcome: Option<&serde_json::Value>,
+    ) -> Result<(), Error> {
+        let sealed = outcome.map(|o| self.seal_outcome(row, o)).transpose()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO rows (row, input, state, of, charged, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db)?
+            .execute(params![
+                row as i64,
+                &input[..],
+                state.as_str(),
+                of.map(|o| o as i64),
+                (state == State::Invalid || state == State::Duplicate).then_some("no"),
+                sealed
+            ])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Forgets a row (an invalid row fixed since: it is planned afresh).
+    pub fn forget(&self, row: u64) -> Result<(), Error> {
+        self.conn
+            .execute("DELETE FROM rows WHERE row = ?1", [row as i64])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Answered rows with and without a record.
+    pub fn found_counts(&self) -> Result<(u64, u64), Error> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(found = 1), 0), COALESCE(SUM(found = 0), 0) FROM rows WHERE state = 'answered'",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(db)
+    }
+
+    /// Pending rows after `after`, in order, at most `limit`, with their input digests.
+    pub fn pending_after(&self, after: u64, limit: u32) -> Result<Vec<(u64, [u8; 32])>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT row, input FROM rows WHERE state = 'pending' AND row > ?1 ORDER BY row LIMIT ?2",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![after as i64, limit], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (row, input) = r.map_err(db)?;
+            let input: [u8; 32] = input
+                .try_into()
+                .map_err(|_| Error::config("journal: a row's input digest is damaged"))?;
+            out.push((row, input));
+        }
+        Ok(out)
+    }
+
+    /// Marks rows `sending` (the caller commits before their requests leave).
+    pub fn mark_sending(&self, row: u64) -> Result<(), Error> {
+        self.conn
+            .prepare_cached(
+                "UPDATE rows SET state = 'sending', attempts = attempts + 1 WHERE row = ?1",
+            )
+            .map_err(db)?
+            .execute([row as i64])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Records a call's outcome.
+    pub fn record(&self, row: u64, record: &Record) -> Result<(), Error> {
+        let sealed = self.seal_outcome(row, &record.outcome)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE rows SET state = ?2, found = ?3, charged = ?4, kind = ?5, retryable = ?6, outcome = ?7 WHERE row = ?1",
+            )
+            .map_err(db)?
+            .execute(params![
+                row as i64,
+                record.state.as_str(),
+                record.found,
+                record.charged,
+                record.kind,
+                record.retryable,
+                sealed
+            ])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn seal_outcome(&self, row: u64, outcome: &serde_json::Value) -> Result<Vec<u8>, Error> {
+        self.seal
+            .seal(&row.to_be_bytes(), outcome.to_string().as_bytes())
+    }
+
+    fn open_outcome(&self, row: u64, sealed: &[u8]) -> Result<serde_json::Value, Error> {
+        let plain = self
+            .seal
+            .open(&row.to_be_bytes(), sealed)
+            .ok_or_else(|| Error::config(format!("journal: row {row}'s outcome does not open")))?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| Error::config(format!("journal: row {row}'s outcome is damaged")))
+    }
+
+    /// Counts of rows by state.
+    pub fn counts(&self) -> Result<Vec<(State, u64)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM rows GROUP BY state")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (state, n) = r.map_err(db)?;
+            if let Some(s) = State::parse(&state) {
+                out.push((s, n as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Charged calls recorded (answers and errors with `charged: yes`).
+    pub fn charged(&self) -> Result<u64, Error> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM rows WHERE charged = 'yes' AND state IN ('answered', 'failed')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(db)
+    }
+
+    /// The first `limit` invalid rows with their reasons.
+    pub fn first_invalid(&self, limit: u32) -> Result<Vec<(u64, String)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT row, outcome FROM rows WHERE state = 'invalid' ORDER BY row LIMIT ?1")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<Vec<u8>>>(1)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (row, sealed) = r.map_err(db)?;
+            let reason = match sealed {
+                Some(s) => self.open_outcome(row, &s)?["error"]["message"]
+                    .as_str()
+                    .unwrap_or("invalid")
+                    .to_owned(),
+                None => "invalid".to_owned(),
+            };
+            out.push((row, reason));
+        }
+        Ok(out)
+    }
+
+    /// One row, its outcome opened.
+    pub fn stored(&self, row: u64) -> Result<Option<Stored>, Error> {
+        let raw = self
+            .conn
+            .prepare_cached(
+                "SELECT row, state, of, found, charged, outcome FROM rows WHERE row = ?1",
+            )
+            .map_err(db)?
+            .query_row([row as i64], raw_stored)
+            .optional()
+            .map_err(db)?;
+        raw.map(|r| self.finish_stored(r)).transpose()
+    }
+
+    /// Every row in order, outcomes opened, `chunk` rows at a time (memory stays flat).
+    pub fn for_each(&self, mut f: impl FnMut(Stored) -> Result<(), Error>) -> Result<(), Error> {
+        let mut after = 0i64;
+        loop {
+            let batch = {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT row, state, of, found, charged, outcome FROM rows WHERE row > ?1 ORDER BY row LIMIT 2000",
+                    )
+                    .map_err(db)?;
+                let rows = stmt.query_map([after], raw_stored).map_err(db)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for raw in batch {
+                after = raw.0;
+                f(self.finish_stored(raw)?)?;
+            }
+        }
+    }
+
+    fn finish_stored(&self, raw: RawStored) -> Result<Stored, Error> {
+        let (row, state, of, found, charged, outcome) = raw;
+        let row = row as u64;
+        Ok(Stored {
+            row,
+            state: State::parse(&state)
+                .ok_or_else(|| Error::config(format!("journal: unknown state `{state}`")))?,
+            of: of.map(|o| o as u64),
+            found,
+            charged,
+            outcome: outcome.map(|o| self.open_outcome(row, &o)).transpose()?,
+        })
+    }
+}
+
+type RawStored = (
+    i64,
+    String,
+    Option<i64>,
+    Option<bool>,
+    Option<String>,
+    Option<Vec<u8>>,
+);
+
+fn raw_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawStored> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn parse_keys(text: &str) -> Result<(HmacKey, SealingKey), Error> {
+    let bytes = STANDARD
+        .decode(text.trim())
+        .ok()
+        .filter(|b| b.len() == 64)
+        .ok_or_else(|| Error::config("the journal's key file is damaged"))?;
+    let mut h = [0u8; 32];
+    let mut s = [0u8; 32];
+    h.copy_from_slice(&bytes[..32]);
+    s.copy_from_slice(&bytes[32..]);
+    Ok((HmacKey::from_bytes(h), SealingKey::from_bytes(s)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "cred-batch-journal-{}-{name}-{}",
+            std::process::id(),
+            cred_core::now_millis()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("batch.journal")
+    }
+
+    #[test]
+    fn rows_round_trip_sealed_and_states_resume() {
+        let path = temp("roundtrip");
+        let j = Journal::open(&path, "jumdata credential", "all").unwrap();
+        let k1 = j.input_key(&[b"321083197812162119"]);
+        j.plan(1, &k1, State::Pending, None, None).unwrap();
+        j.plan(2, &k1, State::Duplicate, Some(1), None).unwrap();
+        let reason = serde_json::json!({"error": {"message": "idcard: bad check digit"}});
+        j.plan(
+            3,
+            &j.input_key(&[b"x"]),
+            State::Invalid,
+            None,
+            Some(&reason),
+        )
+        .unwrap();
+        assert_eq!(j.original_of(&k1, 2).unwrap(), Some(1));
+        assert_eq!(j.original_of(&k1, 1).unwrap(), None);
+        j.mark_sending(1).unwrap();
+        drop(j);
+        // The process died with row 1 in flight.
+        let j = Journal::open(&path, "jumdata credential", "all").unwrap();
+        assert_eq!(j.resume(false).unwrap(), 1);
+        assert_eq!(j.get(1).unwrap().unwrap().0, State::Unknown);
+        assert_eq!(
+            j.first_invalid(5).unwrap(),
+            vec![(3, "idcard: bad check digit".to_owned())]
+        );
+        j.resume(true).unwrap();
+        assert_eq!(j.get(1).unwrap().unwrap().0, State::Pending);
+        let record = Record {
+            state: State::Answered,
+            found: Some(true),
+            charged: "yes",
+            kind: None,
+            retryable: false,
+            outcome: serde_json::json!({"request_id": "r1", "result": {"name": "王小明"}}),
+        };
+        j.record(1, &record).unwrap();
+        let stored = j.stored(1).unwrap().unwrap();
+        assert_eq!(stored.outcome.unwrap()["result"]["name"], "王小明");
+        assert_eq!(j.charged().unwrap(), 1);
+        // Nothing readable at rest: neither the ID number nor the answer.
+        drop(j);
+        let raw = std::fs::read(&path).unwrap();
+        let wal = std::fs::read(format!("{}-wal", path.display())).unwrap_or_default();
+        for bytes in [&raw, &wal] {
+            for needle in [
+                "321083197812162119".as_bytes(),
+                "王小明".as_bytes(),
+                b"bad check digit",
+            ] {
+                assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+            }
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for p in [path.clone(), key_path(&path)] {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", p.display());
+            }
+        }
+        // Another operation, or a lost key file: refused.
+        assert!(Journal::open(&path, "juhe qualification", "all").is_err());
+        assert!(Journal::open(&path, "jumdata credential", "1/2").is_err());
+        std::fs::remove_file(key_path(&path)).unwrap();
+        let err = Journal::open(&path, "jumdata credential", "all").unwrap_err();
+        assert!(err.to_string().contains("key file"), "{err}");
+    }
+
+    #[test]
+    fn failures_that_cost_nothing_are_retried_on_resume() {
+        let j = Journal::in_memory("op", "all").unwrap();
+        for (row, kind, charged, retryable) in [
+            (1, "throttled", "no", true),
+            (2, "insufficient-balance", "no", false),
+            (3, "invalid-argument", "no", false),
+            (4, "unavailable", "unknown", true),
+            (5, "internal", "yes", false),
+        ] {
+            j.plan(
+                row,
+                &j.input_key(&[&row.to_be_bytes()]),
+                State::Pending,
+                None,
+                None,
+            )
+            .unwrap();
+            let record = Record {
+                state: State::Failed,
+                found: None,
+                charged,
+                kind: Some(kind),
+                retryable,
+                outcome: serde_json::json!({"error": {}}),
+            };
+            j.record(row, &record).unwrap();
+        }
+        j.resume(false).unwrap();
+        let states: Vec<State> = (1..=5).map(|r| j.get(r).unwrap().unwrap().0).collect();
+        assert_eq!(
+            states,
+            [
+                State::Pending,
+                State::Pending,
+                State::Failed,
+                State::Failed,
+                State::Failed
+            ]
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! The operations `cred batch` runs: a row's columns (named like the single command's
+//! flags) become the same SDK request the single command sends.
+
+use async_trait::async_trait;
+use cred_batch::{Operation, Row};
+use cred_core::{Answer, Error};
+
+/// `cred batch jumdata credential`
+pub struct JumdataCredential(pub jumdata_api::Client);
+
+#[async_trait]
+impl Operation for JumdataCredential {
+    type Request = jumdata_api::CredentialQuery;
+    type Result = jumdata_api::CredentialQueryResult;
+
+    fn name(&self) -> &str {
+        "jumdata credential"
+    }
+    fn provider(&self) -> &str {
+        "jumdata"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &["name", "idcard", "certificate-no"]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        let mut q = jumdata_api::CredentialQuery::new(
+            row.get("name").unwrap_or_default(),
+            row.get("idcard").unwrap_or_default(),
+        );
+        if let Some(no) = row.get("certificate-no") {
+            q = q.certificate_no(no);
+        }
+        Ok(q)
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.0.credential_query(q).await
+    }
+}
+
+/// `cred batch juhe qualification`
+pub struct JuheQualification(pub juhe_api::Client);
+
+#[async_trait]
+impl Operation for JuheQualification {
+    type Request = juhe_api::ConLicByName;
+    type Result = juhe_api::QualificationResult;
+
+    fn name(&self) -> &str {
+        "juhe qualification"
+    }
+    fn provider(&self) -> &str {
+        "juhe"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &["name"]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        Ok(juhe_api::ConLicByName::new(
+            row.get("name").unwrap_or_default(),
+        ))
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.0.con_lic_by_name(q).await
+    }
+}
+
+fn level(city: bool) -> zz_license_api::InterfaceType {
+    if city {
+        zz_license_api::InterfaceType::City
+    } else {
+        zz_license_api::InterfaceType::Province
+    }
+}
+
+/// `cred batch zz-license by-holder`
+pub struct ZzByHolder {
+    /// The client (audit context set).
+    pub client: zz_license_api::Client,
+    /// The city interface.
+    pub city: bool,
+}
+
+#[async_trait]
+impl Operation for ZzByHolder {
+    type Request = zz_license_api::ShareQueryCertInfoByHolderCode;
+    type Result = zz_license_api::Licences;
+
+    fn name(&self) -> &str {
+        if self.city {
+            "zz-license by-holder --city"
+        } else {
+            "zz-license by-holder"
+        }
+    }
+    fn provider(&self) -> &str {
+        "zz-license"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &[
+            "holder-code",
+            "holder-type",
+            "cert-type",
+            "certificate-number",
+        ]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        let mut q = zz_license_api::ShareQueryCertInfoByHolderCode::new(
+            row.get("holder-code").unwrap_or_default(),
+            row.get("cert-type").unwrap_or_default(),
+        )
+        .interface_type(level(self.city));
+        if let Some(t) = row.get("holder-type") {
+            let kind = zz_license_api::HolderCodeType::from_code(t)
+                .map_err(|reason| Error::invalid("holder_type", reason))?;
+            q = q.holder_code_type(kind);
+        }
+        if let Some(no) = row.get("certificate-number") {
+            q = q.certificate_number(no);
+        }
+        // The platform's cross-parameter rules (a holder type for the city interface).
+        zz_license_api::ZzRequest::check(&q)?;
+        Ok(q)
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.client.share_query_cert_info_by_holder_code(q).await
+    }
+}
+
+/// `cred batch zz-license info`
+pub struct ZzInfo {
+    /// The client (audit context set).
+    pub client: zz_license_api::Client,
+    /// The city interface.
+    pub city: bool,
+}
+
+#[async_trait]
+impl Operation for ZzInfo {
+    type Request = zz_license_api::ShareQueryCertInfo;
+    type Result = zz_license_api::Licences;
+
+    fn name(&self) -> &str {
+        if self.city {
+            "zz-license info --city"
+        } else {
+            "zz-license info"
+        }
+    }
+    fn provider(&self) -> &str {
+        "zz-license"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &["certificate-id"]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        let q =
+            zz_license_api::ShareQueryCertInfo::new(row.get("certificate-id").unwrap_or_default())
+                .interface_type(level(self.city));
+        zz_license_api::ZzRequest::check(&q)?;
+        Ok(q)
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.client.share_query_cert_info(q).await
+    }
+}
+
+/// `cred batch zz-license verify`
+pub struct ZzVerify {
+    /// The client (audit context set).
+    pub client: zz_license_api::Client,
+    /// The city interface.
+    pub city: bool,
+}
+
+#[async_trait]
+impl Operation for ZzVerify {
+    type Request = zz_license_api::ShareVerifyCertInfo;
+    type Result = zz_license_api::DataVerification;
+
+    fn name(&self) -> &str {
+        if self.city {
+            "zz-license verify --city"
+        } else {
+            "zz-license verify"
+        }
+    }
+    fn provider(&self) -> &str {
+        "zz-license"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &["cert-type", "holder-code", "data", "use-for"]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        let q = zz_license_api::ShareVerifyCertInfo::new(
+            row.get("cert-type").unwrap_or_default(),
+            row.get("data").unwrap_or_default(),
+            row.get("use-for").unwrap_or_default(),
+            row.get("holder-code").unwrap_or_default(),
+        )
+        .interface_type(level(self.city));
+        zz_license_api::ZzRequest::check(&q)?;
+        Ok(q)
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.client.share_verify_cert_info(q).await
+    }
+}
+
+/// `cred batch zhima jobworth`
+pub struct ZhimaJobworth(pub zhima_api::Client);
+
+#[async_trait]
+impl Operation for ZhimaJobworth {
+    type Request = zhima_api::JobworthAuthentication;
+    type Result = zhima_api::JobworthAuthenticationResult;
+
+    fn name(&self) -> &str {
+        "zhima jobworth"
+    }
+    fn provider(&self) -> &str {
+        "zhima"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &[
+            "conn-key",
+            "once-token",
+            "query-type",
+            "identity-type",
+            "service-id",
+            "user-id",
+            "open-id",
+            "cert-no",
+            "cert-type",
+        ]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        let mut q = zhima_api::JobworthAuthentication::new();
+        if let Some(v) = row.get("conn-key") {
+            q = q.conn_key(v);
+        }
+        if let Some(v) = row.get("once-token") {
+            q = q.once_token(v);
+        }
+        if let Some(v) = row.get("query-type") {
+            q = q.query_type(match v.to_ascii_lowercase().as_str() {
+                "exact" => zhima_api::QueryType::Exact,
+                "dim" => zhima_api::QueryType::Dim,
+                _ => return Err(Error::invalid("query_type", "must be exact or dim")),
+            });
+        }
+        if let Some(v) = row.get("identity-type") {
+            q = q.identity_type(v);
+        }
+        if let Some(v) = row.get("service-id") {
+            q = q.service_id(v);
+        }
+        if let Some(v) = row.get("user-id") {
+            q = q.user_id(v);
+        }
+        if let Some(v) = row.get("open-id") {
+            q = q.open_id(v);
+        }
+        if let Some(v) = row.get("cert-no") {
+            q = q.cert_no(v);
+        }
+        if let Some(v) = row.get("cert-type") {
+            let code = v
+                .parse::<u8>()
+                .ok()
+                .and_then(zhima_api::CertType::from_code)
+                .ok_or_else(|| Error::invalid("cert_type", "must be a number from 0 to 5"))?;
+            q = q.cert_type(code);
+        }
+        Ok(q)
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.0.jobworth_authentication(q).await
+    }
+}
