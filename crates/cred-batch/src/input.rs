@@ -127,7 +127,7 @@ impl Input {
             }
             Format::JsonLines => {
                 let file = File::open(&self.path).map_err(io)?;
-                Ok(Box::new(json_lines(file)))
+                Ok(Box::new(json_lines(file, self.columns.clone())))
             }
             Format::Xlsx => xlsx_rows(&self.path, &self.columns),
         }
@@ -226,7 +226,10 @@ fn csv_reason(e: &csv::Error) -> String {
 
 /// JSON Lines rows: one object per non-empty line; strings, numbers and booleans
 /// become values, `null` is absent.
-pub fn json_lines<R: Read + Send + 'static>(reader: R) -> impl Iterator<Item = RowRead> + Send {
+pub fn json_lines<R: Read + Send + 'static>(
+    reader: R,
+    columns: ColumnMap,
+) -> impl Iterator<Item = RowRead> + Send {
     let mut number = 0u64;
     BufReader::new(reader).lines().filter_map(move |line| {
         let line = match line {
@@ -256,7 +259,7 @@ pub fn json_lines<R: Read + Send + 'static>(reader: R) -> impl Iterator<Item = R
                             serde_json::Value::Null => return None,
                             other => other.to_string(),
                         };
-                        Some((ColumnMap::new().column(&k), value))
+                        Some((columns.column(&k), value))
                     })
                     .collect();
                 RowRead::Row(Row::new(number, fields))
@@ -388,7 +391,7 @@ mod tests {
     #[test]
     fn json_lines_rows() {
         let text = "{\"name\":\"王小明\",\"idcard\":\"321083197812162119\",\"n\":1,\"x\":null}\n\n[1]\nnot json\n";
-        let got: Vec<RowRead> = json_lines(std::io::Cursor::new(text)).collect();
+        let got: Vec<RowRead> = json_lines(std::io::Cursor::new(text), ColumnMap::new()).collect();
         assert_eq!(got.len(), 3);
         let fields = values(&got[0]);
         assert!(fields.contains(&("n".to_owned(), "1".to_owned())));

@@ -350,26 +350,34 @@ impl<O: Operation> Batch<O> {
                 )
             }
             RowRead::Row(row) => {
-                let request = self.op.request(row).and_then(|r| {
-                    r.validate()?;
-                    Ok(r)
-                });
+                // A number Excel could not keep exactly is not what was typed: never sent.
+                let lost: Vec<&str> = row
+                    .imprecise
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|c| self.op.columns().contains(c))
+                    .collect();
+                let request = if lost.is_empty() {
+                    self.op.request(row).and_then(|r| {
+                        r.validate()?;
+                        Ok(r)
+                    })
+                } else {
+                    Err(Error::invalid(
+                        "row",
+                        format!(
+                            "the spreadsheet holds {} as a number of more than 15 digits, which Excel does not keep exactly (the digits read are not the ones typed): store it as text",
+                            lost.join(", ")
+                        ),
+                    ))
+                };
                 match request {
                     Ok(r) => {
                         let key = self.identity(journal, &r);
                         Planned::Valid(r, key)
                     }
                     Err(e) => {
-                        let mut error = error_json(provider, &e);
-                        if !row.imprecise.is_empty() {
-                            let note = format!(
-                                " (the spreadsheet holds {} as a number of more than 15 digits, which Excel does not keep exactly: store it as text)",
-                                row.imprecise.join(", ")
-                            );
-                            if let Some(m) = error["message"].as_str() {
-                                error["message"] = json!(format!("{m}{note}"));
-                            }
-                        }
+                        let error = error_json(provider, &e);
                         let mut parts: Vec<&[u8]> = vec![b"invalid"];
                         for (k, v) in row.fields() {
                             parts.push(k.as_bytes());
