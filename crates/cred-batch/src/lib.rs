@@ -41,19 +41,19 @@
 //! # let _ = summary; Ok(()) }
 //! ```
 
+mod control;
 pub mod input;
 pub mod journal;
 mod operation;
 pub mod output;
 mod row;
 mod run;
+mod send;
 mod writer;
 
+pub use control::{NoProgress, Progress, Stop, StopReason, Tally};
 pub use input::{Encoding, Format, Input};
 pub use journal::{Journal, State};
 pub use operation::{Operation, charged_json, error_json, record};
 pub use row::{ColumnMap, Row, RowRead};
-pub use run::{
-    Batch, NoProgress, Plan, Progress, Settings, Shard, Stop, StopReason, Summary, Tally,
-    default_journal,
-};
+pub use run::{Batch, Plan, Settings, Shard, Summary, default_journal};

@@ -3,17 +3,16 @@
 //! before its request leaves, stopping early when no later row can succeed.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cred_core::{ApiRequest, Billing, Charged, Error};
+use cred_core::{ApiRequest, Billing, Error};
 use serde_json::json;
-use tokio::sync::{Semaphore, watch};
 
+use crate::control::{Progress, Stop, StopReason, Tally};
 use crate::input::Input;
-use crate::journal::{Journal, STOP_KINDS, State};
-use crate::operation::{Operation, error_json, record};
+use crate::journal::{Journal, State};
+use crate::operation::{Operation, error_json};
 use crate::row::RowRead;
 use crate::writer::Writer;
 
@@ -125,123 +124,6 @@ pub struct Plan {
     pub worst_case_charged: u64,
 }
 
-/// Why a run stopped before sending every row.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum StopReason {
-    /// An error no later row can escape (`auth`, `insufficient-balance`, ...).
-    Kind {
-        /// The error kind.
-        kind: String,
-        /// The row that met it.
-        row: u64,
-        /// The error's message.
-        message: String,
-    },
-    /// `max_charged` was reached.
-    MaxCharged {
-        /// The limit.
-        limit: u64,
-    },
-    /// Interrupted (Ctrl-C).
-    Interrupted,
-    /// The journal could not be written.
-    Journal {
-        /// Why.
-        message: String,
-    },
-}
-
-/// Asks a run to stop sending (shared with a Ctrl-C handler, for example).
-#[derive(Debug)]
-pub struct Stop {
-    tx: watch::Sender<bool>,
-    reason: Mutex<Option<StopReason>>,
-}
-
-impl Default for Stop {
-    fn default() -> Self {
-        Self {
-            tx: watch::channel(false).0,
-            reason: Mutex::new(None),
-        }
-    }
-}
-
-impl Stop {
-    /// A handle nobody has pulled yet.
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    /// Stops new sends; the first reason given is kept.
-    pub fn request(&self, reason: StopReason) {
-        if let Ok(mut r) = self.reason.lock()
-            && r.is_none()
-        {
-            *r = Some(reason);
-        }
-        self.tx.send_replace(true);
-    }
-
-    /// Whether a stop was requested.
-    pub fn requested(&self) -> bool {
-        *self.tx.borrow()
-    }
-
-    /// Why the run stopped, if it did.
-    pub fn reason(&self) -> Option<StopReason> {
-        self.reason.lock().ok().and_then(|r| r.clone())
-    }
-
-    async fn wait(&self) {
-        let mut rx = self.tx.subscribe();
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    }
-}
-
-/// Running counts of this run's calls, for progress displays.
-#[derive(Debug, Default)]
-pub struct Tally {
-    /// Calls finished.
-    pub sent: AtomicU64,
-    /// Answered with a record.
-    pub found: AtomicU64,
-    /// Answered without one.
-    pub not_found: AtomicU64,
-    /// Charged (answers and errors the provider billed).
-    pub charged: AtomicU64,
-    /// Failed calls.
-    pub errors: AtomicU64,
-    /// Requests in flight.
-    pub in_flight: AtomicU64,
-}
-
-impl Tally {
-    fn get(v: &AtomicU64) -> u64 {
-        v.load(Ordering::Relaxed)
-    }
-}
-
-/// What a progress display is told.
-pub trait Progress: Send + Sync {
-    /// The plan is known; `plan.to_send` calls follow.
-    fn start(&self, plan: &Plan) {
-        let _ = plan;
-    }
-
-    /// A call finished (or a stop was requested); `tally` holds the counts so far.
-    fn update(&self, tally: &Tally) {
-        let _ = tally;
-    }
-}
-
-/// No display.
-#[derive(Debug, Default)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
-
 /// What a run did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Summary {
@@ -302,6 +184,20 @@ pub fn default_journal(input: &std::path::Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The keyed digest of a request's identity: the operation and its wire parameters
+/// (normalised by the request type), so equal inputs are recognised and none is readable.
+pub(crate) fn identity<O: Operation>(op: &O, journal: &Journal, request: &O::Request) -> [u8; 32] {
+    let mut params = Vec::new();
+    request.write_params(&mut params);
+    let endpoint = request.endpoint();
+    let mut parts: Vec<&[u8]> = vec![op.name().as_bytes(), endpoint.site.operation.as_bytes()];
+    for (k, v) in &params {
+        parts.push(k.as_bytes());
+        parts.push(v.as_bytes());
+    }
+    journal.input_key(&parts)
+}
+
 /// How a row turned out when planned.
 enum Planned<R> {
     Valid(R, [u8; 32]),
@@ -325,18 +221,7 @@ impl<O: Operation> Batch<O> {
     }
 
     fn identity(&self, journal: &Journal, request: &O::Request) -> [u8; 32] {
-        let mut params = Vec::new();
-        request.write_params(&mut params);
-        let endpoint = request.endpoint();
-        let mut parts: Vec<&[u8]> = vec![
-            self.op.name().as_bytes(),
-            endpoint.site.operation.as_bytes(),
-        ];
-        for (k, v) in &params {
-            parts.push(k.as_bytes());
-            parts.push(v.as_bytes());
-        }
-        journal.input_key(&parts)
+        identity(self.op.as_ref(), journal, request)
     }
 
     fn plan_row(&self, journal: &Journal, read: &RowRead) -> Planned<O::Request> {
@@ -515,172 +400,21 @@ impl<O: Operation> Batch<O> {
         let reader = journal.reopen()?;
         let writer = Writer::start(journal)?;
         let tally = Arc::new(Tally::default());
-        let sent = self
-            .send(&reader, &writer, progress.as_ref(), &stop, &tally)
-            .await;
+        let sent = crate::send::send(crate::send::Sending {
+            op: &self.op,
+            input: &self.input,
+            settings: &self.settings,
+            reader: &reader,
+            writer: &writer,
+            progress: progress.as_ref(),
+            stop: &stop,
+            tally: &tally,
+        })
+        .await;
         let journal = writer.finish()?;
         sent?;
         progress.update(&tally);
         self.summary(&journal, &tally, stop.reason(), started)
-    }
-
-    async fn send(
-        &self,
-        reader: &Journal,
-        writer: &Writer,
-        progress: &dyn Progress,
-        stop: &Arc<Stop>,
-        tally: &Arc<Tally>,
-    ) -> Result<(), Error> {
-        let semaphore = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
-        let finished = Arc::new(tokio::sync::Notify::new());
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut rows = self.input.rows()?;
-        let mut after = 0u64;
-        let writer_errors = Arc::new(Mutex::new(None::<Error>));
-        'chunks: loop {
-            let chunk = reader.pending_after(after, 1000)?;
-            if chunk.is_empty() {
-                break;
-            }
-            for (number, key) in chunk {
-                after = number;
-                let row = loop {
-                    match rows.next() {
-                        Some(RowRead::Row(r)) if r.number == number => break r,
-                        Some(read) if read.number() < number => continue,
-                        _ => {
-                            return Err(Error::config(format!(
-                                "row {number} is no longer in the input: the input changed during the run"
-                            )));
-                        }
-                    }
-                };
-                // Collect finished tasks (and their panics) as we go.
-                while let Some(done) = tasks.try_join_next() {
-                    done.map_err(|e| Error::config(format!("a batch task failed: {e}")))?;
-                }
-                if let Some(limit) = self.settings.max_charged {
-                    loop {
-                        let committed = Tally::get(&tally.charged) + Tally::get(&tally.in_flight);
-                        if committed < limit || stop.requested() {
-                            break;
-                        }
-                        if Tally::get(&tally.in_flight) == 0 {
-                            stop.request(StopReason::MaxCharged { limit });
-                            break;
-                        }
-                        let notified = finished.notified();
-                        if Tally::get(&tally.in_flight) == 0 {
-                            continue;
-                        }
-                        notified.await;
-                    }
-                }
-                if stop.requested() {
-                    break 'chunks;
-                }
-                let permit = tokio::select! {
-                    permit = semaphore.clone().acquire_owned() => permit.map_err(|_| Error::config("the batch was closed"))?,
-                    () = stop.wait() => break 'chunks,
-                };
-                let request = self.op.request(&row).and_then(|r| {
-                    r.validate()?;
-                    Ok(r)
-                })?;
-                if self.identity(reader, &request) != key {
-                    return Err(Error::config(format!(
-                        "row {number} of the input changed during the run"
-                    )));
-                }
-                // Durable before the request leaves.
-                if let Err(e) = writer.handle().sending(number).await {
-                    stop.request(StopReason::Journal {
-                        message: e.to_string(),
-                    });
-                    return Err(e);
-                }
-                tally.in_flight.fetch_add(1, Ordering::Relaxed);
-                let (op, task_tally, task_stop, task_finished, errors) = (
-                    self.op.clone(),
-                    tally.clone(),
-                    stop.clone(),
-                    finished.clone(),
-                    writer_errors.clone(),
-                );
-                let provider = self.op.provider().to_owned();
-                let recorded = writer.handle();
-                tasks.spawn(async move {
-                    let (tally, stop, finished) = (task_tally, task_stop, task_finished);
-                    let outcome = op.call(&request).await;
-                    let rec = record(&provider, &outcome);
-                    match &outcome {
-                        Ok(answer) => {
-                            let counter = if answer.found() {
-                                &tally.found
-                            } else {
-                                &tally.not_found
-                            };
-                            counter.fetch_add(1, Ordering::Relaxed);
-                            if answer.charged() == Charged::Yes {
-                                tally.charged.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        Err(e) => {
-                            tally.errors.fetch_add(1, Ordering::Relaxed);
-                            if e.charged() == Charged::Yes {
-                                tally.charged.fetch_add(1, Ordering::Relaxed);
-                            }
-                            let kind = e.kind().as_str();
-                            if STOP_KINDS.contains(&kind) {
-                                stop.request(StopReason::Kind {
-                                    kind: kind.to_owned(),
-                                    row: number,
-                                    message: e.to_string(),
-                                });
-                            }
-                        }
-                    }
-                    if let Err(e) = recorded.record(number, rec).await {
-                        stop.request(StopReason::Journal {
-                            message: e.to_string(),
-                        });
-                        if let Ok(mut slot) = errors.lock() {
-                            slot.get_or_insert(e);
-                        }
-                    }
-                    tally.sent.fetch_add(1, Ordering::Relaxed);
-                    tally.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    drop(permit);
-                    finished.notify_waiters();
-                });
-                progress.update(tally);
-            }
-        }
-        // Let the requests in flight finish (bounded); those that do not stay `sending`.
-        let drain = async {
-            while let Some(done) = tasks.join_next().await {
-                progress.update(tally);
-                if let Err(e) = done {
-                    tracing::warn!(error = %e, "a batch task failed");
-                }
-            }
-        };
-        if tokio::time::timeout(self.settings.drain_timeout, drain)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                in_flight = Tally::get(&tally.in_flight),
-                "requests still in flight after the drain timeout: left `sending` (reported unknown on the next run)"
-            );
-            tasks.abort_all();
-            while tasks.join_next().await.is_some() {}
-        }
-        match writer_errors.lock().ok().and_then(|mut e| e.take()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
     }
 
     fn summary(

@@ -13,7 +13,7 @@ use crate::journal::{Journal, Record};
 const GROUP: usize = 512;
 
 enum Command {
-    Sending(u64, oneshot::Sender<Result<(), Error>>),
+    Sending(Vec<u64>, oneshot::Sender<Result<(), Error>>),
     Record(u64, Box<Record>, oneshot::Sender<Result<(), Error>>),
 }
 
@@ -82,9 +82,9 @@ impl WriterHandle {
             .map_err(|_| Error::config("the journal thread stopped"))?
     }
 
-    /// Marks `row` as `sending`; returns once that is on disk.
-    pub(crate) async fn sending(&self, row: u64) -> Result<(), Error> {
-        self.ask(|ack| Command::Sending(row, ack)).await
+    /// Marks `rows` as `sending`; returns once that is on disk.
+    pub(crate) async fn sending(&self, rows: Vec<u64>) -> Result<(), Error> {
+        self.ask(|ack| Command::Sending(rows, ack)).await
     }
 
     /// Records `row`'s outcome; returns once it is on disk.
@@ -100,7 +100,9 @@ fn commit(journal: &Journal, group: Vec<Command>) {
     for command in &group {
         let r = match (&begun, command) {
             (Err(e), _) => Err(e.clone()),
-            (Ok(()), Command::Sending(row, _)) => journal.mark_sending(*row),
+            (Ok(()), Command::Sending(rows, _)) => {
+                rows.iter().try_for_each(|row| journal.mark_sending(*row))
+            }
             (Ok(()), Command::Record(row, record, _)) => journal.record(*row, record),
         };
         results.push(r);

@@ -80,15 +80,14 @@ fn cred(base_url: &str) -> Command {
 }
 
 fn batch(base_url: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
-    let out = cred(base_url)
+    cred(base_url)
         .args(["batch", "jumdata", "credential", "--input"])
         .arg(input)
         .arg("--output")
         .arg(output)
         .args(extra)
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -415,10 +414,13 @@ struct Seen {
     after_signal: Vec<String>,
 }
 
+/// Which process to signal, with which signal, at which arrival.
+type Target = Arc<Mutex<Option<(u32, &'static str, u32)>>>;
+
 struct Proxy {
     url: String,
     seen: Arc<Mutex<Seen>>,
-    target: Arc<Mutex<Option<(u32, &'static str, u32)>>>,
+    target: Target,
     hold: Arc<Mutex<Duration>>,
 }
 
@@ -433,7 +435,7 @@ async fn proxy(sandbox: &Sandbox) -> Proxy {
         upstream: String,
         seen: Arc<Mutex<Seen>>,
         /// (pid, signal, on which arrival)
-        target: Arc<Mutex<Option<(u32, &'static str, u32)>>>,
+        target: Target,
         hold: Arc<Mutex<Duration>>,
         client: reqwest::Client,
     }

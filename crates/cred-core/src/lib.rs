@@ -10,7 +10,7 @@
 //!   a response-size cap, `tracing` spans, and the validate → authorise → send → decode
 //!   → retry pipeline.
 //! - [`Authorizer`]: the hook through which each provider signs requests.
-//! - [`RateLimiter`] ([`GovernorRateLimiter`]) and [`RetryPolicy`] (never bills twice
+//! - [`RateLimiter`] ([`LocalRateLimiter`]) and [`RetryPolicy`] (never bills twice
 //!   unless the caller opts in).
 //! - [`TokenStore`] ([`MemoryTokenStore`]): where OAuth tokens live and who renews them;
 //!   a shared store makes many processes share one token.
@@ -52,7 +52,7 @@ pub use endpoint::{
 };
 pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError};
 pub use mask::{Pii, Redactor};
-pub use ratelimit::{GovernorRateLimiter, RateLimiter};
+pub use ratelimit::{LocalRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;
 pub use secret::{ExposeSecret, SecretString};
 pub use settings::{ClientSettings, LimiterChoice};

@@ -1,14 +1,15 @@
 //! Client-side rate limiting.
 //!
-//! [`RateLimiter`] is the seam: the bundled [`GovernorRateLimiter`] limits one process;
+//! [`RateLimiter`] is the seam: the bundled [`LocalRateLimiter`] limits one process;
 //! a shared implementation (Redis, a database) can be plugged in without touching the
 //! provider crates.
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use governor::{DefaultDirectRateLimiter, Quota};
 
 use crate::error::{CallSite, Error};
 
@@ -26,30 +27,44 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     }
 }
 
-/// An in-process GCRA limiter ([`governor`]) shared by every operation of one client.
-pub struct GovernorRateLimiter {
-    limiter: DefaultDirectRateLimiter,
+/// An in-process GCRA limiter shared by every operation of one client, that
+/// **reserves** slots: each caller takes the next free slot (`1 / rate` after the
+/// previous one) and sleeps until it, so a wake-up that comes late delays that one
+/// request, not the schedule. (`governor` checks on wake-up instead, and at burst 1 every
+/// late wake-up loses part of a slot: it admitted about 93 % of 1,000/s on a 2-core
+/// machine, where reserving admits the rate.)
+///
+/// At most `rate` slots fall in any one-second window (plus `burst - 1` after a quiet
+/// spell when a burst is allowed). A caller that gives up while waiting (a cancelled
+/// call) leaves its slot unused.
+pub struct LocalRateLimiter {
+    interval: Duration,
+    tolerance: Duration,
+    /// The theoretical arrival time of the next request (`None`: idle from the start).
+    tat: Mutex<Option<Instant>>,
     per_second: NonZeroU32,
     burst: NonZeroU32,
 }
 
-impl fmt::Debug for GovernorRateLimiter {
+impl fmt::Debug for LocalRateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GovernorRateLimiter")
+        f.debug_struct("LocalRateLimiter")
             .field("per_second", &self.per_second)
             .field("burst", &self.burst)
             .finish()
     }
 }
 
-impl GovernorRateLimiter {
+impl LocalRateLimiter {
     /// At most `per_second` requests a second on average, with bursts of up to `burst`
     /// (a burst above 1 lets `burst - 1` requests more than the rate into a one-second
     /// window after a quiet spell).
     pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        let quota = Quota::per_second(per_second).allow_burst(burst);
+        let interval = Duration::from_secs(1) / per_second.get();
         Self {
-            limiter: governor::RateLimiter::direct(quota),
+            interval,
+            tolerance: interval * (burst.get() - 1),
+            tat: Mutex::new(None),
             per_second,
             burst,
         }
@@ -71,17 +86,36 @@ impl GovernorRateLimiter {
     pub fn rate(&self) -> NonZeroU32 {
         self.per_second
     }
+
+    /// Reserves the next slot and returns it; with `only_now`, only a slot that is
+    /// free right now (nothing reserved otherwise).
+    fn reserve(&self, only_now: bool) -> Option<Instant> {
+        let now = Instant::now();
+        // A panic elsewhere cannot leave an instant half-written: recover it.
+        let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
+        let due = tat.unwrap_or(now).max(now);
+        let slot = due.checked_sub(self.tolerance).unwrap_or(now).max(now);
+        if only_now && slot > now {
+            return None;
+        }
+        *tat = Some(due.max(slot) + self.interval);
+        Some(slot)
+    }
 }
 
 #[async_trait]
-impl RateLimiter for GovernorRateLimiter {
+impl RateLimiter for LocalRateLimiter {
     async fn acquire(&self, _site: CallSite) -> Result<(), Error> {
-        self.limiter.until_ready().await;
+        if let Some(slot) = self.reserve(false)
+            && slot > Instant::now()
+        {
+            tokio::time::sleep_until(slot.into()).await;
+        }
         Ok(())
     }
 
     fn try_acquire(&self, _site: CallSite) -> bool {
-        self.limiter.check().is_ok()
+        self.reserve(true).is_some()
     }
 }
 
@@ -94,7 +128,7 @@ mod tests {
 
     #[tokio::test]
     async fn bursts_pass_then_requests_wait() {
-        let limiter = GovernorRateLimiter::new(
+        let limiter = LocalRateLimiter::new(
             NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
             NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN),
         );
@@ -110,14 +144,45 @@ mod tests {
         assert!(format!("{limiter:?}").contains("per_second: 20"));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_waiters_get_every_slot() {
+        // Sixty-four callers at 500/s for 1 s: reserving loses no slot to late wake-ups
+        // (governor, checking on wake-up, admitted about 93 % of the rate).
+        let limiter = std::sync::Arc::new(LocalRateLimiter::per_second(
+            NonZeroU32::new(500).unwrap_or(NonZeroU32::MIN),
+        ));
+        let admitted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let (limiter, admitted) = (limiter.clone(), admitted.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    limiter.acquire(SITE).await.unwrap_or(());
+                    if start.elapsed() >= Duration::from_secs(1) {
+                        break;
+                    }
+                    admitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap_or(());
+        }
+        let n = admitted.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            (495..=501).contains(&n),
+            "{n} admitted in one second at 500/s"
+        );
+    }
+
     #[tokio::test]
     async fn no_one_second_window_admits_more_than_the_rate_from_the_start() {
         // Before burst 1 was the default, `per_second(200)` let 399 requests into the
         // first second (a full second of burst, then the rate).
         let rate = 200usize;
-        let limiter = GovernorRateLimiter::per_second(
-            NonZeroU32::new(rate as u32).unwrap_or(NonZeroU32::MIN),
-        );
+        let limiter =
+            LocalRateLimiter::per_second(NonZeroU32::new(rate as u32).unwrap_or(NonZeroU32::MIN));
         assert_eq!(limiter.burst().get(), 1);
         let start = Instant::now();
         let mut admitted = Vec::with_capacity(2 * rate + 1);

@@ -10,17 +10,17 @@ use crate::auth::Authorizer;
 use crate::call::ClientCore;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::ratelimit::{GovernorRateLimiter, RateLimiter};
+use crate::ratelimit::{LocalRateLimiter, RateLimiter};
 use crate::retry::RetryPolicy;
 use crate::transport::{ProxyUrl, RootCa, Transport, TransportConfig};
 
 /// Which client-side rate limiter a client uses.
 #[derive(Clone)]
 pub enum LimiterChoice {
-    /// A [`GovernorRateLimiter`] at this many requests a second, burst 1: no one-second
+    /// A [`LocalRateLimiter`] at this many requests a second, burst 1: no one-second
     /// window admits more.
     PerSecond(NonZeroU32),
-    /// A [`GovernorRateLimiter`] at `per_second` with bursts of up to `burst`.
+    /// A [`LocalRateLimiter`] at `per_second` with bursts of up to `burst`.
     Burst {
         /// The sustained rate.
         per_second: NonZeroU32,
@@ -80,9 +80,9 @@ impl ClientSettings {
         endpoints: &[&'static Endpoint],
     ) -> Result<ClientCore, Error> {
         let limiter: Option<Arc<dyn RateLimiter>> = match self.limiter {
-            LimiterChoice::PerSecond(n) => Some(Arc::new(GovernorRateLimiter::per_second(n))),
+            LimiterChoice::PerSecond(n) => Some(Arc::new(LocalRateLimiter::per_second(n))),
             LimiterChoice::Burst { per_second, burst } => {
-                Some(Arc::new(GovernorRateLimiter::new(per_second, burst)))
+                Some(Arc::new(LocalRateLimiter::new(per_second, burst)))
             }
             LimiterChoice::Off => None,
             LimiterChoice::Custom(l) => Some(l),

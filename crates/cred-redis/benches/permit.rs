@@ -1,6 +1,6 @@
 //! What one shared permit costs: `RedisRateLimiter::acquire` against a real
 //! `redis-server` (started here, on a Unix socket and on TCP loopback) beside the local
-//! `GovernorRateLimiter`, measured in the same run. Rates are set far above the load so
+//! `LocalRateLimiter`, measured in the same run. Rates are set far above the load so
 //! that nobody waits: the figure is the permit itself (one Lua script round trip).
 //!
 //! Then what looking up the shared token costs (`TokenStore::get`, once per licence-
@@ -14,8 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cred_core::{
-    CallSite, GovernorRateLimiter, MemoryTokenStore, NewToken, RateLimiter, SecretString,
-    TokenStore,
+    CallSite, LocalRateLimiter, MemoryTokenStore, NewToken, RateLimiter, SecretString, TokenStore,
 };
 use cred_redis::{RedisRateLimiter, RedisTokenStore, TokenKey};
 
@@ -106,7 +105,7 @@ fn main() {
         .unwrap();
     let fast = NonZeroU32::new(1_000_000_000).unwrap();
     runtime.block_on(async {
-        let local = GovernorRateLimiter::per_second(fast);
+        let local = LocalRateLimiter::per_second(fast);
         let unix = RedisRateLimiter::builder(
             format!("redis+unix://{}", server.1.join("redis.sock").display()),
             NonZeroU32::new(1_000_000).unwrap(),
@@ -128,7 +127,11 @@ fn main() {
         let t = per_permit(&tcp, n).await;
         println!("permit: {n} permits each, one caller, current-thread runtime");
         println!("{:<34} {:>10}", "limiter", "µs/permit");
-        println!("{:<34} {:>10.3}", "local (governor)", l.as_secs_f64() * 1e6);
+        println!(
+            "{:<34} {:>10.3}",
+            "local (LocalRateLimiter)",
+            l.as_secs_f64() * 1e6
+        );
         println!(
             "{:<34} {:>10.1}",
             "Redis, Unix socket (1 round trip)",

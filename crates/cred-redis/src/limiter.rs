@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::key;
 use async_trait::async_trait;
-use cred_core::{CallSite, Error, GovernorRateLimiter, RateLimiter};
+use cred_core::{CallSite, Error, LocalRateLimiter, RateLimiter};
 
 /// The GCRA step. `KEYS[1]`: the key holding the TAT (microseconds, server clock).
 /// `ARGV`: emission interval, burst tolerance and the longest wait a caller accepts, all
@@ -142,7 +142,7 @@ impl RedisRateLimiterBuilder {
                     ));
                 }
                 let local = (f64::from(self.per_second.get()) * share).floor() as u32;
-                Some(Arc::new(GovernorRateLimiter::per_second(
+                Some(Arc::new(LocalRateLimiter::per_second(
                     NonZeroU32::new(local).unwrap_or(NonZeroU32::MIN),
                 )))
             }
@@ -172,7 +172,7 @@ pub struct RedisRateLimiter {
     max_wait: Duration,
     per_second: NonZeroU32,
     when_unavailable: WhenUnavailable,
-    fallback: Option<Arc<GovernorRateLimiter>>,
+    fallback: Option<Arc<LocalRateLimiter>>,
     connection: Arc<crate::Connection>,
     script: Arc<redis::Script>,
 }

@@ -66,7 +66,7 @@ pub use cred_core;
 /// What users of this crate need from the shared runtime, re-exported so that this crate
 /// is the only dependency to add.
 pub use cred_core::{
-    Answer, Charged, ClientSettings, Error, ErrorKind, GovernorRateLimiter, LimiterChoice,
+    Answer, Charged, ClientSettings, Error, ErrorKind, LimiterChoice, LocalRateLimiter,
     ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
 };
 pub use keys::{AlipayPublicKey, AppKey};
