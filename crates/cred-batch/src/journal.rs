@@ -93,8 +93,10 @@ pub struct Record {
     pub kind: Option<&'static str>,
     /// Whether the error is retryable.
     pub retryable: bool,
-    /// The JSON to seal: `{"request_id", "result"}` or `{"error": {...}}`.
-    pub outcome: serde_json::Value,
+    /// The provider's request id (not personal data: kept as it is).
+    pub request_id: Option<String>,
+    /// The JSON text to seal: the result (answered rows) or `{"error": {...}}`.
+    pub outcome: String,
 }
 
 /// What the journal knows of one row.
@@ -110,8 +112,30 @@ pub struct Stored {
     pub found: Option<bool>,
     /// `yes`, `no`, `unknown` (answered and failed rows).
     pub charged: Option<String>,
-    /// Its outcome, opened.
-    pub outcome: Option<serde_json::Value>,
+    /// The provider's request id (answered and failed rows).
+    pub request_id: Option<String>,
+    /// Its outcome, opened: JSON text (the result of an answered row, `{"error": ..}`
+    /// of a failed or invalid one).
+    pub outcome: Option<String>,
+}
+
+/// Seals outcomes for one journal, bound to their row.
+#[derive(Clone)]
+pub struct Sealer {
+    key: SealingKey,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer")
+    }
+}
+
+impl Sealer {
+    /// `outcome` sealed for `row`.
+    pub fn seal(&self, row: u64, outcome: &str) -> Result<Vec<u8>, Error> {
+        self.key.seal(&row.to_be_bytes(), outcome.as_bytes())
+    }
 }
 
 /// The journal of one batch.
@@ -250,11 +274,11 @@ impl Journal {
                    charged TEXT,
                    kind TEXT,
                    retryable INTEGER,
-                   outcome BLOB,
+                   rid TEXT,
                    attempts INTEGER NOT NULL DEFAULT 0
                  );
-                 CREATE INDEX IF NOT EXISTS rows_input ON rows(input);
-                 CREATE INDEX IF NOT EXISTS rows_state ON rows(state, row);",
+                 CREATE TABLE IF NOT EXISTS outcomes (row INTEGER PRIMARY KEY, data BLOB NOT NULL);
+                 CREATE INDEX IF NOT EXISTS rows_input ON rows(input);",
             )
             .map_err(db)?;
         self.conn
@@ -311,6 +335,15 @@ impl Journal {
         self.hmac.tag(parts)
     }
 
+    /// `synchronous=FULL` (an `fsync` at every commit) or `NORMAL` (WAL: on disk against
+    /// a crash of the process; against one of the machine at the next full commit).
+    pub fn set_full_sync(&self, full: bool) -> Result<(), Error> {
+        let mode = if full { "FULL" } else { "NORMAL" };
+        self.conn
+            .execute_batch(&format!("PRAGMA synchronous={mode}"))
+            .map_err(db)
+    }
+
     /// Starts a transaction (plans are written in batches of rows).
     pub fn begin(&self) -> Result<(), Error> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)
@@ -346,7 +379,7 @@ impl Journal {
         self.conn
             .execute(
                 &format!(
-                    "UPDATE rows SET state = 'pending', outcome = NULL
+                    "UPDATE rows SET state = 'pending'
                      WHERE state = 'failed' AND charged = 'no' AND (retryable = 1 OR kind IN ({stop}))"
                 ),
                 [],
@@ -407,12 +440,11 @@ impl Journal {
         input: &[u8; 32],
         state: State,
         of: Option<u64>,
-        outcome: Option<&serde_json::Value>,
+        outcome: Option<&str>,
     ) -> Result<(), Error> {
-        let sealed = outcome.map(|o| self.seal_outcome(row, o)).transpose()?;
         self.conn
             .prepare_cached(
-                "INSERT INTO rows (row, input, state, of, charged, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO rows (row, input, state, of, charged) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(db)?
             .execute(params![
@@ -421,17 +453,21 @@ impl Journal {
                 state.as_str(),
                 of.map(|o| o as i64),
                 (state == State::Invalid || state == State::Duplicate).then_some("no"),
-                sealed
             ])
             .map_err(db)?;
+        if let Some(outcome) = outcome {
+            self.put_outcome(row, outcome)?;
+        }
         Ok(())
     }
 
     /// Forgets a row (an invalid row fixed since: it is planned afresh).
     pub fn forget(&self, row: u64) -> Result<(), Error> {
-        self.conn
-            .execute("DELETE FROM rows WHERE row = ?1", [row as i64])
-            .map_err(db)?;
+        for table in ["rows", "outcomes"] {
+            self.conn
+                .execute(&format!("DELETE FROM {table} WHERE row = ?1"), [row as i64])
+                .map_err(db)?;
+        }
         Ok(())
     }
 
@@ -484,10 +520,16 @@ impl Journal {
 
     /// Records a call's outcome.
     pub fn record(&self, row: u64, record: &Record) -> Result<(), Error> {
-        let sealed = self.seal_outcome(row, &record.outcome)?;
+        let sealed = self.sealer().seal(row, &record.outcome)?;
+        self.record_sealed(row, record, &sealed)
+    }
+
+    /// Records a call's outcome already sealed with [`Journal::sealer`] (the sender
+    /// seals on its tasks, so the writer thread only writes).
+    pub fn record_sealed(&self, row: u64, record: &Record, sealed: &[u8]) -> Result<(), Error> {
         self.conn
             .prepare_cached(
-                "UPDATE rows SET state = ?2, found = ?3, charged = ?4, kind = ?5, retryable = ?6, outcome = ?7 WHERE row = ?1",
+                "UPDATE rows SET state = ?2, found = ?3, charged = ?4, kind = ?5, retryable = ?6, rid = ?7 WHERE row = ?1",
             )
             .map_err(db)?
             .execute(params![
@@ -497,23 +539,41 @@ impl Journal {
                 record.charged,
                 record.kind,
                 record.retryable,
-                sealed
+                record.request_id,
             ])
+            .map_err(db)?;
+        self.put_sealed(row, sealed)
+    }
+
+    /// Stores a row's outcome, sealed, in its own table (the row table stays small, so
+    /// state changes rewrite few pages).
+    fn put_outcome(&self, row: u64, outcome: &str) -> Result<(), Error> {
+        let sealed = self.sealer().seal(row, outcome)?;
+        self.put_sealed(row, &sealed)
+    }
+
+    fn put_sealed(&self, row: u64, sealed: &[u8]) -> Result<(), Error> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO outcomes (row, data) VALUES (?1, ?2)")
+            .map_err(db)?
+            .execute(params![row as i64, sealed])
             .map_err(db)?;
         Ok(())
     }
 
-    fn seal_outcome(&self, row: u64, outcome: &serde_json::Value) -> Result<Vec<u8>, Error> {
-        self.seal
-            .seal(&row.to_be_bytes(), outcome.to_string().as_bytes())
+    /// What seals this journal's outcomes (cheap to clone).
+    pub fn sealer(&self) -> Sealer {
+        Sealer {
+            key: self.seal.clone(),
+        }
     }
 
-    fn open_outcome(&self, row: u64, sealed: &[u8]) -> Result<serde_json::Value, Error> {
+    fn open_outcome(&self, row: u64, sealed: &[u8]) -> Result<String, Error> {
         let plain = self
             .seal
             .open(&row.to_be_bytes(), sealed)
             .ok_or_else(|| Error::config(format!("journal: row {row}'s outcome does not open")))?;
-        serde_json::from_slice(&plain)
+        String::from_utf8(plain)
             .map_err(|_| Error::config(format!("journal: row {row}'s outcome is damaged")))
     }
 
@@ -552,7 +612,10 @@ impl Journal {
     pub fn first_invalid(&self, limit: u32) -> Result<Vec<(u64, String)>, Error> {
         let mut stmt = self
             .conn
-            .prepare("SELECT row, outcome FROM rows WHERE state = 'invalid' ORDER BY row LIMIT ?1")
+            .prepare(
+                "SELECT r.row, o.data FROM rows r LEFT JOIN outcomes o ON o.row = r.row
+                 WHERE r.state = 'invalid' ORDER BY r.row LIMIT ?1",
+            )
             .map_err(db)?;
         let rows = stmt
             .query_map([limit], |r| {
@@ -563,10 +626,10 @@ impl Journal {
         for r in rows {
             let (row, sealed) = r.map_err(db)?;
             let reason = match sealed {
-                Some(s) => self.open_outcome(row, &s)?["error"]["message"]
-                    .as_str()
-                    .unwrap_or("invalid")
-                    .to_owned(),
+                Some(s) => serde_json::from_str::<serde_json::Value>(&self.open_outcome(row, &s)?)
+                    .ok()
+                    .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "invalid".to_owned()),
                 None => "invalid".to_owned(),
             };
             out.push((row, reason));
@@ -579,7 +642,8 @@ impl Journal {
         let raw = self
             .conn
             .prepare_cached(
-                "SELECT row, state, of, found, charged, outcome FROM rows WHERE row = ?1",
+                "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, o.data FROM rows r
+                 LEFT JOIN outcomes o ON o.row = r.row WHERE r.row = ?1",
             )
             .map_err(db)?
             .query_row([row as i64], raw_stored)
@@ -596,7 +660,8 @@ impl Journal {
                 let mut stmt = self
                     .conn
                     .prepare_cached(
-                        "SELECT row, state, of, found, charged, outcome FROM rows WHERE row > ?1 ORDER BY row LIMIT 2000",
+                        "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, o.data FROM rows r
+                         LEFT JOIN outcomes o ON o.row = r.row WHERE r.row > ?1 ORDER BY r.row LIMIT 2000",
                     )
                     .map_err(db)?;
                 let rows = stmt.query_map([after], raw_stored).map_err(db)?;
@@ -613,7 +678,7 @@ impl Journal {
     }
 
     fn finish_stored(&self, raw: RawStored) -> Result<Stored, Error> {
-        let (row, state, of, found, charged, outcome) = raw;
+        let (row, state, of, found, charged, request_id, outcome) = raw;
         let row = row as u64;
         Ok(Stored {
             row,
@@ -622,6 +687,7 @@ impl Journal {
             of: of.map(|o| o as u64),
             found,
             charged,
+            request_id,
             outcome: outcome.map(|o| self.open_outcome(row, &o)).transpose()?,
         })
     }
@@ -632,6 +698,7 @@ type RawStored = (
     String,
     Option<i64>,
     Option<bool>,
+    Option<String>,
     Option<String>,
     Option<Vec<u8>>,
 );
@@ -644,6 +711,7 @@ fn raw_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawStored> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
@@ -681,7 +749,8 @@ mod tests {
         let k1 = j.input_key(&[b"321083197812162119"]);
         j.plan(1, &k1, State::Pending, None, None).unwrap();
         j.plan(2, &k1, State::Duplicate, Some(1), None).unwrap();
-        let reason = serde_json::json!({"error": {"message": "idcard: bad check digit"}});
+        let reason =
+            serde_json::json!({"error": {"message": "idcard: bad check digit"}}).to_string();
         j.plan(
             3,
             &j.input_key(&[b"x"]),
@@ -710,11 +779,14 @@ mod tests {
             charged: "yes",
             kind: None,
             retryable: false,
-            outcome: serde_json::json!({"request_id": "r1", "result": {"name": "王小明"}}),
+            request_id: Some("r1".to_owned()),
+            outcome: serde_json::json!({"name": "王小明"}).to_string(),
         };
         j.record(1, &record).unwrap();
         let stored = j.stored(1).unwrap().unwrap();
-        assert_eq!(stored.outcome.unwrap()["result"]["name"], "王小明");
+        let outcome: serde_json::Value = serde_json::from_str(&stored.outcome.unwrap()).unwrap();
+        assert_eq!(outcome["name"], "王小明");
+        assert_eq!(stored.request_id.as_deref(), Some("r1"));
         assert_eq!(j.charged().unwrap(), 1);
         // Nothing readable at rest: neither the ID number nor the answer.
         drop(j);
@@ -769,7 +841,8 @@ mod tests {
                 charged,
                 kind: Some(kind),
                 retryable,
-                outcome: serde_json::json!({"error": {}}),
+                request_id: None,
+                outcome: serde_json::json!({"error": {}}).to_string(),
             };
             j.record(row, &record).unwrap();
         }

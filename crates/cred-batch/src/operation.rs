@@ -96,14 +96,15 @@ pub fn record<T: Serialize>(provider: &str, outcome: &Result<Answer<T>, Error>) 
     match outcome {
         Ok(answer) => {
             let meta = answer.meta();
-            let result = serde_json::to_value(answer.result()).unwrap_or(Value::Null);
             Record {
                 state: State::Answered,
                 found: Some(answer.found()),
                 charged: meta.charged.as_str(),
                 kind: None,
                 retryable: false,
-                outcome: json!({"request_id": meta.request_id, "result": result}),
+                request_id: meta.request_id.clone(),
+                outcome: serde_json::to_string(&answer.result())
+                    .unwrap_or_else(|_| "null".to_owned()),
             }
         }
         Err(e) => Record {
@@ -112,7 +113,8 @@ pub fn record<T: Serialize>(provider: &str, outcome: &Result<Answer<T>, Error>) 
             charged: e.charged().as_str(),
             kind: Some(e.kind().as_str()),
             retryable: e.is_retryable(),
-            outcome: json!({"error": error_json(provider, e)}),
+            request_id: e.request_id().map(str::to_owned),
+            outcome: json!({"error": error_json(provider, e)}).to_string(),
         },
     }
 }

@@ -70,15 +70,14 @@ pub fn line(stored: &Stored, original: Option<&Stored>, provider: &str) -> Value
             }
         }
         State::Answered => {
-            let outcome = stored.outcome.clone().unwrap_or(Value::Null);
             obj.insert("status".into(), json!("answered"));
             obj.insert("found".into(), json!(stored.found));
             obj.insert("charged".into(), charged(stored.charged.as_deref()));
-            obj.insert("request_id".into(), outcome["request_id"].clone());
-            obj.insert("result".into(), outcome["result"].clone());
+            obj.insert("request_id".into(), json!(stored.request_id));
+            obj.insert("result".into(), parsed(stored));
         }
         State::Invalid | State::Failed => {
-            let outcome = stored.outcome.clone().unwrap_or(Value::Null);
+            let outcome = parsed(stored);
             let error = outcome["error"].clone();
             obj.insert("status".into(), json!(stored.state.as_str()));
             obj.insert("found".into(), Value::Null);
@@ -119,6 +118,40 @@ pub fn line(stored: &Stored, original: Option<&Stored>, provider: &str) -> Value
         }
     }
     Value::Object(obj)
+}
+
+fn parsed(stored: &Stored) -> Value {
+    stored
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// An answered row's line, written straight from the stored text: the result is copied
+/// as it is, not parsed and printed again. `None` for any other state.
+fn answered_line(stored: &Stored, out: &mut impl Write) -> Option<Result<(), Error>> {
+    if stored.state != State::Answered {
+        return None;
+    }
+    let result = stored.outcome.as_deref()?;
+    let head = json!({
+        "row": stored.row,
+        "status": "answered",
+        "found": stored.found,
+        "charged": charged(stored.charged.as_deref()),
+        "request_id": stored.request_id,
+    })
+    .to_string();
+    // `{...}` without its closing brace, then `"result":<text>}`.
+    let head = head.strip_suffix('}')?;
+    Some(
+        out.write_all(head.as_bytes())
+            .and_then(|()| out.write_all(b",\"result\":"))
+            .and_then(|()| out.write_all(result.as_bytes()))
+            .and_then(|()| out.write_all(b"}\n"))
+            .map_err(write_err),
+    )
 }
 
 fn charged(c: Option<&str>) -> Value {
@@ -215,7 +248,17 @@ fn each_line(
 }
 
 fn jsonl(journal: &Journal, provider: &str, out: &mut impl Write) -> Result<Written, Error> {
-    let rows = each_line(journal, provider, |value| {
+    let mut rows = 0u64;
+    journal.for_each(|stored| {
+        rows += 1;
+        if let Some(done) = answered_line(&stored, out) {
+            return done;
+        }
+        let original = match (stored.state, stored.of) {
+            (State::Duplicate, Some(of)) => journal.stored(of)?,
+            _ => None,
+        };
+        let value = line(&stored, original.as_ref(), provider);
         serde_json::to_writer(&mut *out, &value)
             .map_err(|e| Error::config(format!("cannot write the output: {e}")))?;
         out.write_all(b"\n").map_err(write_err)

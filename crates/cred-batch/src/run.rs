@@ -321,9 +321,13 @@ impl<O: Operation> Batch<O> {
         planned: &Planned<O::Request>,
     ) -> Result<(), Error> {
         match planned {
-            Planned::Invalid(outcome, key) => {
-                journal.plan(number, key, State::Invalid, None, Some(outcome))
-            }
+            Planned::Invalid(outcome, key) => journal.plan(
+                number,
+                key,
+                State::Invalid,
+                None,
+                Some(&outcome.to_string()),
+            ),
             Planned::Valid(_, key) => match journal.original_of(key, number)? {
                 Some(of) => journal.plan(number, key, State::Duplicate, Some(of), None),
                 None => journal.plan(number, key, State::Pending, None, None),
@@ -396,6 +400,12 @@ impl<O: Operation> Batch<O> {
             }
         }
         let plan = self.summarise_plan(&journal)?;
+        tracing::debug!(
+            rows = plan.rows,
+            to_send = plan.to_send,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "batch planned"
+        );
         progress.start(&plan);
         let reader = journal.reopen()?;
         let writer = Writer::start(journal)?;
@@ -413,6 +423,11 @@ impl<O: Operation> Batch<O> {
         .await;
         let journal = writer.finish()?;
         sent?;
+        tracing::debug!(
+            sent = Tally::get(&tally.sent),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "batch sent"
+        );
         progress.update(&tally);
         self.summary(&journal, &tally, stop.reason(), started)
     }

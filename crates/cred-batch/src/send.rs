@@ -4,15 +4,15 @@
 //! disk first, without an `fsync` per row.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use cred_core::{ApiRequest, Charged, Error};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::control::{Progress, Stop, StopReason, Tally};
 use crate::input::{Input, Rows};
-use crate::journal::{Journal, STOP_KINDS};
+use crate::journal::{Journal, STOP_KINDS, Sealer};
 use crate::operation::{Operation, record};
 use crate::row::{Row, RowRead};
 use crate::run::{Settings, identity};
@@ -69,7 +69,6 @@ impl Pending<'_> {
 pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
     let semaphore = Arc::new(Semaphore::new(s.settings.concurrency.max(1)));
     let finished = Arc::new(tokio::sync::Notify::new());
-    let writer_error = Arc::new(Mutex::new(None::<Error>));
     let mut tasks = tokio::task::JoinSet::new();
     let mut pending = Pending {
         reader: s.reader,
@@ -78,8 +77,13 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
         after: 0,
     };
     let handle = s.writer.handle();
+    let sealer = s.reader.sealer();
     let mut exhausted = false;
     while !exhausted && !s.stop.requested() {
+        if let Some(message) = handle.failed() {
+            s.stop.request(StopReason::Journal { message });
+            break;
+        }
         // Wait for one permit, then take every other free one.
         let first = tokio::select! {
             permit = semaphore.clone().acquire_owned() => permit.map_err(|_| Error::config("the batch was closed"))?,
@@ -141,10 +145,10 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
                 permit,
                 Shared {
                     writer: handle.clone(),
+                    sealer: sealer.clone(),
                     tally: s.tally.clone(),
                     stop: s.stop.clone(),
                     finished: finished.clone(),
-                    writer_error: writer_error.clone(),
                 },
             ));
         }
@@ -170,10 +174,7 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
     }
-    match writer_error.lock().ok().and_then(|mut e| e.take()) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// Whether one more paid request fits under `limit` beside `queued` ones not yet in
@@ -210,10 +211,10 @@ async fn charge_room(
 /// What a call's task shares with the sender.
 struct Shared {
     writer: WriterHandle,
+    sealer: Sealer,
     tally: Arc<Tally>,
     stop: Arc<Stop>,
     finished: Arc<tokio::sync::Notify>,
-    writer_error: Arc<Mutex<Option<Error>>>,
 }
 
 async fn call<O: Operation>(
@@ -252,13 +253,14 @@ async fn call<O: Operation>(
             }
         }
     }
-    if let Err(e) = s.writer.record(number, rec).await {
-        s.stop.request(StopReason::Journal {
+    // Queued for the journal (a process dying before that commit leaves the row
+    // `sending`, which a resume reports as unknown: never as unsent); the slot is free
+    // for the next row.
+    match s.sealer.seal(number, &rec.outcome) {
+        Ok(sealed) => s.writer.record(number, rec, sealed),
+        Err(e) => s.stop.request(StopReason::Journal {
             message: e.to_string(),
-        });
-        if let Ok(mut slot) = s.writer_error.lock() {
-            slot.get_or_insert(e);
-        }
+        }),
     }
     s.tally.sent.fetch_add(1, Ordering::Relaxed);
     s.tally.in_flight.fetch_sub(1, Ordering::Relaxed);

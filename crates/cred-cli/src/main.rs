@@ -167,6 +167,7 @@ fn init_logging(verbose: u8) {
             .with_target("zz_license_api", LevelFilter::DEBUG)
             .with_target("zhima_api", LevelFilter::DEBUG)
             .with_target("cred_sandbox", LevelFilter::DEBUG)
+            .with_target("cred_batch", LevelFilter::DEBUG)
             .with_target("cred", LevelFilter::DEBUG),
         _ => Targets::new().with_default(LevelFilter::TRACE),
     };
