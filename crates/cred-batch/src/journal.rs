@@ -224,10 +224,12 @@ impl Journal {
         Ok(journal)
     }
 
-    /// A journal in memory (a dry run with no journal on disk yet): nothing is written.
-    pub fn in_memory(operation: &str, shard: &str) -> Result<Self, Error> {
+    /// A scratch journal (a dry run with no journal on disk yet): SQLite's private
+    /// temporary database, spilled to a temporary file beyond its page cache (so memory
+    /// stays flat however long the input) and deleted when closed.
+    pub fn scratch(operation: &str, shard: &str) -> Result<Self, Error> {
         let journal = Self {
-            conn: Connection::open_in_memory().map_err(db)?,
+            conn: Connection::open("").map_err(db)?,
             path: None,
             hmac: HmacKey::generate()?,
             seal: SealingKey::generate()?,
@@ -242,7 +244,7 @@ impl Journal {
         let path = self
             .path
             .as_ref()
-            .ok_or_else(|| Error::config("an in-memory journal cannot be reopened"))?;
+            .ok_or_else(|| Error::config("a scratch journal cannot be reopened"))?;
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
@@ -254,7 +256,7 @@ impl Journal {
         })
     }
 
-    /// The database file (`None` in memory).
+    /// The database file (`None` for a scratch journal).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
@@ -819,7 +821,7 @@ mod tests {
 
     #[test]
     fn failures_that_cost_nothing_are_retried_on_resume() {
-        let j = Journal::in_memory("op", "all").unwrap();
+        let j = Journal::scratch("op", "all").unwrap();
         for (row, kind, charged, retryable) in [
             (1, "throttled", "no", true),
             (2, "insufficient-balance", "no", false),

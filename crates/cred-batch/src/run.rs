@@ -365,13 +365,13 @@ impl<O: Operation> Batch<O> {
 
     /// Plans every row and says what a run would do, sending nothing and writing
     /// nothing: an existing journal is read in a transaction that is rolled back, a
-    /// missing one is planned in memory.
+    /// missing one is planned in a scratch database that is deleted afterwards.
     pub fn dry_run(&self) -> Result<Plan, Error> {
         let shard = self.settings.shard.label();
         let journal = if self.journal.exists() {
             Journal::open(&self.journal, self.op.name(), &shard)?
         } else {
-            Journal::in_memory(self.op.name(), &shard)?
+            Journal::scratch(self.op.name(), &shard)?
         };
         journal.begin()?;
         let planned = self

@@ -658,3 +658,68 @@ async fn ctrl_c_finishes_the_requests_in_flight_and_resumes() {
         assert_eq!(seen.arrivals.get(id).copied(), Some(1), "sent exactly once");
     }
 }
+
+/// `cred --sandbox --json batch <target> --input <jsonl> --output <out>`: the summary.
+fn sandbox_batch(dir: &Dir, target: &[&str], rows: &str, extra: &[&str]) -> (Value, Vec<Value>) {
+    let name = target.join("-");
+    let input = dir.write(&format!("{name}.jsonl"), rows);
+    let output = dir.path(&format!("{name}.out.jsonl"));
+    let out = Command::new(env!("CARGO_BIN_EXE_cred"))
+        .env_remove("CRED_REDIS_URL")
+        .args(["--sandbox", "--json", "batch"])
+        .args(target)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (summary, lines(&output))
+}
+
+#[test]
+fn every_query_operation_runs_as_a_batch_with_a_json_summary() {
+    let dir = Dir::new("every");
+    let fixture = cred_sandbox::zz_license::FIXTURE_IDS[0];
+    let cases: Vec<(Vec<&str>, String, Vec<&str>)> = vec![
+        (
+            vec!["juhe", "qualification"],
+            "{\"name\":\"河南省建筑科学研究院有限公司\"}\n{\"name\":\"\"}\n".to_owned(),
+            vec![],
+        ),
+        (
+            vec!["zz-license", "info"],
+            format!("{{\"certificate-id\":\"{fixture}\"}}\n{{\"certificate-id\":\"1.2.3\"}}\n"),
+            vec![],
+        ),
+        (
+            vec!["zz-license", "by-holder"],
+            "{\"holder-code\":\"321083197812162119\",\"holder-type\":\"111\",\"cert-type\":\"T01\"}\n{\"holder-code\":\"321083197812162119\",\"cert-type\":\"T01\"}\n".to_owned(),
+            vec!["--city"],
+        ),
+        (
+            vec!["zz-license", "verify"],
+            "{\"cert-type\":\"T01\",\"holder-code\":\"321083197812162119\",\"data\":\"{\\\"name\\\":\\\"王小明\\\"}\",\"use-for\":\"核验\"}\n{\"cert-type\":\"T01\",\"holder-code\":\"321083197812162119\",\"use-for\":\"核验\"}\n".to_owned(),
+            vec![],
+        ),
+        (
+            vec!["zhima", "jobworth"],
+            "{\"once-token\":\"SANDBOX-WAITING\",\"user-id\":\"2088102910292100\"}\n{\"user-id\":\"2088102910292100\"}\n".to_owned(),
+            vec![],
+        ),
+    ];
+    for (target, rows, extra) in cases {
+        let (summary, got) = sandbox_batch(&dir, &target, &rows, &extra);
+        let name = target.join(" ");
+        assert_eq!(summary["rows"], 2, "{name}: {summary}");
+        assert_eq!(summary["statuses"]["answered"], 1, "{name}: {summary}");
+        assert_eq!(summary["statuses"]["invalid"], 1, "{name}: {summary}");
+        assert_eq!(summary["unfinished"], false, "{name}");
+        assert_eq!(got[0]["status"], "answered", "{name}: {}", got[0]);
+        assert_eq!(got[1]["status"], "invalid", "{name}: {}", got[1]);
+        assert_eq!(got[1]["error"]["kind"], "invalid-argument", "{name}");
+    }
+}
