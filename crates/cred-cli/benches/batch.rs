@@ -33,18 +33,9 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A valid resident ID number per `n` (as in the batch tests).
+/// A valid resident ID number, different for every `n`, never a magic input.
 fn id(n: u64) -> String {
-    let day = n / 1000;
-    let first17 = format!(
-        "320102{:04}{:02}{:02}{:03}",
-        1950 + day / 336,
-        1 + (day / 28) % 12,
-        1 + day % 28,
-        n % 1000
-    );
-    let check = cred_core::validate::resident_id_check_char(&first17).unwrap();
-    format!("{first17}{check}")
+    cred_sandbox::credentials::test_resident_id(n)
 }
 
 fn write_csv(path: &Path, rows: u64) {

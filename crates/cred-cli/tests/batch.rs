@@ -14,19 +14,9 @@ use cred_sandbox::Sandbox;
 use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
 use serde_json::Value;
 
-/// A valid resident ID number, different for every `n` (region 320102, so never one of
-/// the sandbox's magic inputs).
+/// A valid resident ID number, different for every `n`, never a magic input.
 fn id(n: u64) -> String {
-    let day = n / 1000;
-    let first17 = format!(
-        "320102{:04}{:02}{:02}{:03}",
-        1950 + day / 336,
-        1 + (day / 28) % 12,
-        1 + day % 28,
-        n % 1000
-    );
-    let check = cred_core::validate::resident_id_check_char(&first17).unwrap();
-    format!("{first17}{check}")
+    cred_sandbox::credentials::test_resident_id(n)
 }
 
 /// The sandbox's insufficient-balance input (603).

@@ -343,6 +343,10 @@ mod tests {
                 .sum();
             assert_eq!(b[17], C[(sum % 11) as usize], "{}", m.idcard);
             assert!(seen.insert(m.idcard), "{} twice", m.idcard);
+            assert!(
+                !m.idcard.starts_with("320102"),
+                "clashes with test_resident_id"
+            );
         }
     }
 }
