@@ -3,12 +3,19 @@
 //! to one in-process loopback server, at concurrency 1 and 64.
 //!
 //! Prints the throughput of each and the ratio SDK / bare, both measured in the same run
-//! (short batches interleaved, totals compared). Run with:
+//! (short batches interleaved, totals compared), then the CPU instructions one call costs
+//! on each side, counted by `valgrind --tool=callgrind` in a client process of its own
+//! (the server runs in another): instruction counts do not move with the machine's load.
+//! Run with:
 //!
 //! ```text
 //! cargo bench -p credkit-tests --bench jumdata_overhead
 //! BENCH_REQUESTS=100000 BENCH_BATCHES=200 cargo bench -p credkit-tests --bench jumdata_overhead
+//! tests/benches/instructions.sh    # installs valgrind when missing, then runs this
 //! ```
+//!
+//! `BENCH_INSTRUCTIONS=0` skips the instruction counts; without `valgrind` they are
+//! skipped with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::convert::Infallible;
@@ -72,7 +79,42 @@ fn start_server() -> SocketAddr {
     rx.recv().unwrap()
 }
 
-/// What a careful hand-written client does: sign, send the form, parse the JSON, check.
+/// The answer's envelope, decoded by hand into plain structs of its documented fields
+/// (serde derive only: nothing of the SDK's decoders, so the baseline does not move
+/// when the SDK changes).
+#[derive(serde::Deserialize)]
+struct Envelope {
+    code: i64,
+    data: Option<Data>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)] // decoded to measure the decoding
+struct Data {
+    count: Option<i64>,
+    items: Vec<Item>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // decoded to measure the decoding
+struct Item {
+    occupation: Option<String>,
+    qua_type: Option<i64>,
+    qua_level: Option<String>,
+    certificate_no: Option<String>,
+    mechanism_name: Option<String>,
+    reporting_unit: Option<String>,
+    reporting_time: Option<String>,
+    issuing_time: Option<String>,
+    education_level: Option<String>,
+    scores: Option<String>,
+    theory_scores: Option<String>,
+    operation_scores: Option<String>,
+}
+
+/// What a careful hand-written client does: sign, send the form, decode the JSON into
+/// typed structs, check the code.
 async fn bare_call(http: &reqwest::Client, url: &str) {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -95,8 +137,9 @@ async fn bare_call(http: &reqwest::Client, url: &str) {
         .await
         .unwrap();
     let bytes = resp.bytes().await.unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(v["code"], 200);
+    let envelope: Envelope = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(envelope.code, 200);
+    assert!(envelope.data.is_some_and(|d| !d.items.is_empty()));
 }
 
 fn form_body(pairs: &[(&str, &str)]) -> String {
@@ -148,7 +191,119 @@ async fn run(
     (per_task * concurrency) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The two clients, built the same way for the throughput and the instruction counts.
+fn clients(base: &str) -> (Client, reqwest::Client) {
+    // Both clients: one pooled reqwest client, same timeouts. The SDK keeps its rate
+    // limiter on (quota far above the load, so it never waits) and its retry policy.
+    let sdk = Client::builder()
+        .credentials(APP_ID, APP_SECRET)
+        .base_url(base)
+        .rate_limit(10_000_000)
+        .build()
+        .unwrap();
+    let bare = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent("credkit-jumdata-api/0.1.0")
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    (sdk, bare)
+}
+
+/// `BENCH_ROLE=client`: `BENCH_N` calls of `BENCH_SIDE` (`sdk` or `bare`), one at a
+/// time, to the server at `BENCH_URL`; nothing printed (run under valgrind).
+fn client_only() {
+    let base = std::env::var("BENCH_URL").unwrap();
+    let n = env_usize("BENCH_N", 100);
+    let side = match std::env::var("BENCH_SIDE").as_deref() {
+        Ok("sdk") => Side::Sdk,
+        _ => Side::Bare,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (sdk, bare) = clients(&base);
+        let url: Arc<str> = format!("{base}/credential/query").into();
+        run(side, n, 1, &sdk, &bare, &url).await;
+    });
+}
+
+/// Instructions `valgrind --tool=callgrind` counts in a client process making `n` calls.
+fn instructions_for(side: &str, n: usize, base: &str) -> u64 {
+    let out = std::env::temp_dir().join(format!(
+        "credkit-callgrind-{}-{side}-{n}.out",
+        std::process::id()
+    ));
+    let status = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(std::env::current_exe().unwrap())
+        .env("BENCH_ROLE", "client")
+        .env("BENCH_SIDE", side)
+        .env("BENCH_N", n.to_string())
+        .env("BENCH_URL", base)
+        .status()
+        .unwrap();
+    assert!(status.success(), "valgrind failed");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
+        .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+/// Instructions per call of each side: the difference between a long and a short run
+/// (start-up, connection set-up and warm-up cancel out), in processes of their own.
+fn instructions(base: &str) {
+    if std::env::var("BENCH_INSTRUCTIONS").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let found = std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        println!(
+            "instructions: skipped, valgrind not found (tests/benches/instructions.sh installs it)"
+        );
+        return;
+    }
+    let (short, long) = (
+        env_usize("BENCH_INSTR_SHORT", 200),
+        env_usize("BENCH_INSTR_LONG", 1_200),
+    );
+    let per_call = |side: &str| {
+        let a = instructions_for(side, short, base);
+        let b = instructions_for(side, long, base);
+        (b.saturating_sub(a)) as f64 / (long - short) as f64
+    };
+    let (bare, sdk) = (per_call("bare"), per_call("sdk"));
+    println!(
+        "instructions per call (callgrind, client process, {} calls): bare {bare:.0}, sdk {sdk:.0}, sdk / bare {:.3}",
+        long - short,
+        sdk / bare
+    );
+}
+
 fn main() {
+    match std::env::var("BENCH_ROLE").as_deref() {
+        Ok("client") => return client_only(),
+        Ok("server") => {
+            println!("{}", start_server());
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        _ => {}
+    }
     let requests = env_usize("BENCH_REQUESTS", 40_000);
     let batches = env_usize("BENCH_BATCHES", 80).max(1);
     let addr = start_server();
@@ -161,21 +316,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        // Both clients: one pooled reqwest client, same timeouts. The SDK keeps its rate
-        // limiter on (quota far above the load, so it never waits) and its retry policy.
-        let sdk = Client::builder()
-            .credentials(APP_ID, APP_SECRET)
-            .base_url(base.clone())
-            .rate_limit(10_000_000)
-            .build()
-            .unwrap();
-        let bare = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent("credkit-jumdata-api/0.1.0")
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
+        let (sdk, bare) = clients(&base);
 
         println!(
             "jumdata_overhead: {requests} requests per side and concurrency, {batches} alternating batches"
@@ -206,4 +347,22 @@ fn main() {
             println!("{concurrency:>11} {b:>14.0} {s:>14.0} {:>12.3}", s / b);
         }
     });
+    // Instruction counts: the server in a process of its own, so only the client counts.
+    if std::env::var("BENCH_INSTRUCTIONS").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_ROLE", "server")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    instructions(&format!("http://{}", line.trim()));
+    let _ = server.kill();
+    let _ = server.wait();
 }

@@ -81,13 +81,85 @@ pub fn conclude<T: DeserializeOwned>(
     refine: fn(&str, ErrorKind, &str) -> ErrorKind,
 ) -> Result<Answer<T>, Error> {
     let site = endpoint.site;
-    let Some(code) = reply.code else {
+    let (payload, payload_field) = (reply.payload, reply.payload_field);
+    let head = Head {
+        code: reply.code,
+        code_field: reply.code_field,
+        message: reply.message,
+        charged: reply.charged,
+        request_id: reply.request_id,
+    };
+    finish(
+        endpoint,
+        raw,
+        redactor,
+        table,
+        head,
+        refine,
+        || match payload {
+            Some(p) if !is_empty_json(p) => {
+                serde_json::from_str::<T>(p.get())
+                    .map(Some)
+                    .map_err(|e| Error::Decode {
+                        site,
+                        reason: format!(
+                            "`{payload_field}` does not have the documented shape: {}",
+                            describe_json_error(&e)
+                        ),
+                        snippet: snippet(raw, redactor),
+                    })
+            }
+            _ => Ok(None),
+        },
+    )
+}
+
+/// The fields of an envelope beside its payload.
+#[derive(Debug)]
+pub struct Head {
+    /// The provider's code, as text.
+    pub code: Option<String>,
+    /// Its wire name (for messages).
+    pub code_field: &'static str,
+    /// The provider's message.
+    pub message: Option<String>,
+    /// The billing flag, when the envelope has one.
+    pub charged: Option<bool>,
+    /// The provider's request id.
+    pub request_id: Option<String>,
+}
+
+/// As [`conclude`], for an envelope whose payload was decoded in the same pass
+/// ([`Payload`]): `payload` is the result of a success code.
+pub fn conclude_decoded<T>(
+    endpoint: &'static Endpoint,
+    raw: &RawResponse,
+    redactor: &Redactor<'_>,
+    table: &'static [CodeInfo],
+    head: Head,
+    payload: Option<T>,
+    refine: fn(&str, ErrorKind, &str) -> ErrorKind,
+) -> Result<Answer<T>, Error> {
+    finish(endpoint, raw, redactor, table, head, refine, || Ok(payload))
+}
+
+fn finish<T>(
+    endpoint: &'static Endpoint,
+    raw: &RawResponse,
+    redactor: &Redactor<'_>,
+    table: &'static [CodeInfo],
+    head: Head,
+    refine: fn(&str, ErrorKind, &str) -> ErrorKind,
+    payload: impl FnOnce() -> Result<Option<T>, Error>,
+) -> Result<Answer<T>, Error> {
+    let site = endpoint.site;
+    let Some(code) = head.code else {
         if !raw.is_success() {
             return Err(status_error(endpoint, raw, redactor));
         }
         return Err(Error::Decode {
             site,
-            reason: format!("the envelope has no `{}`", reply.code_field),
+            reason: format!("the envelope has no `{}`", head.code_field),
             snippet: snippet(raw, redactor),
         });
     };
@@ -96,12 +168,11 @@ pub fn conclude<T: DeserializeOwned>(
         .map(|i| i.outcome)
         .unwrap_or(CodeOutcome::Error(ErrorKind::Unknown));
     let charged = Charged::from_flag(
-        reply.charged,
+        head.charged,
         info.map(|i| i.charged).unwrap_or(Charged::Unknown),
     );
     let message = redactor.redact(
-        reply
-            .message
+        head.message
             .as_deref()
             .or(info.map(|i| i.message))
             .unwrap_or(""),
@@ -109,22 +180,12 @@ pub fn conclude<T: DeserializeOwned>(
     match outcome {
         CodeOutcome::Ok if !raw.is_success() => Err(status_error(endpoint, raw, redactor)),
         CodeOutcome::Ok | CodeOutcome::NoRecord => {
-            let result = match (outcome, reply.payload) {
-                (CodeOutcome::Ok, Some(p)) if !is_empty_json(p) => Some(
-                    serde_json::from_str::<T>(p.get()).map_err(|e| Error::Decode {
-                        site,
-                        reason: format!(
-                            "`{}` does not have the documented shape: {}",
-                            reply.payload_field,
-                            describe_json_error(&e)
-                        ),
-                        snippet: snippet(raw, redactor),
-                    })?,
-                ),
+            let result = match outcome {
+                CodeOutcome::Ok => payload()?,
                 _ => None,
             };
             let mut meta = ResponseMeta::new(site.provider, site.operation);
-            meta.request_id = reply.request_id;
+            meta.request_id = head.request_id;
             meta.charged = charged;
             meta.code = code;
             meta.message = message;
@@ -133,12 +194,99 @@ pub fn conclude<T: DeserializeOwned>(
         }
         CodeOutcome::Error(kind) => {
             let kind = refine(&code, kind, &message);
-            // The code and request id are provider bytes too: a hostile server can echo
-            // personal data in them.
             let code = shown_code(&code, redactor);
-            let request_id = reply.request_id.map(|id| redactor.identifier(&id));
+            let request_id = head.request_id.map(|id| redactor.identifier(&id));
             Err(ProviderError::new(site, code, message, kind, charged, request_id).into())
         }
+    }
+}
+
+/// A payload decoded while the envelope is read, in one pass over the body (instead of
+/// keeping it raw and reading it again). `null`, `[]`, `{}` and `""` are `None`, as
+/// [`is_empty_json`] says; an object is decoded as `T`; anything else fails the
+/// envelope's parse, and the decoder then falls back to reading it raw (which explains
+/// the failure the documented way).
+#[derive(Debug)]
+pub struct Payload<T>(pub Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Payload<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use std::cell::Cell;
+        use std::marker::PhantomData;
+
+        use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+        /// Counts the keys `T` reads, so that `{}` is told from a decoded object.
+        struct Counting<'c, A> {
+            inner: A,
+            keys: &'c Cell<usize>,
+        }
+
+        impl<'de, A: MapAccess<'de>> MapAccess<'de> for Counting<'_, A> {
+            type Error = A::Error;
+
+            fn next_key_seed<K: de::DeserializeSeed<'de>>(
+                &mut self,
+                seed: K,
+            ) -> Result<Option<K::Value>, A::Error> {
+                let key = self.inner.next_key_seed(seed)?;
+                if key.is_some() {
+                    self.keys.set(self.keys.get() + 1);
+                }
+                Ok(key)
+            }
+
+            fn next_value_seed<V: de::DeserializeSeed<'de>>(
+                &mut self,
+                seed: V,
+            ) -> Result<V::Value, A::Error> {
+                self.inner.next_value_seed(seed)
+            }
+        }
+
+        struct V<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Payload<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object, or an empty value")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Payload(None))
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Payload(None))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if v.is_empty() {
+                    Ok(Payload(None))
+                } else {
+                    Err(E::invalid_type(de::Unexpected::Str(v), &self))
+                }
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                match seq.next_element::<IgnoredAny>()? {
+                    None => Ok(Payload(None)),
+                    Some(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, &self)),
+                }
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let keys = Cell::new(0);
+                let value = T::deserialize(de::value::MapAccessDeserializer::new(Counting {
+                    inner: map,
+                    keys: &keys,
+                }))?;
+                Ok(Payload((keys.get() > 0).then_some(value)))
+            }
+        }
+
+        d.deserialize_any(V(PhantomData))
     }
 }
 

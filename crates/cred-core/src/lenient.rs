@@ -78,11 +78,21 @@ where
     d.deserialize_any(ScalarVisitor(f, expecting))
 }
 
+/// Whether `v` is empty or only whitespace (Unicode's, `U+3000` included), deciding on
+/// the first character when it is not whitespace (the usual case) instead of trimming.
+fn is_blank(v: &str) -> bool {
+    match v.chars().next() {
+        None => true,
+        Some(c) if !c.is_whitespace() => false,
+        Some(_) => v.trim().is_empty(),
+    }
+}
+
 /// `Option<String>` from a string, number or bool; `null` and `""` become `None`.
 pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     scalar(d, "a string", |s| {
         Ok(match s {
-            Scalar::Str(v) if v.trim().is_empty() => None,
+            Scalar::Str(v) if is_blank(v) => None,
             Scalar::Str(v) => Some(v.to_owned()),
             Scalar::I64(i) => Some(i.to_string()),
             Scalar::U64(i) => Some(i.to_string()),
@@ -100,7 +110,7 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
         Scalar::U64(u) => i64::try_from(u)
             .map(Some)
             .map_err(|_| "integer out of range"),
-        Scalar::Str(v) if v.trim().is_empty() => Ok(None),
+        Scalar::Str(v) if is_blank(v) => Ok(None),
         Scalar::Str(v) => v
             .trim()
             .parse()
@@ -119,7 +129,7 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
         Scalar::I64(i) => Ok(Some(i as f64)),
         Scalar::U64(u) => Ok(Some(u as f64)),
         Scalar::F64(f) => Ok(Some(f)),
-        Scalar::Str(v) if v.trim().is_empty() => Ok(None),
+        Scalar::Str(v) if is_blank(v) => Ok(None),
         Scalar::Str(v) => v
             .trim()
             .parse()

@@ -168,7 +168,10 @@ impl<'a> Redactor<'a> {
         let mut out: Option<String> = None;
         // Encoded forms can only be present where an escape character is.
         let escaped = text.contains(['%', '+', '\\']);
-        for (needle, class) in &self.needles {
+        // A value longer than the text cannot be in it, nor (percent-encoding only
+        // lengthens) any encoded form of it: short texts (`成功`) skip the search.
+        let needles = self.needles.iter().filter(|(needle, _)| needle.len() <= text.len());
+        for (needle, class) in needles {
             let replacement = || match class {
                 Some(c) => c.mask(needle),
                 None => REDACTED.to_owned(),

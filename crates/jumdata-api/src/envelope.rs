@@ -24,6 +24,25 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
 }
 
+/// The same envelope with `data` decoded in the same pass ([`body::Payload`]).
+#[derive(Deserialize)]
+struct Decoded<T> {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    code: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    msg: Option<String>,
+    #[serde(default, rename = "taskNo", deserialize_with = "lenient::opt_string")]
+    task_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    charge: Option<bool>,
+    #[serde(default = "no_payload")]
+    data: body::Payload<T>,
+}
+
+fn no_payload<T>() -> body::Payload<T> {
+    body::Payload(None)
+}
+
 /// Jumdata reports signature, `appId` and timestamp failures under `400 参数错误`. They are
 /// credential problems (wrong secret, unknown app, clock skew), not bad query values, so
 /// they surface as [`ErrorKind::Auth`], recognised by the provider's message.
@@ -47,7 +66,32 @@ fn refine_kind(code: &str, kind: ErrorKind, message: &str) -> ErrorKind {
 }
 
 /// Decodes one Jumdata response into an answer or an error.
+///
+/// A 2xx answer is read in one pass, `data` decoded with the envelope; when that fails
+/// (a body that is not the documented shape), it is read again with `data` kept raw,
+/// which gives the documented outcome and explains the failure.
 pub fn decode<T: DeserializeOwned>(
+    endpoint: &'static Endpoint,
+    raw: &RawResponse,
+    redactor: &Redactor<'_>,
+) -> Result<Answer<T>, Error> {
+    if raw.is_success()
+        && let Ok(d) = serde_json::from_slice::<Decoded<T>>(&raw.body)
+    {
+        let head = body::Head {
+            code: d.code,
+            code_field: "code",
+            message: d.msg,
+            charged: d.charge,
+            request_id: d.task_no,
+        };
+        return body::conclude_decoded(endpoint, raw, redactor, CODES, head, d.data.0, refine_kind);
+    }
+    decode_raw(endpoint, raw, redactor)
+}
+
+/// [`decode`]'s second reading: `data` kept raw, then decoded.
+fn decode_raw<T: DeserializeOwned>(
     endpoint: &'static Endpoint,
     raw: &RawResponse,
     redactor: &Redactor<'_>,
@@ -63,4 +107,71 @@ pub fn decode<T: DeserializeOwned>(
         payload_field: "data",
     };
     body::conclude(endpoint, raw, redactor, CODES, reply, refine_kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CredentialQueryResult;
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            headers: Default::default(),
+            body: body.to_owned().into_bytes().into(),
+        }
+    }
+
+    /// What a decoding says, in a comparable form.
+    fn outcome(r: Result<Answer<CredentialQueryResult>, Error>) -> String {
+        match r {
+            Ok(a) => format!(
+                "found={} items={} charged={:?} code={} id={:?}",
+                a.found(),
+                a.result().map_or(0, |r| r.items.len()),
+                a.charged(),
+                a.meta().code,
+                a.request_id()
+            ),
+            Err(e) => format!(
+                "error {} {:?} {:?}",
+                e.kind().as_str(),
+                e.charged(),
+                e.code()
+            ),
+        }
+    }
+
+    #[test]
+    fn one_pass_and_two_pass_readings_agree() {
+        let item = r#"{"occupation":"电工","quaType":1,"certificateNo":"1"}"#;
+        let bodies = [
+            format!(
+                r#"{{"code":200,"msg":"成功","taskNo":"t1","charge":true,"data":{{"count":1,"items":[{item}]}}}}"#
+            ),
+            r#"{"code":200,"msg":"成功","charge":true,"data":{}}"#.to_owned(),
+            r#"{"code":200,"msg":"成功","charge":true,"data":null}"#.to_owned(),
+            r#"{"code":200,"msg":"成功","charge":true,"data":""}"#.to_owned(),
+            r#"{"code":200,"msg":"成功","charge":true}"#.to_owned(),
+            r#"{"code":701,"msg":"无记录","charge":false,"data":[]}"#.to_owned(),
+            r#"{"code":603,"msg":"余额不足","charge":false,"data":{"x":1}}"#.to_owned(),
+            r#"{"code":"200","msg":"成功","charge":"true","data":{"count":"1","items":[]}}"#
+                .to_owned(),
+            r#"{"code":200,"msg":"成功","data":{"count":1,"items":"oops"}}"#.to_owned(),
+            r#"{"code":200,"msg":"成功","data":[1,2]}"#.to_owned(),
+            r#"{"code":200,"msg":"成功","data":"text"}"#.to_owned(),
+            r#"{"code":200,"data":{"count":1,"items":[]},"data":{}}"#.to_owned(),
+            "<html>502</html>".to_owned(),
+        ];
+        let endpoint = &crate::generated::CREDENTIAL_QUERY;
+        let redactor = Redactor::new();
+        for body in &bodies {
+            for status in [200, 500] {
+                let r = raw(status, body);
+                let fast = outcome(decode(endpoint, &r, &redactor));
+                let slow = outcome(decode_raw(endpoint, &r, &redactor));
+                assert_eq!(fast, slow, "{status} {body}");
+            }
+        }
+    }
 }
