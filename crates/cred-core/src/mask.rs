@@ -170,7 +170,10 @@ impl<'a> Redactor<'a> {
         let escaped = text.contains(['%', '+', '\\']);
         // A value longer than the text cannot be in it, nor (percent-encoding only
         // lengthens) any encoded form of it: short texts (`成功`) skip the search.
-        let needles = self.needles.iter().filter(|(needle, _)| needle.len() <= text.len());
+        let needles = self
+            .needles
+            .iter()
+            .filter(|(needle, _)| needle.len() <= text.len());
         for (needle, class) in needles {
             let replacement = || match class {
                 Some(c) => c.mask(needle),
@@ -318,6 +321,10 @@ fn is_name_byte(b: u8) -> bool {
 /// Replaces the values of `fields` in `name=value` and `"name": "value"` forms; `None`
 /// when there was nothing to replace.
 fn scrub_fields(text: &str, fields: &[Cow<'_, str>]) -> Option<String> {
+    // A field's value follows `=` or `:`: a text without either has none.
+    if !text.contains(['=', ':']) {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     let bytes = text.as_bytes();
     // (start, end) byte ranges of values to replace.
@@ -378,6 +385,10 @@ fn scrub_fields(text: &str, fields: &[Cow<'_, str>]) -> Option<String> {
 
 /// Replaces the credentials of `Basic …` and `Bearer …` (any case) with `[redacted]`.
 fn scrub_credentials(text: &str) -> Option<String> {
+    // `basic ` / `bearer ` need a space and at least six characters before it.
+    if !text.contains(' ') {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     if !(lower.contains("basic ") || lower.contains("bearer ")) {
         return None;
