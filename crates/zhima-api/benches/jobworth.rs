@@ -46,10 +46,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 /// DER of a PEM block.
 fn der(pem: &str) -> Vec<u8> {
-    let b64: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     STANDARD.decode(b64.trim()).unwrap()
 }
 
@@ -170,7 +167,11 @@ impl Bare {
     }
 
     fn query() -> String {
-        format!("once_token={}&user_id={}", encode(ONCE_TOKEN), encode(USER_ID))
+        format!(
+            "once_token={}&user_id={}",
+            encode(ONCE_TOKEN),
+            encode(USER_ID)
+        )
     }
 
     async fn call(&self, with_crypto: bool) {
@@ -187,7 +188,10 @@ impl Bare {
             let content = format!("{auth}\nGET\n{path_and_query}\n\n");
             let signature = sign(&self.key, content.as_bytes());
             request = request
-                .header("authorization", format!("ALIPAY-SHA256withRSA {auth},sign={signature}"))
+                .header(
+                    "authorization",
+                    format!("ALIPAY-SHA256withRSA {auth},sign={signature}"),
+                )
                 .header("accept", "application/json");
         }
         let response = request.send().await.unwrap();
