@@ -256,7 +256,7 @@ fn instructions_for(side: &str, n: usize, base: &str) -> u64 {
             l.strip_prefix("summary:")
                 .or_else(|| l.strip_prefix("totals:"))
         })
-        .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap()
 }
 
