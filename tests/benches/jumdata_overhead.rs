@@ -217,9 +217,15 @@ fn client_only() {
     let base = std::env::var("BENCH_URL").unwrap();
     let n = env_usize("BENCH_N", 100);
     let side = match std::env::var("BENCH_SIDE").as_deref() {
-        Ok("sdk") => Side::Sdk,
+        Ok("sdk") | Ok("sdk-recorded") => Side::Sdk,
         _ => Side::Bare,
     };
+    if std::env::var("BENCH_SIDE").as_deref() == Ok("sdk-recorded") {
+        // What an operator runs: the Prometheus recorder (no listener needed to record).
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .unwrap();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -290,6 +296,12 @@ fn instructions(base: &str) {
         "instructions per call (callgrind, client process, {} calls): bare {bare:.0}, sdk {sdk:.0}, sdk / bare {:.3}",
         long - short,
         sdk / bare
+    );
+    let recorded = per_call("sdk-recorded");
+    println!(
+        "  sdk with a Prometheus recorder installed: {recorded:.0} (+{:.0}, {:.2} % of the call)",
+        recorded - sdk,
+        (recorded - sdk) / sdk * 100.0
     );
 }
 

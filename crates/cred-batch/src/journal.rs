@@ -610,6 +610,27 @@ impl Journal {
             .map_err(db)
     }
 
+    /// Charged calls by the outcome label of `credkit_calls_total`: answered (found),
+    /// not found, error.
+    pub fn charged_by_outcome(&self) -> Result<(u64, u64, u64), Error> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(state = 'answered' AND found = 1), 0),
+                        COALESCE(SUM(state = 'answered' AND found = 0), 0),
+                        COALESCE(SUM(state = 'failed'), 0)
+                 FROM rows WHERE charged = 'yes'",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, i64>(2)? as u64,
+                    ))
+                },
+            )
+            .map_err(db)
+    }
+
     /// The first `limit` invalid rows with their reasons.
     pub fn first_invalid(&self, limit: u32) -> Result<Vec<(u64, String)>, Error> {
         let mut stmt = self

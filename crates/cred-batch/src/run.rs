@@ -136,6 +136,9 @@ pub struct Summary {
     pub not_found: u64,
     /// Charged calls in the journal (all runs).
     pub charged: u64,
+    /// Those charged calls by the outcome label of `credkit_calls_total`: `answered`,
+    /// `not_found`, `error`.
+    pub charged_by_outcome: [(&'static str, u64); 3],
     /// Calls sent by this run.
     pub sent: u64,
     /// Charged calls of this run.
@@ -446,6 +449,7 @@ impl<O: Operation> Batch<O> {
         let get = |s: State| by_state.get(&s).copied().unwrap_or(0);
         let skipped = get(State::Pending);
         let (found, not_found) = journal.found_counts()?;
+        let (charged_answered, charged_not_found, charged_error) = journal.charged_by_outcome()?;
         Ok(Summary {
             statuses: vec![
                 ("answered", get(State::Answered)),
@@ -458,6 +462,11 @@ impl<O: Operation> Batch<O> {
             found,
             not_found,
             charged: journal.charged()?,
+            charged_by_outcome: [
+                ("answered", charged_answered),
+                ("not_found", charged_not_found),
+                ("error", charged_error),
+            ],
             sent: Tally::get(&tally.sent),
             charged_this_run: Tally::get(&tally.charged),
             elapsed_s: started.elapsed().as_secs_f64(),

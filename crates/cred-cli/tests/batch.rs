@@ -713,3 +713,79 @@ fn every_query_operation_runs_as_a_batch_with_a_json_summary() {
         assert_eq!(got[1]["error"]["kind"], "invalid-argument", "{name}");
     }
 }
+
+/// `GET /metrics` over a plain TCP connection (HTTP/1.0): the body, or `None`.
+fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+#[test]
+fn metrics_are_served_while_a_batch_runs() {
+    let dir = Dir::new("metrics");
+    let ids: Vec<String> = (200..216).map(id).collect();
+    let rows: Vec<(&str, &str)> = ids.iter().map(|i| ("王小明", i.as_str())).collect();
+    let input = dir.write("p.csv", csv(&rows));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_cred"))
+        .env_remove("CRED_REDIS_URL")
+        .args([
+            "--sandbox",
+            "--rate-limit",
+            "4",
+            "batch",
+            "jumdata",
+            "credential",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path("out.jsonl"))
+        .args(["--metrics-addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Slow (4 a second): scrape while it runs, until calls have been counted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        if let Some(text) = scrape(&addr)
+            && text.contains("credkit_calls_total{")
+            && text.contains("credkit_ratelimit_wait_seconds_count")
+        {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no metrics served");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for series in [
+        "# TYPE credkit_calls_total counter",
+        "credkit_calls_total{provider=\"jumdata\",operation=\"credential_query\",outcome=\"answered\",kind=\"none\",charged=\"yes\"}",
+        "credkit_attempts_total{provider=\"jumdata\",operation=\"credential_query\",reason=\"first\"}",
+        "# TYPE credkit_call_duration_seconds histogram",
+        "credkit_http_duration_seconds_bucket{provider=\"jumdata\",status=\"200\"",
+        "credkit_ratelimit_wait_seconds_count{provider=\"jumdata\"}",
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
+    for personal in ["王小明", ids[0].as_str()] {
+        assert!(!text.contains(personal));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

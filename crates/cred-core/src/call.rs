@@ -30,6 +30,8 @@ pub struct ClientCore {
     base_url: Arc<str>,
     /// Full URLs of the provider's known endpoints by operation, parsed once.
     urls: Arc<[(&'static str, reqwest::Url)]>,
+    /// The metric series of each endpoint, kept after first use.
+    series: Arc<[(&'static str, crate::telemetry::SiteSeries)]>,
 }
 
 impl fmt::Debug for ClientCore {
@@ -76,6 +78,7 @@ impl ClientCore {
             retry,
             base_url: normalize_base_url(base_url)?.into(),
             urls: Arc::new([]),
+            series: Arc::new([]),
         })
     }
 
@@ -86,6 +89,11 @@ impl ClientCore {
             .map(|e| Ok((e.site.operation, self.join(e.path)?)))
             .collect();
         self.urls = urls?.into();
+        self.series = endpoints
+            .iter()
+            .map(|e| (e.site.operation, crate::telemetry::SiteSeries::new(e.site)))
+            .collect::<Vec<_>>()
+            .into();
         Ok(self)
     }
 
@@ -142,6 +150,40 @@ impl ClientCore {
         &self.transport
     }
 
+    /// One attempt: authorise, send, check and decode. Returns the outcome, the
+    /// credential the authorizer used and the HTTP status, when an answer came.
+    async fn exchange<R: ApiRequest>(
+        &self,
+        request: &R,
+        mut outgoing: OutgoingRequest,
+        decode: Decoder<R::Response>,
+    ) -> (Result<Answer<R::Response>, Error>, u64, Option<u16>) {
+        let endpoint = outgoing.endpoint;
+        if let Err(e) = self.auth.authorize(&mut outgoing).await {
+            return (Err(e), 0, None);
+        }
+        let credential = outgoing.credential;
+        let signed = outgoing.signed.clone();
+        // Built after authorising, so a token obtained just now is scrubbed from
+        // whatever the provider echoes back.
+        let mut redactor = Redactor::new();
+        self.auth.register_secrets(&mut redactor);
+        request.register_pii(&mut redactor);
+        // Per-request secrets (a signature, a token in a header) too.
+        outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
+        match self.transport.send(outgoing, &redactor).await {
+            Ok(mut raw) => {
+                let status = Some(raw.status);
+                let result = self
+                    .auth
+                    .check_response(endpoint, signed.as_deref(), &mut raw, &redactor)
+                    .and_then(|()| decode(endpoint, &raw, &redactor));
+                (result, credential, status)
+            }
+            Err(e) => (Err(e), credential, None),
+        }
+    }
+
     /// Runs `request`: validates it (an error here means nothing was sent), then
     /// authorises, sends and decodes, retrying as the policy allows.
     pub async fn execute<R: ApiRequest>(
@@ -149,25 +191,51 @@ impl ClientCore {
         request: &R,
         decode: Decoder<R::Response>,
     ) -> Result<Answer<R::Response>, Error> {
-        request.validate()?;
         let endpoint = request.endpoint();
+        if let Err(e) = request.validate() {
+            if let Error::InvalidInput { field, .. } = &e {
+                crate::telemetry::invalid_input(endpoint.site, field);
+            }
+            return Err(e);
+        }
         let url = self.url_for(endpoint)?;
+        let series = self
+            .series
+            .iter()
+            .find(|(op, _)| *op == endpoint.site.operation)
+            .map(|(_, s)| s);
 
+        // OpenTelemetry's HTTP client conventions, plus credkit's own attributes.
         let span = tracing::debug_span!(
             "cred.call",
-            provider = endpoint.site.provider,
-            operation = endpoint.site.operation,
+            credkit.provider = endpoint.site.provider,
+            credkit.operation = endpoint.site.operation,
+            credkit.charged = tracing::field::Empty,
+            error.type = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
         let started = Instant::now();
-        async move {
+        let result = async move {
             let mut attempt = 1;
             let mut tries = 0u32;
             let mut reauthenticated = false;
+            let mut reason = "first";
             loop {
+                match series {
+                    Some(s) => s.attempt(reason),
+                    None => crate::telemetry::attempt(endpoint.site, reason),
+                }
+                let attempt_span = tracing::debug_span!(
+                    "cred.attempt",
+                    http.request.method = endpoint.method.as_str(),
+                    server.address = url.host_str().unwrap_or(""),
+                    url.path = url.path(),
+                    http.response.status_code = tracing::field::Empty,
+                    error.type = tracing::field::Empty,
+                );
                 let mut params = Vec::with_capacity(8);
                 request.write_params(&mut params);
-                let mut outgoing = OutgoingRequest {
+                let outgoing = OutgoingRequest {
                     endpoint,
                     url: url.clone(),
                     headers: HeaderMap::new(),
@@ -176,38 +244,22 @@ impl ClientCore {
                     credential: 0,
                     signed: None,
                 };
-                let mut credential = 0;
-                let mut status = None;
                 let sent_at = Instant::now();
                 tries += 1;
-                let result = match self.auth.authorize(&mut outgoing).await {
-                    Ok(()) => {
-                        credential = outgoing.credential;
-                        let signed = outgoing.signed.clone();
-                        // Built after authorising, so a token obtained just now is
-                        // scrubbed from whatever the provider echoes back.
-                        let mut redactor = Redactor::new();
-                        self.auth.register_secrets(&mut redactor);
-                        request.register_pii(&mut redactor);
-                        // Per-request secrets (a signature, a token in a header) too.
-                        outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
-                        match self.transport.send(outgoing, &redactor).await {
-                            Ok(mut raw) => {
-                                status = Some(raw.status);
-                                self.auth
-                                    .check_response(
-                                        endpoint,
-                                        signed.as_deref(),
-                                        &mut raw,
-                                        &redactor,
-                                    )
-                                    .and_then(|()| decode(endpoint, &raw, &redactor))
-                            }
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Err(e) => Err(e),
+                // The attempt's span wraps the exchange only when something listens.
+                let (result, credential, status) = if attempt_span.is_disabled() {
+                    self.exchange(request, outgoing, decode).await
+                } else {
+                    self.exchange(request, outgoing, decode)
+                        .instrument(attempt_span.clone())
+                        .await
                 };
+                if let Some(code) = status {
+                    attempt_span.record("http.response.status_code", code);
+                }
+                if let Err(e) = &result {
+                    attempt_span.record("error.type", e.kind().as_str());
+                }
                 // One line per attempt for operators (`cred -v`): where it went (host and
                 // path only: the query may hold personal data), what came back, how long
                 // it took, and what happens next.
@@ -266,6 +318,7 @@ impl ClientCore {
                         {
                             attempt_line(&outcome, "re-authenticate, then replay once");
                             reauthenticated = true;
+                            reason = "reauthentication";
                             self.auth.invalidate(credential).await;
                             continue;
                         }
@@ -281,6 +334,7 @@ impl ClientCore {
                             );
                             tokio::time::sleep(delay).await;
                             attempt += 1;
+                            reason = crate::telemetry::retry_reason(err.kind());
                             continue;
                         }
                         attempt_line(&outcome, "give up");
@@ -289,8 +343,21 @@ impl ClientCore {
                 }
             }
         }
-        .instrument(span)
-        .await
+        .instrument(span.clone())
+        .await;
+        let (found, charged, kind) = match &result {
+            Ok(answer) => (Some(answer.found()), answer.charged(), None),
+            Err(e) => (None, e.charged(), Some(e.kind())),
+        };
+        span.record("credkit.charged", charged.as_str());
+        if let Some(kind) = kind {
+            span.record("error.type", kind.as_str());
+        }
+        match series {
+            Some(s) => s.call(found, charged, kind, started.elapsed()),
+            None => crate::telemetry::call(endpoint.site, found, charged, kind, started.elapsed()),
+        }
+        result
     }
 
     fn auth_is_refreshable(&self) -> bool {

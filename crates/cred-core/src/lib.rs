@@ -40,6 +40,7 @@ pub mod retry;
 pub mod seal;
 pub mod secret;
 pub mod settings;
+pub mod telemetry;
 pub mod token_store;
 pub mod transport;
 pub mod validate;

@@ -234,6 +234,7 @@ pub struct Transport {
     downloads: Arc<OnceLock<reqwest::Client>>,
     config: Arc<TransportConfig>,
     limiter: Option<Arc<dyn RateLimiter>>,
+    http_series: Arc<crate::telemetry::HttpSeries>,
 }
 
 /// Why API calls stop at a redirect.
@@ -339,6 +340,7 @@ impl Transport {
             downloads: Arc::new(OnceLock::new()),
             config: Arc::new(config),
             limiter,
+            http_series: Arc::default(),
         })
     }
 
@@ -359,7 +361,9 @@ impl Transport {
         if let Some(limiter) = &self.limiter
             && !limiter.try_acquire(site)
         {
+            let waiting = std::time::Instant::now();
             limiter.acquire(site).await?;
+            crate::telemetry::ratelimit_wait(site.provider, waiting.elapsed());
         }
         let mut url = request.url;
         let method = match endpoint.method {
@@ -394,27 +398,36 @@ impl Transport {
             }
             builder = builder.body(json_object(&request.params));
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| self.map_error(site, e, redactor))?;
-        let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        if response.status().is_redirection() {
-            return Err(redirect_error(
-                site,
-                &response,
-                &headers,
-                redactor,
-                API_REDIRECT,
-            ));
+        let started = std::time::Instant::now();
+        let mut answered = None;
+        let result = async {
+            let mut response = builder
+                .send()
+                .await
+                .map_err(|e| self.map_error(site, e, redactor))?;
+            let status = response.status().as_u16();
+            answered = Some(status);
+            let headers = std::mem::take(response.headers_mut());
+            if response.status().is_redirection() {
+                return Err(redirect_error(
+                    site,
+                    &response,
+                    &headers,
+                    redactor,
+                    API_REDIRECT,
+                ));
+            }
+            let body = self.read_body(site, response, redactor).await?;
+            Ok(RawResponse {
+                status,
+                headers,
+                body,
+            })
         }
-        let body = self.read_body(site, response, redactor).await?;
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        .await;
+        self.http_series
+            .record(site.provider, answered, started.elapsed());
+        result
     }
 
     /// Streams the body of a `GET url` into `sink`, at most `max_bytes` bytes. A non-2xx

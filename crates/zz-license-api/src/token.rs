@@ -450,6 +450,10 @@ impl TokenManager {
     async fn request(&self, grant: Grant<'_>) -> Result<TokenResponse, Error> {
         let c = &self.credentials;
         let mut params: Vec<(&'static str, String)> = Vec::with_capacity(6);
+        let grant_name = match grant {
+            Grant::Password => "password",
+            Grant::Refresh(_) => "refresh_token",
+        };
         match grant {
             Grant::Password => {
                 params.push(("grant_type", "password".to_owned()));
@@ -492,8 +496,16 @@ impl TokenManager {
         // form an echo may quote them.
         outgoing.register_secrets(TOKEN_FIELDS, &mut redactor);
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let raw = self.transport.send(outgoing, &redactor).await?;
-        decode_answer(&raw, &mut redactor)
+        let result = match self.transport.send(outgoing, &redactor).await {
+            Ok(raw) => decode_answer(&raw, &mut redactor),
+            Err(e) => Err(e),
+        };
+        cred_core::telemetry::token_request(
+            TOKEN.site.provider,
+            grant_name,
+            result.as_ref().map(|_| ()),
+        );
+        result
     }
 
     /// Registers every credential and token for redaction.

@@ -139,4 +139,8 @@ pub struct BatchOptions {
     /// journal; share the quota with --redis).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Serve the credkit metrics at http://HOST:PORT/metrics (Prometheus text format)
+    /// while the batch runs.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }

@@ -159,6 +159,9 @@ async fn run_op<O: Operation>(
         print_plan(&name, &plan, json);
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(addr) = options.metrics_addr {
+        serve_metrics(addr)?;
+    }
     let stop = Stop::new();
     interrupt_on_ctrl_c(stop.clone());
     let display = Arc::new(progress::Display::new(json));
@@ -175,6 +178,22 @@ async fn run_op<O: Operation>(
     drop(journal_db);
     print_summary(&name, &summary, options, &journal, written.rows, json);
     Ok(ExitCode::from(exit_code(summary.stopped.as_ref())))
+}
+
+/// Serves `/metrics` (Prometheus text format) at `addr` for as long as the process runs.
+fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), Error> {
+    // Seconds: from a fast loopback answer to a slow provider behind a rate limit.
+    const BUCKETS: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets(BUCKETS)
+        .map_err(|e| Error::config(format!("metrics buckets: {e}")))?
+        .install()
+        .map_err(|e| Error::config(format!("cannot serve metrics on {addr}: {e}")))?;
+    cred_core::telemetry::describe();
+    Ok(())
 }
 
 /// The first Ctrl-C stops new sends (in-flight requests finish, the journal is
@@ -291,6 +310,11 @@ fn print_summary(
             "found": summary.found,
             "not_found": summary.not_found,
             "charged": summary.charged,
+            "charged_by_outcome": summary
+                .charged_by_outcome
+                .iter()
+                .map(|(o, n)| ((*o).to_owned(), json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
             "sent_this_run": summary.sent,
             "charged_this_run": summary.charged_this_run,
             "elapsed_s": (summary.elapsed_s * 1000.0).round() / 1000.0,
@@ -318,8 +342,9 @@ fn print_summary(
         };
         text.push_str(&format!("  {status:<10} {n}{extra}\n"));
     }
+    let [(_, answered), (_, not_found), (_, errors)] = summary.charged_by_outcome;
     text.push_str(&format!(
-        "  charged    {} ({} this run)\n",
+        "  charged    {} ({} this run): answered {answered}, not found {not_found}, errors {errors}\n",
         summary.charged, summary.charged_this_run
     ));
     if let Some(out) = &options.output {
