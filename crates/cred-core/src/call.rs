@@ -150,40 +150,6 @@ impl ClientCore {
         &self.transport
     }
 
-    /// One attempt: authorise, send, check and decode. Returns the outcome, the
-    /// credential the authorizer used and the HTTP status, when an answer came.
-    async fn exchange<R: ApiRequest>(
-        &self,
-        request: &R,
-        mut outgoing: OutgoingRequest,
-        decode: Decoder<R::Response>,
-    ) -> (Result<Answer<R::Response>, Error>, u64, Option<u16>) {
-        let endpoint = outgoing.endpoint;
-        if let Err(e) = self.auth.authorize(&mut outgoing).await {
-            return (Err(e), 0, None);
-        }
-        let credential = outgoing.credential;
-        let signed = outgoing.signed.clone();
-        // Built after authorising, so a token obtained just now is scrubbed from
-        // whatever the provider echoes back.
-        let mut redactor = Redactor::new();
-        self.auth.register_secrets(&mut redactor);
-        request.register_pii(&mut redactor);
-        // Per-request secrets (a signature, a token in a header) too.
-        outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
-        match self.transport.send(outgoing, &redactor).await {
-            Ok(mut raw) => {
-                let status = Some(raw.status);
-                let result = self
-                    .auth
-                    .check_response(endpoint, signed.as_deref(), &mut raw, &redactor)
-                    .and_then(|()| decode(endpoint, &raw, &redactor));
-                (result, credential, status)
-            }
-            Err(e) => (Err(e), credential, None),
-        }
-    }
-
     /// Runs `request`: validates it (an error here means nothing was sent), then
     /// authorises, sends and decodes, retrying as the policy allows.
     pub async fn execute<R: ApiRequest>(
@@ -215,7 +181,7 @@ impl ClientCore {
             request_id = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = async move {
+        let call = async move {
             let mut attempt = 1;
             let mut tries = 0u32;
             let mut reauthenticated = false;
@@ -247,10 +213,53 @@ impl ClientCore {
                 let sent_at = Instant::now();
                 tries += 1;
                 // The attempt's span wraps the exchange only when something listens.
-                let (result, credential, status) = if attempt_span.is_disabled() {
-                    self.exchange(request, outgoing, decode).await
+                // One attempt: authorise, send, check and decode; the outcome, the
+                // credential the authorizer used and the HTTP status of an answer.
+                // Written once, expanded twice: awaited in place when nothing listens
+                // to the attempt's span (no future to move), wrapped in it otherwise.
+                macro_rules! exchange {
+                    ($outgoing:ident) => {{
+                        let mut outgoing = $outgoing;
+                        match self.auth.authorize(&mut outgoing).await {
+                            Err(e) => (Err(e), 0, None),
+                            Ok(()) => {
+                                let credential = outgoing.credential;
+                                let signed = outgoing.signed.clone();
+                                // Built after authorising, so a token obtained just now
+                                // is scrubbed from whatever the provider echoes back.
+                                let mut redactor = Redactor::new();
+                                self.auth.register_secrets(&mut redactor);
+                                request.register_pii(&mut redactor);
+                                // Per-request secrets (a signature, a token in a header).
+                                outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
+                                match self.transport.send(outgoing, &redactor).await {
+                                    Ok(mut raw) => {
+                                        let status = Some(raw.status);
+                                        let result = self
+                                            .auth
+                                            .check_response(
+                                                endpoint,
+                                                signed.as_deref(),
+                                                &mut raw,
+                                                &redactor,
+                                            )
+                                            .and_then(|()| decode(endpoint, &raw, &redactor));
+                                        (result, credential, status)
+                                    }
+                                    Err(e) => (Err(e), credential, None),
+                                }
+                            }
+                        }
+                    }};
+                }
+                let (result, credential, status): (
+                    Result<Answer<R::Response>, Error>,
+                    u64,
+                    Option<u16>,
+                ) = if attempt_span.is_disabled() {
+                    exchange!(outgoing)
                 } else {
-                    self.exchange(request, outgoing, decode)
+                    async { exchange!(outgoing) }
                         .instrument(attempt_span.clone())
                         .await
                 };
@@ -342,9 +351,13 @@ impl ClientCore {
                     }
                 }
             }
-        }
-        .instrument(span.clone())
-        .await;
+        };
+        // Wrapped in the call's span only when something listens (no move otherwise).
+        let result = if span.is_disabled() {
+            call.await
+        } else {
+            call.instrument(span.clone()).await
+        };
         let (found, charged, kind) = match &result {
             Ok(answer) => (Some(answer.found()), answer.charged(), None),
             Err(e) => (None, e.charged(), Some(e.kind())),

@@ -399,35 +399,33 @@ impl Transport {
             builder = builder.body(json_object(&request.params));
         }
         let started = std::time::Instant::now();
-        let mut answered = None;
-        let result = async {
-            let mut response = builder
-                .send()
-                .await
-                .map_err(|e| self.map_error(site, e, redactor))?;
-            let status = response.status().as_u16();
-            answered = Some(status);
-            let headers = std::mem::take(response.headers_mut());
-            if response.status().is_redirection() {
-                return Err(redirect_error(
-                    site,
-                    &response,
-                    &headers,
-                    redactor,
-                    API_REDIRECT,
-                ));
+        let series = &self.http_series;
+        let mut response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                series.record(site.provider, None, started.elapsed());
+                return Err(self.map_error(site, e, redactor));
             }
-            let body = self.read_body(site, response, redactor).await?;
-            Ok(RawResponse {
-                status,
-                headers,
-                body,
-            })
+        };
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        if response.status().is_redirection() {
+            series.record(site.provider, Some(status), started.elapsed());
+            return Err(redirect_error(
+                site,
+                &response,
+                &headers,
+                redactor,
+                API_REDIRECT,
+            ));
         }
-        .await;
-        self.http_series
-            .record(site.provider, answered, started.elapsed());
-        result
+        let body = self.read_body(site, response, redactor).await;
+        series.record(site.provider, Some(status), started.elapsed());
+        Ok(RawResponse {
+            status,
+            headers,
+            body: body?,
+        })
     }
 
     /// Streams the body of a `GET url` into `sink`, at most `max_bytes` bytes. A non-2xx
