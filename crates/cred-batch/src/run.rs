@@ -204,7 +204,8 @@ pub(crate) fn identity<O: Operation>(op: &O, journal: &Journal, request: &O::Req
 /// How a row turned out when planned.
 enum Planned<R> {
     Valid(R, [u8; 32]),
-    Invalid(serde_json::Value, [u8; 32]),
+    /// The error, the input's digest, and the parameter refused (for the metric).
+    Invalid(serde_json::Value, [u8; 32], Option<&'static str>),
 }
 
 impl<O: Operation> Batch<O> {
@@ -235,6 +236,7 @@ impl<O: Operation> Batch<O> {
                 Planned::Invalid(
                     json!({"error": error_json(provider, &e)}),
                     journal.input_key(&[b"unreadable", reason.as_bytes()]),
+                    Some("row"),
                 )
             }
             RowRead::Row(row) => {
@@ -271,7 +273,11 @@ impl<O: Operation> Batch<O> {
                             parts.push(k.as_bytes());
                             parts.push(v.as_bytes());
                         }
-                        Planned::Invalid(json!({"error": error}), journal.input_key(&parts))
+                        let param = match &e {
+                            Error::InvalidInput { field, .. } => Some(*field),
+                            _ => None,
+                        };
+                        Planned::Invalid(json!({"error": error}), journal.input_key(&parts), param)
                     }
                 }
             }
@@ -290,7 +296,7 @@ impl<O: Operation> Batch<O> {
             }
             let planned = self.plan_row(journal, &read);
             let key = match &planned {
-                Planned::Valid(_, k) | Planned::Invalid(_, k) => *k,
+                Planned::Valid(_, k) | Planned::Invalid(_, k, _) => *k,
             };
             match journal.get(number)? {
                 Some((_, stored)) if stored == key => {}
@@ -324,13 +330,19 @@ impl<O: Operation> Batch<O> {
         planned: &Planned<O::Request>,
     ) -> Result<(), Error> {
         match planned {
-            Planned::Invalid(outcome, key) => journal.plan(
-                number,
-                key,
-                State::Invalid,
-                None,
-                Some(&outcome.to_string()),
-            ),
+            Planned::Invalid(outcome, key, param) => {
+                // Money saved: counted like the pipeline's own local refusals.
+                if let (Some(site), Some(param)) = (self.site(), param) {
+                    cred_core::telemetry::invalid_input(site, param);
+                }
+                journal.plan(
+                    number,
+                    key,
+                    State::Invalid,
+                    None,
+                    Some(&outcome.to_string()),
+                )
+            }
             Planned::Valid(_, key) => match journal.original_of(key, number)? {
                 Some(of) => journal.plan(number, key, State::Duplicate, Some(of), None),
                 None => journal.plan(number, key, State::Pending, None, None),
@@ -354,6 +366,12 @@ impl<O: Operation> Batch<O> {
         plan.first_invalid = journal.first_invalid(5)?;
         plan.worst_case_charged = if self.paid() { plan.to_send } else { 0 };
         Ok(plan)
+    }
+
+    /// The operation's call site (from a request built from nothing).
+    fn site(&self) -> Option<cred_core::CallSite> {
+        let empty = crate::row::Row::new(0, Vec::new());
+        self.op.request(&empty).ok().map(|r| r.endpoint().site)
     }
 
     /// Whether the operation is billed: asked of a request built from nothing (the

@@ -730,7 +730,8 @@ fn scrape(addr: &str) -> Option<String> {
 fn metrics_are_served_while_a_batch_runs() {
     let dir = Dir::new("metrics");
     let ids: Vec<String> = (200..216).map(id).collect();
-    let rows: Vec<(&str, &str)> = ids.iter().map(|i| ("王小明", i.as_str())).collect();
+    let mut rows: Vec<(&str, &str)> = vec![("坏人", "123")]; // refused locally
+    rows.extend(ids.iter().map(|i| ("王小明", i.as_str())));
     let input = dir.write("p.csv", csv(&rows));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -776,6 +777,7 @@ fn metrics_are_served_while_a_batch_runs() {
         "# TYPE credkit_call_duration_seconds histogram",
         "credkit_http_duration_seconds_bucket{provider=\"jumdata\",status=\"200\"",
         "credkit_ratelimit_wait_seconds_count{provider=\"jumdata\"}",
+        "credkit_invalid_input_total{provider=\"jumdata\",operation=\"credential_query\",param=\"idcard\"} 1",
     ] {
         assert!(text.contains(series), "{series} missing from:\n{text}");
     }

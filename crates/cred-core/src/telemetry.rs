@@ -137,8 +137,10 @@ pub fn token_request(provider: &'static str, grant: &'static str, result: Result
         .increment(1);
 }
 
-/// A call was refused locally: `param` (its Rust name) was invalid.
-pub(crate) fn invalid_input(site: CallSite, param: &'static str) {
+/// A call was refused locally: `param` (its Rust name) was invalid. The pipeline counts
+/// its own refusals; a front end that validates ahead of it (a batch's plan) calls this
+/// for the inputs it refuses.
+pub fn invalid_input(site: CallSite, param: &'static str) {
     counter!(INVALID_INPUT, "provider" => site.provider, "operation" => site.operation, "param" => param).increment(1);
 }
 
