@@ -209,6 +209,12 @@ fn finish<T>(
 #[derive(Debug)]
 pub struct Payload<T>(pub Option<T>);
 
+impl<T> Default for Payload<T> {
+    fn default() -> Self {
+        Payload(None)
+    }
+}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Payload<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use std::cell::Cell;

@@ -10,8 +10,10 @@ use serde_json::value::RawValue;
 
 use crate::generated::CODES;
 
+/// The envelope, its `data` read as `P`: decoded in the same pass
+/// ([`body::Payload`]), or kept raw for the second reading.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct Envelope<P> {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     code: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -20,27 +22,21 @@ struct Envelope<'a> {
     task_no: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     charge: Option<bool>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    #[serde(default)]
+    data: P,
 }
 
-/// The same envelope with `data` decoded in the same pass ([`body::Payload`]).
-#[derive(Deserialize)]
-struct Decoded<T> {
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    code: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    msg: Option<String>,
-    #[serde(default, rename = "taskNo", deserialize_with = "lenient::opt_string")]
-    task_no: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    charge: Option<bool>,
-    #[serde(default = "no_payload")]
-    data: body::Payload<T>,
-}
-
-fn no_payload<T>() -> body::Payload<T> {
-    body::Payload(None)
+impl<P> Envelope<P> {
+    fn head(self) -> (body::Head, P) {
+        let head = body::Head {
+            code: self.code,
+            code_field: "code",
+            message: self.msg,
+            charged: self.charge,
+            request_id: self.task_no,
+        };
+        (head, self.data)
+    }
 }
 
 /// Jumdata reports signature, `appId` and timestamp failures under `400 参数错误`. They are
@@ -76,16 +72,10 @@ pub fn decode<T: DeserializeOwned>(
     redactor: &Redactor<'_>,
 ) -> Result<Answer<T>, Error> {
     if raw.is_success()
-        && let Ok(d) = serde_json::from_slice::<Decoded<T>>(&raw.body)
+        && let Ok(envelope) = serde_json::from_slice::<Envelope<body::Payload<T>>>(&raw.body)
     {
-        let head = body::Head {
-            code: d.code,
-            code_field: "code",
-            message: d.msg,
-            charged: d.charge,
-            request_id: d.task_no,
-        };
-        return body::conclude_decoded(endpoint, raw, redactor, CODES, head, d.data.0, refine_kind);
+        let (head, data) = envelope.head();
+        return body::conclude_decoded(endpoint, raw, redactor, CODES, head, data.0, refine_kind);
     }
     decode_raw(endpoint, raw, redactor)
 }
@@ -96,14 +86,17 @@ fn decode_raw<T: DeserializeOwned>(
     raw: &RawResponse,
     redactor: &Redactor<'_>,
 ) -> Result<Answer<T>, Error> {
-    let envelope: Envelope<'_> = body::parse_envelope(endpoint, raw, redactor)?;
+    // The second reading is rare: the payload is copied out (`Box`) rather than
+    // borrowed, so one envelope type serves both.
+    let envelope: Envelope<Option<Box<RawValue>>> = body::parse_envelope(endpoint, raw, redactor)?;
+    let (head, data) = envelope.head();
     let reply = body::Reply {
-        code: envelope.code,
-        code_field: "code",
-        message: envelope.msg,
-        charged: envelope.charge,
-        request_id: envelope.task_no,
-        payload: envelope.data,
+        code: head.code,
+        code_field: head.code_field,
+        message: head.message,
+        charged: head.charged,
+        request_id: head.request_id,
+        payload: data.as_deref(),
         payload_field: "data",
     };
     body::conclude(endpoint, raw, redactor, CODES, reply, refine_kind)
