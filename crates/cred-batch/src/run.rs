@@ -167,6 +167,9 @@ pub struct Batch<O: Operation> {
     input: Input,
     journal: PathBuf,
     settings: Settings,
+    /// The operation's endpoint, from a request built from nothing (it does not depend
+    /// on a row's values); `None` when the operation builds none without values.
+    endpoint: Option<&'static cred_core::Endpoint>,
 }
 
 impl<O: Operation> std::fmt::Debug for Batch<O> {
@@ -211,7 +214,10 @@ enum Planned<R> {
 impl<O: Operation> Batch<O> {
     /// A batch of `op` over `input`, journaled at `journal`.
     pub fn new(op: Arc<O>, input: Input, journal: PathBuf, settings: Settings) -> Self {
+        let empty = crate::row::Row::new(0, Vec::new());
+        let endpoint = op.request(&empty).ok().map(|r| r.endpoint());
         Self {
+            endpoint,
             op,
             input,
             journal,
@@ -332,8 +338,8 @@ impl<O: Operation> Batch<O> {
         match planned {
             Planned::Invalid(outcome, key, param) => {
                 // Money saved: counted like the pipeline's own local refusals.
-                if let (Some(site), Some(param)) = (self.site(), param) {
-                    cred_core::telemetry::invalid_input(site, param);
+                if let (Some(endpoint), Some(param)) = (self.endpoint, param) {
+                    cred_core::telemetry::invalid_input(endpoint.site, param);
                 }
                 journal.plan(
                     number,
@@ -368,20 +374,9 @@ impl<O: Operation> Batch<O> {
         Ok(plan)
     }
 
-    /// The operation's call site (from a request built from nothing).
-    fn site(&self) -> Option<cred_core::CallSite> {
-        let empty = crate::row::Row::new(0, Vec::new());
-        self.op.request(&empty).ok().map(|r| r.endpoint().site)
-    }
-
-    /// Whether the operation is billed: asked of a request built from nothing (the
-    /// endpoint does not depend on the row's values).
+    /// Whether the operation is billed (billed when unknown: the worst case).
     fn paid(&self) -> bool {
-        let empty = crate::row::Row::new(0, Vec::new());
-        self.op
-            .request(&empty)
-            .map(|r| r.endpoint().billing == Billing::Paid)
-            .unwrap_or(true)
+        self.endpoint.is_none_or(|e| e.billing == Billing::Paid)
     }
 
     /// Plans every row and says what a run would do, sending nothing and writing

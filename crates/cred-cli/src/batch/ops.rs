@@ -64,6 +64,12 @@ impl Operation for JuheQualification {
     }
 }
 
+/// A licence-platform operation's journal name: the city interface is another
+/// operation (a journal serves one).
+fn zz_name(city: bool, with_city: &'static str, without: &'static str) -> &'static str {
+    if city { with_city } else { without }
+}
+
 fn level(city: bool) -> zz_license_api::InterfaceType {
     if city {
         zz_license_api::InterfaceType::City
@@ -86,11 +92,11 @@ impl Operation for ZzByHolder {
     type Result = zz_license_api::Licences;
 
     fn name(&self) -> &str {
-        if self.city {
-            "zz-license by-holder --city"
-        } else {
-            "zz-license by-holder"
-        }
+        zz_name(
+            self.city,
+            "zz-license by-holder --city",
+            "zz-license by-holder",
+        )
     }
     fn provider(&self) -> &str {
         "zz-license"
@@ -140,11 +146,7 @@ impl Operation for ZzInfo {
     type Result = zz_license_api::Licences;
 
     fn name(&self) -> &str {
-        if self.city {
-            "zz-license info --city"
-        } else {
-            "zz-license info"
-        }
+        zz_name(self.city, "zz-license info --city", "zz-license info")
     }
     fn provider(&self) -> &str {
         "zz-license"
@@ -178,11 +180,7 @@ impl Operation for ZzVerify {
     type Result = zz_license_api::DataVerification;
 
     fn name(&self) -> &str {
-        if self.city {
-            "zz-license verify --city"
-        } else {
-            "zz-license verify"
-        }
+        zz_name(self.city, "zz-license verify --city", "zz-license verify")
     }
     fn provider(&self) -> &str {
         "zz-license"
