@@ -570,7 +570,10 @@ async fn redis_stopped_mid_run_falls_back_to_each_processs_share() {
         assert_eq!(r["others"], json!([]), "{r}");
         assert_eq!(r["unavailable"], 0, "{r}");
     }
-    // Each process alone at a quarter of 100/s: the sum stays within the rate.
-    assert!(max_down <= 102, "max window while down {max_down}");
+    // Each process alone at a quarter of 100/s: the sum stays within the rate. Each
+    // process's own slots are exact, but their calls reach the sandbox with scheduling
+    // jitter, which can move one call per process across a window's edge.
+    let jitter = processes as usize;
+    assert!(max_down <= 100 + jitter, "max window while down {max_down}");
     assert!(max_down >= 80, "the fallback kept going: {max_down}");
 }
