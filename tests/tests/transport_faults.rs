@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cred_core::{Charged, Error, RetryPolicy};
+use cred_core::{Charged, Error, RetryPolicy, TransportFailure};
 use jumdata_api::{Client, CredentialQuery};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -220,4 +220,164 @@ async fn a_connect_timeout_means_nothing_was_sent() {
         other => panic!("expected Transport, got {other:?}"),
     }
     assert_eq!(err.charged(), Charged::No);
+    assert_eq!(
+        err.transport_failure(),
+        Some(TransportFailure::ConnectTimeout)
+    );
+}
+
+/// The chain of `source()`s below `err`, as text.
+fn sources(err: &Error) -> String {
+    let mut out = String::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        out.push_str(&s.to_string());
+        out.push('\n');
+        source = s.source();
+    }
+    out
+}
+
+async fn call(base: &str) -> Error {
+    client(base, 1 << 20)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn transport_failures_say_what_failed_and_keep_their_cause() {
+    // Refused: a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let refused = call(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(
+        refused.transport_failure(),
+        Some(TransportFailure::Connect),
+        "{refused:?}"
+    );
+    assert!(refused.nothing_sent());
+    assert!(
+        sources(&refused).to_lowercase().contains("refused"),
+        "{}",
+        sources(&refused)
+    );
+    // A name that does not resolve (`.invalid` never does, RFC 2606).
+    let dns = call("http://credkit-test.invalid").await;
+    assert_eq!(
+        dns.transport_failure(),
+        Some(TransportFailure::Dns),
+        "{dns:?}"
+    );
+    assert!(dns.nothing_sent());
+    assert!(!sources(&dns).is_empty());
+    // TLS spoken to a server that answers plain HTTP.
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = plain.accept().await {
+            let mut hello = [0u8; 512];
+            let _ = s.read(&mut hello).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let tls = call(&format!("https://{plain_addr}")).await;
+    assert_eq!(
+        tls.transport_failure(),
+        Some(TransportFailure::Tls),
+        "{tls:?}"
+    );
+    assert!(tls.nothing_sent());
+    // No answer within the timeout: the request may have arrived.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let slow = Client::builder()
+        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .base_url(format!("http://{addr}"))
+        .timeout(std::time::Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .rate_limit(0)
+        .build()
+        .unwrap()
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        slow.transport_failure(),
+        Some(TransportFailure::Timeout),
+        "{slow:?}"
+    );
+    assert!(!slow.nothing_sent());
+    // A connection closed before the answer: may have been sent.
+    let (closing, _) = raw_server(|_| Vec::new()).await;
+    let closed = call(&closing).await;
+    assert_eq!(
+        closed.transport_failure(),
+        Some(TransportFailure::Connection),
+        "{closed:?}"
+    );
+    assert!(!closed.nothing_sent());
+    assert!(!sources(&closed).is_empty());
+    // No message quotes the URL.
+    for e in [&refused, &dns, &tls, &slow, &closed] {
+        assert!(
+            !e.to_string().contains("127.0.0.1") && !e.to_string().contains("credkit-test.invalid"),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_within_the_policy_is_waited_for_and_a_longer_one_is_returned() {
+    let (short, hits) = raw_server(|_| {
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nslow"
+            .to_vec()
+    })
+    .await;
+    let retrying = |base: &str| {
+        Client::builder()
+            .credentials("credkit-test-app", "credkit-test-secret-not-real")
+            .base_url(base)
+            .retry(RetryPolicy::default().with_max_attempts(2).with_backoff(
+                std::time::Duration::from_millis(10),
+                std::time::Duration::from_secs(3),
+            ))
+            .rate_limit(0)
+            .build()
+            .unwrap()
+    };
+    let started = std::time::Instant::now();
+    let err = retrying(&short)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "retried once");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(950),
+        "waited {:?}, not the 1 s asked for",
+        started.elapsed()
+    );
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(1)));
+    // Sixty seconds is more than the policy waits (3 s): returned at once, with the wait.
+    let (long, hits) = raw_server(|_| {
+        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Length: 4\r\n\r\nbusy"
+            .to_vec()
+    })
+    .await;
+    let err = retrying(&long)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap_err();
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(60)));
 }

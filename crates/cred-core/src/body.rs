@@ -25,6 +25,7 @@ fn status_error(endpoint: &'static Endpoint, raw: &RawResponse, redactor: &Redac
         site: endpoint.site,
         status: raw.status,
         snippet: snippet(raw, redactor),
+        retry_after: None,
     }
 }
 

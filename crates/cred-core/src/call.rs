@@ -150,8 +150,14 @@ impl ClientCore {
         &self.transport
     }
 
-    /// Runs `request`: validates it (an error here means nothing was sent), then
-    /// authorises, sends and decodes, retrying as the policy allows.
+    /// Runs `request`: validates it (an error here means nothing was sent), then per
+    /// attempt takes the rate limit's permit, authorises (signs, or fetches a token),
+    /// sends and decodes, retrying as the policy allows (a `Retry-After` within the
+    /// policy's cap is waited for).
+    ///
+    /// Cancel-safe: dropping the future at any await leaves nothing that delays another
+    /// call (an unused rate-limit slot is given back when nobody queued behind it; a
+    /// token renewal in flight completes on its own task).
     pub async fn execute<R: ApiRequest>(
         &self,
         request: &R,
@@ -220,7 +226,15 @@ impl ClientCore {
                 macro_rules! exchange {
                     ($outgoing:ident) => {{
                         let mut outgoing = $outgoing;
-                        match self.auth.authorize(&mut outgoing).await {
+                        // The permit first, then the signature or token: what is signed
+                        // (a timestamp, a nonce) and the token's expiry are judged when
+                        // the request leaves, not before a wait in the limiter's queue.
+                        let permitted = self.transport.acquire(endpoint.site).await;
+                        let authorized = match permitted {
+                            Ok(()) => self.auth.authorize(&mut outgoing).await,
+                            Err(e) => Err(e),
+                        };
+                        match authorized {
                             Err(e) => (Err(e), 0, None),
                             Ok(()) => {
                                 let credential = outgoing.credential;
@@ -243,7 +257,11 @@ impl ClientCore {
                                                 &mut raw,
                                                 &redactor,
                                             )
-                                            .and_then(|()| decode(endpoint, &raw, &redactor));
+                                            .and_then(|()| decode(endpoint, &raw, &redactor))
+                                            .map_err(|e| match raw.retry_after() {
+                                                Some(wait) => e.with_retry_after(Some(wait)),
+                                                None => e,
+                                            });
                                         (result, credential, status)
                                     }
                                     Err(e) => (Err(e), credential, None),
@@ -332,7 +350,7 @@ impl ClientCore {
                             continue;
                         }
                         if self.retry.should_retry(&err, attempt, endpoint.billing) {
-                            let delay = self.retry.delay(attempt);
+                            let delay = self.retry.delay_after(&err, attempt);
                             attempt_line(
                                 &outcome,
                                 &format!(

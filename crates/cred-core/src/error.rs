@@ -5,7 +5,67 @@
 //! never carry the request URL (which can hold a key).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The underlying error of a transport failure, kept for [`std::error::Error::source`]
+/// (its text is never shown by credkit: it may quote a URL).
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What failed on the way to the provider, for callers that react differently to a
+/// refused connection, a name that does not resolve, a TLS failure or a timeout (see
+/// [`Error::transport_failure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportFailure {
+    /// The connection was refused, or the host or network is unreachable. Nothing was
+    /// sent.
+    Connect,
+    /// The host name did not resolve. Nothing was sent.
+    Dns,
+    /// The TLS handshake failed (an untrusted certificate, a protocol mismatch). Nothing
+    /// was sent.
+    Tls,
+    /// No connection within the connect timeout. Nothing was sent.
+    ConnectTimeout,
+    /// No complete answer within the timeout of the attempt ([`Error::Timeout`]); the
+    /// request may have reached the provider.
+    Timeout,
+    /// The connection broke while the request or its answer was on the wire; the request
+    /// may have reached the provider.
+    Connection,
+    /// Shared state this call needs (a rate limit or a token store, for example on
+    /// Redis) could not be used; nothing was sent.
+    SharedState,
+    /// The rate limit's queue is longer than the caller accepts; nothing was sent.
+    QueueFull,
+    /// Anything else.
+    Other,
+}
+
+impl TransportFailure {
+    /// Lower-case name (`connect`, `dns`, `tls`, `connect-timeout`, `timeout`,
+    /// `connection`, `shared-state`, `queue-full`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportFailure::Connect => "connect",
+            TransportFailure::Dns => "dns",
+            TransportFailure::Tls => "tls",
+            TransportFailure::ConnectTimeout => "connect-timeout",
+            TransportFailure::Timeout => "timeout",
+            TransportFailure::Connection => "connection",
+            TransportFailure::SharedState => "shared-state",
+            TransportFailure::QueueFull => "queue-full",
+            TransportFailure::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where a call was going: the provider and the operation, as short static names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +218,9 @@ pub struct ProviderError {
     pub charged: Charged,
     /// What kind of failure this is.
     pub kind: ErrorKind,
+    /// How long the provider asked callers to wait (a `Retry-After` header on a 429 or
+    /// 503 answer), if it did.
+    pub retry_after: Option<Duration>,
 }
 
 impl ProviderError {
@@ -177,7 +240,14 @@ impl ProviderError {
             request_id,
             charged,
             kind,
+            retry_after: None,
         }
+    }
+
+    /// The same error, with the wait the provider asked for.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
     }
 }
 
@@ -216,7 +286,9 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
-    /// The request could not be delivered or the connection broke.
+    /// The request could not be delivered or the connection broke (or the shared state
+    /// it needs was unavailable). [`Error::transport_failure`] says what failed;
+    /// [`std::error::Error::source`] gives the underlying error.
     #[error("{site}: transport error ({}): {message}", if *.sent { "the request may have reached the provider" } else { "the request was not sent" })]
     Transport {
         /// Provider and operation.
@@ -225,6 +297,11 @@ pub enum Error {
         message: String,
         /// Whether the request may have reached the provider.
         sent: bool,
+        /// What failed.
+        failure: TransportFailure,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Source>,
     },
     /// No complete answer arrived in time.
     #[error("{site}: timed out after {:.1}s (the request may have reached the provider)", after.as_secs_f64())]
@@ -243,6 +320,8 @@ pub enum Error {
         status: u16,
         /// Start of the body, redacted.
         snippet: String,
+        /// The wait a `Retry-After` header asked for (429 and 503 answers).
+        retry_after: Option<Duration>,
     },
     /// The provider answered with a redirect (3xx). API calls and token requests never
     /// follow one: the request would carry its credentials, signature and personal data
@@ -311,6 +390,32 @@ impl Error {
         }
     }
 
+    /// An [`Error::Transport`] without an underlying error.
+    pub fn transport(
+        site: CallSite,
+        failure: TransportFailure,
+        message: impl Into<String>,
+        sent: bool,
+    ) -> Self {
+        Error::Transport {
+            site,
+            message: message.into(),
+            sent,
+            failure,
+            source: None,
+        }
+    }
+
+    /// An [`Error::HttpStatus`] without a `Retry-After`.
+    pub fn http_status(site: CallSite, status: u16, snippet: impl Into<String>) -> Self {
+        Error::HttpStatus {
+            site,
+            status,
+            snippet: snippet.into(),
+            retry_after: None,
+        }
+    }
+
     /// An [`Error::InvalidInput`] for `field`.
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
@@ -364,6 +469,61 @@ impl Error {
             } => Charged::No,
             Error::Provider(p) => p.charged,
             _ => Charged::Unknown,
+        }
+    }
+
+    /// What failed on the way to the provider: `Some` for [`Error::Transport`] and
+    /// [`Error::Timeout`] ([`TransportFailure::Timeout`]).
+    pub fn transport_failure(&self) -> Option<TransportFailure> {
+        match self {
+            Error::Transport { failure, .. } => Some(*failure),
+            Error::Timeout { .. } => Some(TransportFailure::Timeout),
+            _ => None,
+        }
+    }
+
+    /// Whether this error proves the request never left: refused locally
+    /// ([`Error::InvalidInput`], [`Error::Config`]) or a transport failure before
+    /// sending (a refused connection, a name that does not resolve, shared state
+    /// unavailable). `false` means it may have reached the provider.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidInput { .. }
+                | Error::Config { .. }
+                | Error::Transport { sent: false, .. }
+        )
+    }
+
+    /// How long the provider asked callers to wait before trying again (a `Retry-After`
+    /// header on a 429 or 503 answer), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::HttpStatus { retry_after, .. } => *retry_after,
+            Error::Provider(p) => p.retry_after,
+            _ => None,
+        }
+    }
+
+    /// The same error with `retry_after` recorded (HTTP status and provider errors only).
+    pub fn with_retry_after(self, wait: Option<Duration>) -> Self {
+        match self {
+            Error::HttpStatus {
+                site,
+                status,
+                snippet,
+                ..
+            } => Error::HttpStatus {
+                site,
+                status,
+                snippet,
+                retry_after: wait,
+            },
+            Error::Provider(mut p) => {
+                p.retry_after = wait;
+                Error::Provider(p)
+            }
+            other => other,
         }
     }
 
@@ -472,11 +632,7 @@ mod tests {
     #[test]
     fn charging_of_local_and_transport_failures() {
         assert_eq!(Error::invalid("idcard", "bad").charged(), Charged::No);
-        let unsent = Error::Transport {
-            site: SITE,
-            message: "connection refused".into(),
-            sent: false,
-        };
+        let unsent = Error::transport(SITE, TransportFailure::Connect, "connection refused", false);
         assert_eq!(unsent.charged(), Charged::No);
         assert!(unsent.to_string().contains("was not sent"));
         let timeout = Error::Timeout {
@@ -488,11 +644,7 @@ mod tests {
             timeout.to_string(),
             "jumdata credential_query: timed out after 1.5s (the request may have reached the provider)"
         );
-        let status = |s| Error::HttpStatus {
-            site: SITE,
-            status: s,
-            snippet: String::new(),
-        };
+        let status = |s| Error::http_status(SITE, s, "");
         assert_eq!(status(429).kind(), ErrorKind::Throttled);
         assert_eq!(status(429).charged(), Charged::No);
         assert_eq!(status(502).kind(), ErrorKind::Unavailable);

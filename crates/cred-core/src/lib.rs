@@ -51,7 +51,7 @@ pub use call::{ClientCore, Decoder};
 pub use endpoint::{
     ApiRequest, Billing, CodeInfo, CodeOutcome, Encoding, Endpoint, Method, WireValue,
 };
-pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError};
+pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError, TransportFailure};
 pub use mask::{Pii, Redactor};
 pub use ratelimit::{LocalRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;

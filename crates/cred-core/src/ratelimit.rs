@@ -17,6 +17,10 @@ use crate::error::{CallSite, Error};
 #[async_trait]
 pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// Waits until a request to `site` may be sent, or fails if it never may.
+    ///
+    /// Implementations must be cancel-safe: a caller dropped while it waits (a timeout
+    /// around the call) gives its slot back when no later caller has reserved one
+    /// behind it, so a dropped call never delays the next.
     async fn acquire(&self, site: CallSite) -> Result<(), Error>;
 
     /// Takes a permit without waiting when one is free; `false` means "call
@@ -36,7 +40,8 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
 ///
 /// At most `rate` slots fall in any one-second window (plus `burst - 1` after a quiet
 /// spell when a burst is allowed). A caller that gives up while waiting (a cancelled
-/// call) leaves its slot unused.
+/// call) gives its slot back when it is still the last one reserved; otherwise the
+/// callers behind it keep their places and the slot stays unused.
 pub struct LocalRateLimiter {
     interval: Duration,
     tolerance: Duration,
@@ -89,7 +94,7 @@ impl LocalRateLimiter {
 
     /// Reserves the next slot and returns it; with `only_now`, only a slot that is
     /// free right now (nothing reserved otherwise).
-    fn reserve(&self, only_now: bool) -> Option<Instant> {
+    fn reserve(&self, only_now: bool) -> Option<Reservation> {
         let now = Instant::now();
         // A panic elsewhere cannot leave an instant half-written: recover it.
         let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
@@ -98,18 +103,60 @@ impl LocalRateLimiter {
         if only_now && slot > now {
             return None;
         }
-        *tat = Some(due.max(slot) + self.interval);
-        Some(slot)
+        let before = *tat;
+        let after = due.max(slot) + self.interval;
+        *tat = Some(after);
+        Some(Reservation {
+            slot,
+            before,
+            after,
+        })
+    }
+
+    /// Gives a reservation back if it is still the last one made.
+    fn give_back(&self, reservation: &Reservation) {
+        let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
+        if *tat == Some(reservation.after) {
+            *tat = reservation.before;
+        }
+    }
+}
+
+/// One reserved slot, and the limiter's state before and after it.
+struct Reservation {
+    slot: Instant,
+    before: Option<Instant>,
+    after: Instant,
+}
+
+/// Gives the slot back when the waiting caller is dropped before its slot.
+struct Waiting<'a> {
+    limiter: &'a LocalRateLimiter,
+    reservation: Option<Reservation>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(r) = &self.reservation {
+            self.limiter.give_back(r);
+        }
     }
 }
 
 #[async_trait]
 impl RateLimiter for LocalRateLimiter {
     async fn acquire(&self, _site: CallSite) -> Result<(), Error> {
-        if let Some(slot) = self.reserve(false)
-            && slot > Instant::now()
+        if let Some(reservation) = self.reserve(false)
+            && reservation.slot > Instant::now()
         {
+            let slot = reservation.slot;
+            let mut waiting = Waiting {
+                limiter: self,
+                reservation: Some(reservation),
+            };
             tokio::time::sleep_until(slot.into()).await;
+            // Slept to the end: the slot is used.
+            waiting.reservation = None;
         }
         Ok(())
     }
@@ -125,6 +172,46 @@ mod tests {
     use std::time::Instant;
 
     const SITE: CallSite = CallSite::new("test", "op");
+
+    #[tokio::test]
+    async fn a_waiter_dropped_before_its_slot_gives_it_back() {
+        let limiter = LocalRateLimiter::per_second(NonZeroU32::MIN); // one a second
+        assert!(limiter.try_acquire(SITE));
+        // The next slot is a second away: a caller that gives up after 50 ms ...
+        let gave_up = tokio::time::timeout(Duration::from_millis(50), limiter.acquire(SITE)).await;
+        assert!(gave_up.is_err());
+        // ... leaves the schedule as it was: the next caller waits one second from the
+        // first permit, not two.
+        let start = Instant::now();
+        assert!(limiter.acquire(SITE).await.is_ok());
+        let waited = start.elapsed();
+        assert!(waited < Duration::from_millis(1_100), "waited {waited:?}");
+        // A dropped waiter with another behind it cannot give its slot back: the one
+        // behind keeps its place (no two requests in one slot).
+        let limiter = std::sync::Arc::new(LocalRateLimiter::per_second(
+            NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+        ));
+        assert!(limiter.try_acquire(SITE));
+        let first = {
+            let l = limiter.clone();
+            tokio::spawn(async move { l.acquire(SITE).await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let second = {
+            let l = limiter.clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                l.acquire(SITE).await.map(|()| t.elapsed())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        first.abort();
+        let waited = second
+            .await
+            .unwrap_or(Ok(Duration::ZERO))
+            .unwrap_or(Duration::ZERO);
+        assert!(waited >= Duration::from_millis(150), "waited {waited:?}");
+    }
 
     #[tokio::test]
     async fn bursts_pass_then_requests_wait() {

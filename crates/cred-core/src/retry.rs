@@ -69,9 +69,17 @@ impl RetryPolicy {
         self
     }
 
-    /// Whether `error`, from attempt number `attempt` (1-based), may be retried.
+    /// Whether `error`, from attempt number `attempt` (1-based), may be retried. A
+    /// `Retry-After` longer than [`RetryPolicy::max_delay`] is not waited for: the error
+    /// is returned, [`Error::retry_after`] saying how long the provider asked for.
     pub fn should_retry(&self, error: &Error, attempt: u32, billing: Billing) -> bool {
         if attempt >= self.max_attempts || !error.is_retryable() {
+            return false;
+        }
+        if error
+            .retry_after()
+            .is_some_and(|wait| wait > self.max_delay)
+        {
             return false;
         }
         match error.charged() {
@@ -79,6 +87,15 @@ impl RetryPolicy {
             Charged::No => true,
             Charged::Unknown => billing == Billing::Free || self.retry_possibly_charged,
         }
+    }
+
+    /// The wait before retrying after `error` (attempt number `attempt`): the backoff,
+    /// or the provider's `Retry-After` when that is longer.
+    pub fn delay_after(&self, error: &Error, attempt: u32) -> Duration {
+        let backoff = self.delay(attempt);
+        error
+            .retry_after()
+            .map_or(backoff, |wait| wait.max(backoff))
     }
 
     /// Backoff before retry number `attempt` (1-based): exponential, capped, with the
@@ -132,11 +149,12 @@ mod tests {
             3,
             Billing::Paid
         ));
-        let unsent = Error::Transport {
-            site: SITE,
-            message: "refused".into(),
-            sent: false,
-        };
+        let unsent = Error::transport(
+            SITE,
+            crate::error::TransportFailure::Connect,
+            "refused",
+            false,
+        );
         assert!(p.should_retry(&unsent, 1, Billing::Paid));
     }
 
@@ -158,6 +176,7 @@ mod tests {
             site: SITE,
             status: 502,
             snippet: String::new(),
+            retry_after: None,
         };
         assert!(!p.should_retry(&bad_gateway, 1, Billing::Paid));
     }
@@ -178,6 +197,22 @@ mod tests {
             1,
             Billing::Free
         ));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_the_policy() {
+        let p = RetryPolicy::default(); // 3 s cap
+        let throttled = |wait: u64| {
+            Error::http_status(SITE, 429, "").with_retry_after(Some(Duration::from_secs(wait)))
+        };
+        assert!(p.should_retry(&throttled(2), 1, Billing::Paid));
+        assert!(p.delay_after(&throttled(2), 1) >= Duration::from_secs(2));
+        // Longer than the policy waits: not retried, the wait is the caller's to see.
+        assert!(!p.should_retry(&throttled(60), 1, Billing::Paid));
+        assert_eq!(throttled(60).retry_after(), Some(Duration::from_secs(60)));
+        // Without the header: the backoff alone.
+        let plain = Error::http_status(SITE, 429, "");
+        assert!(p.delay_after(&plain, 1) <= Duration::from_millis(200));
     }
 
     #[test]

@@ -56,6 +56,35 @@ impl SealingKey {
         })
     }
 
+    /// A key derived (HKDF-SHA256) from secrets that every process needing it already
+    /// holds, for example an account's password and client secret: no key to distribute.
+    /// `label` names the purpose (the HKDF salt), `context` what the key is for (the
+    /// HKDF info). The key is as strong as the secrets together: weak secrets make a
+    /// weak key.
+    pub fn derive(label: &str, secrets: &[&[u8]], context: &[u8]) -> Result<Self, Error> {
+        use aws_lc_rs::hkdf::{HKDF_SHA256, KeyType, Salt};
+        struct Len32;
+        impl KeyType for Len32 {
+            fn len(&self) -> usize {
+                32
+            }
+        }
+        // Each secret with its length first, so that no two lists give one input.
+        let mut ikm = Vec::new();
+        for secret in secrets {
+            ikm.extend_from_slice(&(secret.len() as u64).to_be_bytes());
+            ikm.extend_from_slice(secret);
+        }
+        let prk = Salt::new(HKDF_SHA256, label.as_bytes()).extract(&ikm);
+        ikm.fill(0);
+        let info = [context];
+        let mut bytes = [0u8; 32];
+        prk.expand(&info, Len32)
+            .and_then(|okm| okm.fill(&mut bytes))
+            .map_err(|_| Error::config("key derivation failed"))?;
+        Self::from_bytes(bytes)
+    }
+
     /// A new random key.
     pub fn generate() -> Result<Self, Error> {
         let mut bytes = [0u8; 32];
@@ -166,6 +195,47 @@ impl HmacKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_depend_on_every_secret_and_the_context() {
+        let k = |secrets: &[&[u8]], context: &[u8]| {
+            SealingKey::derive("credkit test", secrets, context)
+                .unwrap()
+                .fingerprint()
+        };
+        let base = k(&[b"user", b"password"], b"account-1");
+        assert_eq!(
+            base,
+            k(&[b"user", b"password"], b"account-1"),
+            "deterministic"
+        );
+        assert_ne!(base, k(&[b"user", b"passwore"], b"account-1"));
+        assert_ne!(base, k(&[b"user", b"password"], b"account-2"));
+        // Boundaries count: ("userp", "assword") is another input.
+        assert_ne!(base, k(&[b"userp", b"assword"], b"account-1"));
+        let a = SealingKey::derive("credkit test", &[b"user", b"password"], b"account-1").unwrap();
+        let b = SealingKey::derive("credkit test", &[b"user", b"password"], b"account-1").unwrap();
+        let sealed = a.seal(b"ctx", b"token").unwrap();
+        assert_eq!(b.open(b"ctx", &sealed).unwrap(), b"token");
+        // RFC 5869 test case 1 through the same HKDF (salt, ikm and info as given there).
+        use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+        let ikm = [0x0bu8; 22];
+        let salt: Vec<u8> = (0u8..=0x0c).collect();
+        let info: Vec<u8> = (0xf0u8..=0xf9).collect();
+        let prk = Salt::new(HKDF_SHA256, &salt).extract(&ikm);
+        let mut okm = [0u8; 42];
+        struct L42;
+        impl aws_lc_rs::hkdf::KeyType for L42 {
+            fn len(&self) -> usize {
+                42
+            }
+        }
+        prk.expand(&[&info], L42).unwrap().fill(&mut okm).unwrap();
+        assert_eq!(
+            crate::digest::hex_lower(&okm),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+        );
+    }
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_context() {

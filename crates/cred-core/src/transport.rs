@@ -17,7 +17,7 @@ use reqwest::redirect;
 
 use crate::auth::OutgoingRequest;
 use crate::endpoint::{Encoding, Method};
-use crate::error::{CallSite, Error};
+use crate::error::{CallSite, Error, TransportFailure};
 use crate::mask::Redactor;
 use crate::ratelimit::RateLimiter;
 
@@ -182,6 +182,29 @@ impl RawResponse {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// The wait a `Retry-After` header asks for on a 429 or 503 answer: delay-seconds or
+    /// an HTTP date (a date in the past is no wait). `None` for other statuses, without
+    /// the header, or when it is unreadable.
+    pub fn retry_after(&self) -> Option<Duration> {
+        if !matches!(self.status, 429 | 503) {
+            return None;
+        }
+        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
+    }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3) as a wait from `now`: delay-seconds, or an
+/// HTTP date. Unreadable values are `None`.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Bytes of a download kept to recognise its format.
@@ -349,15 +372,14 @@ impl Transport {
         &self.config
     }
 
-    /// Sends one attempt and reads the body (within the cap). A redirect is
-    /// [`Error::Redirect`] (never followed); any other status is the caller's to judge.
-    pub async fn send(
-        &self,
-        request: OutgoingRequest,
-        redactor: &Redactor<'_>,
-    ) -> Result<RawResponse, Error> {
-        let endpoint = request.endpoint;
-        let site = endpoint.site;
+    /// Waits for the rate limiter's permit to send one request to `site` (at once when
+    /// there is no limiter). Call it **before** signing or authorising the request, so
+    /// that timestamps, nonces and signatures are made when the request leaves, and a
+    /// token is checked for expiry then; then [`Transport::send`] it.
+    ///
+    /// Cancel-safe: a caller dropped while it waits gives its slot back when no later
+    /// caller has reserved one behind it (see [`RateLimiter::acquire`]).
+    pub async fn acquire(&self, site: CallSite) -> Result<(), Error> {
         if let Some(limiter) = &self.limiter
             && !limiter.try_acquire(site)
         {
@@ -365,6 +387,20 @@ impl Transport {
             limiter.acquire(site).await?;
             crate::telemetry::ratelimit_wait(site.provider, waiting.elapsed());
         }
+        Ok(())
+    }
+
+    /// Sends one attempt and reads the body (within the cap). A redirect is
+    /// [`Error::Redirect`] (never followed); any other status is the caller's to judge.
+    /// The rate limit is not applied here: take its permit first with
+    /// [`Transport::acquire`].
+    pub async fn send(
+        &self,
+        request: OutgoingRequest,
+        redactor: &Redactor<'_>,
+    ) -> Result<RawResponse, Error> {
+        let endpoint = request.endpoint;
+        let site = endpoint.site;
         let mut url = request.url;
         let method = match endpoint.method {
             Method::Get => reqwest::Method::GET,
@@ -431,7 +467,8 @@ impl Transport {
     /// Streams the body of a `GET url` into `sink`, at most `max_bytes` bytes. A non-2xx
     /// answer is an [`Error::HttpStatus`] (its start kept, redacted); nothing is written
     /// for it. A body over the cap fails with [`Error::ResponseTooLarge`] after the
-    /// bytes already written (the caller discards the partial file).
+    /// bytes already written (the caller discards the partial file). Like
+    /// [`Transport::send`], it takes no rate-limit permit: [`Transport::acquire`] first.
     pub async fn download(
         &self,
         site: CallSite,
@@ -441,11 +478,6 @@ impl Transport {
         sink: &mut (dyn std::io::Write + Send),
         redactor: &Redactor<'_>,
     ) -> Result<Streamed, Error> {
-        if let Some(limiter) = &self.limiter
-            && !limiter.try_acquire(site)
-        {
-            limiter.acquire(site).await?;
-        }
         let client = match self.downloads.get() {
             Some(c) => c,
             None => {
@@ -477,6 +509,7 @@ impl Transport {
                 status,
                 snippet: redactor
                     .snippet(&String::from_utf8_lossy(&body), crate::body::SNIPPET_CHARS),
+                retry_after: None,
             });
         }
         let content_type = headers
@@ -589,52 +622,108 @@ impl Transport {
                     site,
                     message,
                     sent,
+                    failure,
+                    source,
                 },
             ) => Error::Transport {
                 site,
                 message: message.replace(secret, "***"),
                 sent,
+                failure,
+                source,
             },
             (_, error) => error,
         }
     }
 
     fn map_error_inner(&self, site: CallSite, e: reqwest::Error, redactor: &Redactor<'_>) -> Error {
-        if e.is_connect() {
-            // Refused, unreachable or a connect timeout: the request never left.
-            let message = if e.is_timeout() {
-                format!(
-                    "could not connect within {:.1}s",
-                    self.config.connect_timeout.as_secs_f64()
-                )
-            } else {
-                redactor.redact(&error_chain(e.without_url()))
-            };
-            return Error::Transport {
-                site,
-                message,
-                sent: false,
-            };
-        }
-        if e.is_timeout() {
+        let failure = classify(&e);
+        if e.is_timeout() && !e.is_connect() {
             return Error::Timeout {
                 site,
                 after: self.config.timeout,
             };
         }
-        let sent = !(e.is_connect() || e.is_builder());
+        let e = e.without_url();
+        let (message, sent) = if e.is_connect() || failure == TransportFailure::ConnectTimeout {
+            // Refused, unreachable, unresolved, a failed handshake or a connect timeout:
+            // the request never left.
+            let message = if failure == TransportFailure::ConnectTimeout {
+                format!(
+                    "could not connect within {:.1}s",
+                    self.config.connect_timeout.as_secs_f64()
+                )
+            } else {
+                redactor.redact(&error_chain(&e))
+            };
+            (message, false)
+        } else {
+            (redactor.redact(&error_chain(&e)), !e.is_builder())
+        };
         Error::Transport {
             site,
-            message: redactor.redact(&error_chain(e.without_url())),
+            message,
             sent,
+            failure,
+            source: Some(std::sync::Arc::new(e)),
         }
     }
 }
 
+/// What a `reqwest` error says failed, from its kind and its chain of sources.
+fn classify(e: &reqwest::Error) -> TransportFailure {
+    if e.is_connect() && e.is_timeout() {
+        return TransportFailure::ConnectTimeout;
+    }
+    if e.is_timeout() {
+        return TransportFailure::Timeout;
+    }
+    let mut refused = false;
+    let mut text = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            refused |= matches!(
+                io.kind(),
+                K::ConnectionRefused
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::AddrNotAvailable
+            );
+            if io.kind() == K::TimedOut && e.is_connect() {
+                return TransportFailure::ConnectTimeout;
+            }
+        }
+        text.push_str(&s.to_string().to_ascii_lowercase());
+        text.push('\n');
+        source = s.source();
+    }
+    // hyper-util's connector says "dns error" for a failed lookup; rustls errors name
+    // certificates, handshakes and alerts.
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        TransportFailure::Dns
+    } else if text.contains("certificate")
+        || text.contains("handshake")
+        || text.contains("tls")
+        || text.contains("corrupt message")
+        || text.contains("invalidcontenttype")
+        || text.contains("received fatal alert")
+    {
+        TransportFailure::Tls
+    } else if refused || e.is_connect() {
+        TransportFailure::Connect
+    } else if e.is_request() || e.is_body() || e.is_decode() {
+        TransportFailure::Connection
+    } else {
+        TransportFailure::Other
+    }
+}
+
 /// `e` and its sources, joined by `: `, with repeated text dropped.
-fn error_chain(e: reqwest::Error) -> String {
+fn error_chain(e: &reqwest::Error) -> String {
     let mut out = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let text = s.to_string();
         if !out.contains(&text) {

@@ -57,6 +57,7 @@ fn decode(
             site: endpoint.site,
             status: raw.status,
             snippet: redactor.snippet(&String::from_utf8_lossy(&raw.body), 80),
+            retry_after: None,
         });
     }
     let value = serde_json::from_slice(&raw.body).map_err(|e| Error::Decode {

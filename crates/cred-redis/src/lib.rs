@@ -142,6 +142,39 @@ pub(crate) fn key(namespace: &str, kind: &str, provider: &str, account: &str) ->
     format!("{namespace}:{kind}:{provider}:{}", &digest[..16])
 }
 
+/// The error of a call refused because Redis could not be used: a transport failure
+/// (`shared-state`, nothing sent) keeping Redis's error as its source, or a
+/// configuration error when Redis refused our credentials (a wrong password, a user
+/// without the rights): waiting does not help that.
+pub(crate) fn unavailable(
+    site: cred_core::CallSite,
+    message: String,
+    e: redis::RedisError,
+) -> Error {
+    if refused_credentials(&e) {
+        return Error::config(format!(
+            "{message} (Redis refused the credentials: check the password in the Redis URL)"
+        ));
+    }
+    Error::Transport {
+        site,
+        message,
+        sent: false,
+        failure: cred_core::TransportFailure::SharedState,
+        source: Some(std::sync::Arc::new(e)),
+    }
+}
+
+/// Whether Redis refused the connection's credentials (`NOAUTH`, `WRONGPASS`, ...).
+pub(crate) fn refused_credentials(e: &redis::RedisError) -> bool {
+    let text = e.to_string().to_ascii_uppercase();
+    matches!(e.kind(), redis::ErrorKind::AuthenticationFailed)
+        || text.contains("WRONGPASS")
+        || text.contains("NOAUTH")
+        || text.contains("NOPERM")
+        || text.contains("INVALID PASSWORD")
+}
+
 /// A Redis client for `url`; the URL (which may hold a password) is never quoted.
 pub(crate) fn client(url: &str) -> Result<redis::Client, Error> {
     redis::Client::open(url.trim()).map_err(|e| {

@@ -14,19 +14,22 @@ use std::time::Duration;
 
 use crate::key;
 use async_trait::async_trait;
-use cred_core::{CallSite, Error, LocalRateLimiter, RateLimiter};
+use cred_core::{CallSite, Error, LocalRateLimiter, RateLimiter, TransportFailure};
 
 /// The GCRA step. `KEYS[1]`: the key holding the TAT (microseconds, server clock).
 /// `ARGV`: emission interval, burst tolerance and the longest wait a caller accepts, all
-/// in microseconds. Answers the microseconds to wait (`0`: go now), or `-1` without
-/// reserving anything when the wait would be longer than accepted.
+/// in microseconds. Answers `{wait, tat before, tat after}`: the microseconds to wait
+/// (`0`: go now; `-1` without reserving anything when the wait would be longer than
+/// accepted), and the key's value before (`''` when it had none) and after, so that a
+/// caller that gives up can give its slot back ([`UNRESERVE`]).
 const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]))
+local stored = redis.call('GET', KEYS[1])
+local tat = tonumber(stored)
 if tat == nil or tat < now then
   tat = now
 end
@@ -35,11 +38,26 @@ if wait < 0 then
   wait = 0
 end
 if wait > max_wait then
-  return -1
+  return {-1, '', ''}
 end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
-return wait
+local new_tat = string.format('%.0f', tat + interval)
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
+return {wait, stored or '', new_tat}
+";
+
+/// Gives a reserved slot back. `KEYS[1]`: the TAT key; `ARGV`: the value before and after
+/// the reservation. Only when the key still holds the reservation's value (nobody
+/// reserved behind it) is the value before restored (or the key deleted).
+const UNRESERVE: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then
+  return 0
+end
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+end
+return 1
 ";
 
 /// What a limiter does when Redis cannot be reached or does not answer in time.
@@ -158,6 +176,7 @@ impl RedisRateLimiterBuilder {
             fallback,
             connection: Arc::new(crate::Connection::new(client, self.timeout)),
             script: Arc::new(redis::Script::new(GCRA)),
+            unreserve: Arc::new(redis::Script::new(UNRESERVE)),
         })
     }
 }
@@ -175,6 +194,44 @@ pub struct RedisRateLimiter {
     fallback: Option<Arc<LocalRateLimiter>>,
     connection: Arc<crate::Connection>,
     script: Arc<redis::Script>,
+    unreserve: Arc<redis::Script>,
+}
+
+/// A slot reserved in Redis: the wait, and the key's value before and after.
+struct Reserved {
+    wait: Duration,
+    before: String,
+    after: String,
+}
+
+/// Gives the slot back (on a task of its own) when the waiting caller is dropped.
+struct Waiting {
+    limiter: Option<RedisRateLimiter>,
+    before: String,
+    after: String,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let Some(limiter) = self.limiter.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (before, after) = (
+            std::mem::take(&mut self.before),
+            std::mem::take(&mut self.after),
+        );
+        runtime.spawn(async move {
+            let mut invocation = limiter.unreserve.key(&limiter.key);
+            invocation.arg(before).arg(after);
+            let _ = limiter
+                .connection
+                .run(|mut c| async move { invocation.invoke_async::<i64>(&mut c).await })
+                .await;
+        });
+    }
 }
 
 impl fmt::Debug for RedisRateLimiter {
@@ -209,21 +266,27 @@ impl RedisRateLimiter {
         &self.key
     }
 
-    /// Reserves the next slot; the time to wait for it.
-    async fn reserve(&self) -> Result<Option<Duration>, redis::RedisError> {
+    /// Reserves the next slot; `None` when the wait would be longer than accepted.
+    async fn reserve(&self) -> Result<Option<Reserved>, redis::RedisError> {
         let max_wait = self.max_wait.as_micros().min(u128::from(u64::MAX)) as u64;
         let mut invocation = self.script.key(&self.key);
         invocation
             .arg(self.interval_us)
             .arg(self.tolerance_us)
             .arg(max_wait);
-        let wait =
-            self.connection
-                .run(|mut connection| async move {
-                    invocation.invoke_async::<i64>(&mut connection).await
-                })
-                .await?;
-        Ok(u64::try_from(wait).ok().map(Duration::from_micros))
+        let (wait, before, after) = self
+            .connection
+            .run(|mut connection| async move {
+                invocation
+                    .invoke_async::<(i64, String, String)>(&mut connection)
+                    .await
+            })
+            .await?;
+        Ok(u64::try_from(wait).ok().map(|wait| Reserved {
+            wait: Duration::from_micros(wait),
+            before,
+            after,
+        }))
     }
 }
 
@@ -231,37 +294,46 @@ impl RedisRateLimiter {
 impl RateLimiter for RedisRateLimiter {
     async fn acquire(&self, site: CallSite) -> Result<(), Error> {
         match self.reserve().await {
-            Ok(Some(wait)) => {
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
+            Ok(Some(reserved)) => {
+                if !reserved.wait.is_zero() {
+                    // Dropped while waiting: the slot goes back if nobody queued behind.
+                    let mut waiting = Waiting {
+                        limiter: Some(self.clone()),
+                        before: reserved.before,
+                        after: reserved.after,
+                    };
+                    tokio::time::sleep(reserved.wait).await;
+                    waiting.limiter = None;
                 }
                 Ok(())
             }
-            Ok(None) => Err(Error::Transport {
+            Ok(None) => Err(Error::transport(
                 site,
-                message: format!(
+                TransportFailure::QueueFull,
+                format!(
                     "the shared rate limit ({}/s) has a queue longer than {:.0} s: nothing was sent",
                     self.per_second,
                     self.max_wait.as_secs_f64()
                 ),
-                sent: false,
-            }),
+                false,
+            )),
             Err(e) => match &self.fallback {
-                Some(local) => {
+                // A refused password is a configuration error: never hidden by a fallback.
+                Some(local) if !crate::refused_credentials(&e) => {
                     tracing::warn!(
                         error = %crate::describe(&e),
                         "Redis unavailable: using the local share of the rate limit"
                     );
                     local.acquire(site).await
                 }
-                None => Err(Error::Transport {
+                _ => Err(crate::unavailable(
                     site,
-                    message: format!(
+                    format!(
                         "the shared rate limit is unavailable (Redis: {}); failing closed, nothing was sent",
                         crate::describe(&e)
                     ),
-                    sent: false,
-                }),
+                    e,
+                )),
             },
         }
     }

@@ -76,6 +76,11 @@ impl TokenKey {
     pub fn fingerprint(&self) -> String {
         self.key.fingerprint()
     }
+
+    /// A token key from a sealing key (an account's derived key).
+    pub(crate) fn from_sealing(key: SealingKey) -> Self {
+        Self { key }
+    }
 }
 
 /// Turns `secret` into its stored form; `context` (Redis key and field) is bound as

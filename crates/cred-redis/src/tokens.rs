@@ -11,8 +11,9 @@
 //! The braces keep an account's keys in one Redis Cluster slot. Tokens are stored
 //! sealed with AES-256-GCM when a [`TokenKey`] is configured (see [`crate::sealing`]).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -92,9 +93,14 @@ impl RedisTokenStoreBuilder {
         self
     }
 
-    /// Seals tokens with AES-256-GCM under `key` before they reach Redis, so that
-    /// reading Redis (or its dumps) does not give a usable token. Every process
-    /// sharing the namespace must use the same key.
+    /// Seals tokens with AES-256-GCM under `key` instead of the account's own key.
+    ///
+    /// Without it, tokens are sealed all the same, under a key the token manager derives
+    /// (HKDF) from the account's secrets (the licence platform: username, password,
+    /// client id and client secret), which every process sharing the token already
+    /// holds: reading Redis (or its dumps) without those secrets gives nothing usable.
+    /// Set a key of your own to rotate it apart from the account's secrets; every
+    /// process sharing the namespace must then use the same key.
     pub fn token_key(mut self, key: TokenKey) -> Self {
         self.key = Some(key);
         self
@@ -131,6 +137,7 @@ impl RedisTokenStoreBuilder {
         Ok(RedisTokenStore {
             namespace: self.namespace,
             key: self.key,
+            account_keys: Arc::default(),
             fallback: self.fall_back.then(|| Arc::new(MemoryTokenStore::new())),
             poll_interval: self.poll_interval,
             connection: Arc::new(crate::Connection::new(client, self.timeout)),
@@ -157,6 +164,8 @@ struct Scripts {
 pub struct RedisTokenStore {
     namespace: String,
     key: Option<TokenKey>,
+    /// Each account's own sealing key, from its token manager.
+    account_keys: Arc<Mutex<HashMap<String, TokenKey>>>,
     fallback: Option<Arc<MemoryTokenStore>>,
     poll_interval: Duration,
     connection: Arc<crate::Connection>,
@@ -167,7 +176,13 @@ impl fmt::Debug for RedisTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisTokenStore")
             .field("namespace", &self.namespace)
-            .field("sealed", &self.key.as_ref().map(TokenKey::fingerprint))
+            .field(
+                "token_key",
+                &self
+                    .key
+                    .as_ref()
+                    .map_or_else(|| "each account's own".to_owned(), TokenKey::fingerprint),
+            )
             .field("fall_back_to_local", &self.fallback.is_some())
             .finish()
     }
@@ -210,14 +225,25 @@ impl RedisTokenStore {
 
     /// A Redis failure as the caller sees it (the URL never quoted).
     fn unavailable(e: &redis::RedisError) -> Error {
-        Error::Transport {
-            site: SITE,
-            message: format!(
+        crate::unavailable(
+            SITE,
+            format!(
                 "the shared token store is unavailable (Redis: {}); failing closed, nothing was sent",
                 crate::describe(e)
             ),
-            sent: false,
-        }
+            e.clone(),
+        )
+    }
+
+    /// The key `account`'s tokens are sealed with: the configured one, else the
+    /// account's own; `None` only for an account whose manager gave none.
+    fn key_for(&self, account: &str) -> Option<TokenKey> {
+        self.key.clone().or_else(|| {
+            self.account_keys
+                .lock()
+                .ok()
+                .and_then(|keys| keys.get(account).cloned())
+        })
     }
 
     fn local_lease(lease: &Lease) -> Option<Lease> {
@@ -246,13 +272,22 @@ impl RedisTokenStore {
         let Ok(remaining) = u64::try_from(pttl_ms) else {
             return Ok(Ok(None));
         };
+        let key = self.key_for(account);
+        if key.is_some() && tok.starts_with("p1.") {
+            // Stored unsealed by an earlier version: not used, replaced at the next
+            // renewal (sealed).
+            tracing::warn!(
+                "the token in Redis is stored unsealed (an earlier credkit version); renewing it sealed"
+            );
+            return Ok(Ok(None));
+        }
         let read = || -> Result<StoredToken, Error> {
-            let access = open(self.key.as_ref(), &format!("{}/tok", keys.token), &tok)?;
+            let access = open(key.as_ref(), &format!("{}/tok", keys.token), &tok)?;
             let refresh = if refresh.is_empty() {
                 None
             } else {
                 Some(open(
-                    self.key.as_ref(),
+                    key.as_ref(),
                     &format!("{}/ref", keys.token),
                     &refresh,
                 )?)
@@ -275,13 +310,10 @@ impl RedisTokenStore {
         token: &NewToken,
     ) -> Result<u64, Error> {
         let keys = self.keys(account);
-        let tok = seal(
-            self.key.as_ref(),
-            &format!("{}/tok", keys.token),
-            &token.access,
-        )?;
+        let key = self.key_for(account);
+        let tok = seal(key.as_ref(), &format!("{}/tok", keys.token), &token.access)?;
         let refresh = match &token.refresh {
-            Some(r) => seal(self.key.as_ref(), &format!("{}/ref", keys.token), r)?,
+            Some(r) => seal(key.as_ref(), &format!("{}/ref", keys.token), r)?,
             None => String::new(),
         };
         let life_ms = token.lifetime.as_millis().min(u128::from(u64::MAX)) as u64;
@@ -306,14 +338,15 @@ impl TokenStore for RedisTokenStore {
         match self.get_remote(account).await {
             Ok(found) => found,
             Err(e) => match &self.fallback {
-                Some(local) => {
+                // A refused password is a configuration error: never hidden by a fallback.
+                Some(local) if !crate::refused_credentials(&e) => {
                     tracing::warn!(
                         error = %crate::describe(&e),
                         "Redis unavailable: keeping the access token in this process"
                     );
                     local.get(account).await
                 }
-                None => Err(Self::unavailable(&e)),
+                _ => Err(Self::unavailable(&e)),
             },
         }
     }
@@ -340,11 +373,12 @@ impl TokenStore for RedisTokenStore {
             Ok(Some(_)) => Ok(Some(lease)),
             Ok(None) => Ok(None),
             Err(e) => match &self.fallback {
-                Some(local) => Ok(local
+                // A refused password is a configuration error: never hidden by a fallback.
+                Some(local) if !crate::refused_credentials(&e) => Ok(local
                     .try_lease(account, ttl)
                     .await?
                     .map(|l| Lease::new(format!("{LOCAL_LEASE}{}", l.id())))),
-                None => Err(Self::unavailable(&e)),
+                _ => Err(Self::unavailable(&e)),
             },
         }
     }
@@ -393,13 +427,22 @@ impl TokenStore for RedisTokenStore {
         match dropped {
             Ok(n) => Ok(n > 0),
             Err(e) => match &self.fallback {
-                Some(local) => local.invalidate(account, generation).await,
-                None => Err(Self::unavailable(&e)),
+                // A refused password is a configuration error: never hidden by a fallback.
+                Some(local) if !crate::refused_credentials(&e) => {
+                    local.invalidate(account, generation).await
+                }
+                _ => Err(Self::unavailable(&e)),
             },
         }
     }
 
     fn poll_interval(&self) -> Duration {
         self.poll_interval
+    }
+
+    fn seal_account_with(&self, account: &str, key: cred_core::seal::SealingKey) {
+        if let Ok(mut keys) = self.account_keys.lock() {
+            keys.insert(account.to_owned(), TokenKey::from_sealing(key));
+        }
     }
 }

@@ -68,6 +68,45 @@ async fn limiters_on_one_key_share_one_rate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_dropped_before_its_slot_gives_it_back() {
+    let Some(redis) = RedisServer::start("give-back") else {
+        return;
+    };
+    let limiter = limiter(&redis.url(), 1); // one a second
+    limiter.acquire(SITE).await.unwrap();
+    // The next slot is a second away; a caller that gives up after 50 ms ...
+    let gave_up = tokio::time::timeout(Duration::from_millis(50), limiter.acquire(SITE)).await;
+    assert!(gave_up.is_err());
+    tokio::time::sleep(Duration::from_millis(50)).await; // the give-back runs on its own task
+    // ... leaves the schedule as it was: the next caller waits one second from the
+    // first permit, not two.
+    let started = Instant::now();
+    limiter.acquire(SITE).await.unwrap();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_millis(1_000), "waited {waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_redis_password_is_a_configuration_error_not_a_wait() {
+    let Some(redis) = RedisServer::start_with_password("password", "credkit-test-redis-pw") else {
+        return;
+    };
+    limiter(&redis.url(), 100).acquire(SITE).await.unwrap();
+    for url in [
+        redis.url_with_password("wrong-password-not-real"),
+        redis.url_with_password("").replace("?pass=", ""),
+    ] {
+        let err = limiter(&url, 100).acquire(SITE).await.unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        assert!(err.nothing_sent());
+        assert!(
+            !err.to_string().contains("wrong-password-not-real"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_closed_while_redis_is_down_then_recover_by_itself() {
     let Some(mut redis) = RedisServer::start("closed") else {
         return;
@@ -86,6 +125,11 @@ async fn fail_closed_while_redis_is_down_then_recover_by_itself() {
         panic!("{err:?}")
     };
     assert!(!sent);
+    assert_eq!(
+        err.transport_failure(),
+        Some(cred_core::TransportFailure::SharedState)
+    );
+    assert!(std::error::Error::source(&err).is_some());
     assert!(message.contains("failing closed"), "{message}");
     assert!(!message.contains("redis.sock"), "the URL leaked: {message}");
     assert_eq!(err.charged(), cred_core::Charged::No);

@@ -283,8 +283,8 @@ async fn tokens_at_rest_are_sealed_with_the_configured_key() {
 }
 
 #[tokio::test]
-async fn without_a_key_the_token_is_stored_plain_under_a_hashed_key() {
-    let Some(redis) = RedisServer::start("plain") else {
+async fn without_a_key_the_token_is_sealed_with_the_accounts_own_secrets() {
+    let Some(redis) = RedisServer::start("derived") else {
         return;
     };
     let sandbox = Sandbox::start().await.unwrap();
@@ -296,13 +296,60 @@ async fn without_a_key_the_token_is_stored_plain_under_a_hashed_key() {
         .unwrap();
     assert!(zz_query(&client).await.unwrap().found());
     let token = current_sandbox_token(&zz).await;
-    let tok: String = redis::cmd("HGET")
-        .arg(store.token_key_name(client.token_account()))
-        .arg("tok")
-        .query_async(&mut raw(&redis.url()).await)
+    let name = store.token_key_name(client.token_account());
+    let mut conn = raw(&redis.url()).await;
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(&name)
+        .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(tok, format!("p1.{token}"));
+    let tok = &fields.iter().find(|(k, _)| k == "tok").unwrap().1;
+    assert!(tok.starts_with("s1."), "sealed by default: {tok}");
+    assert!(
+        !format!("{fields:?}").contains(&token),
+        "the token is not readable in Redis"
+    );
+    // Another process of the same account (same secrets, no key configured) opens it:
+    // no second token request.
+    let same_account = zz_builder(&zz)
+        .token_store(Arc::new(self::store(&redis.url())))
+        .build()
+        .unwrap();
+    assert!(zz_query(&same_account).await.unwrap().found());
+    assert_eq!(same_account.token_requests(), 0);
+    // Someone with the same username and client but not the secrets (here: another
+    // password) cannot open it: a configuration error, nothing sent.
+    let before = sandbox.requests();
+    let outsider = zz_builder(&zz)
+        .user(ZZ_LICENSE_USERNAME, "not-the-password")
+        .token_store(Arc::new(self::store(&redis.url())))
+        .build()
+        .unwrap();
+    assert_eq!(outsider.token_account(), client.token_account());
+    let err = zz_query(&outsider).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert_eq!(sandbox.requests(), before);
+    // A token an earlier version stored unsealed is not used: renewed, and stored sealed.
+    let _: () = redis::cmd("HSET")
+        .arg(&name)
+        .arg("tok")
+        .arg("p1.an-old-unsealed-token")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let upgraded = zz_builder(&zz)
+        .token_store(Arc::new(self::store(&redis.url())))
+        .build()
+        .unwrap();
+    assert!(zz_query(&upgraded).await.unwrap().found());
+    assert_eq!(upgraded.token_requests(), 1);
+    let tok: String = redis::cmd("HGET")
+        .arg(&name)
+        .arg("tok")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(tok.starts_with("s1."), "{tok}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

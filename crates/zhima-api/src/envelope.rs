@@ -111,6 +111,7 @@ pub fn decode<T: DeserializeOwned>(
             site,
             status: raw.status,
             snippet: body::snippet(raw, redactor),
+            retry_after: None,
         });
     };
     let info = lookup_code(CODES, &code);

@@ -337,7 +337,7 @@ impl ClientBuilder {
             self.refresh_margin,
             store,
             lease,
-        ));
+        )?);
         let auth = TokenAuth {
             tokens: tokens.clone(),
             placement: self.placement,

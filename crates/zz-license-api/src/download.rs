@@ -117,6 +117,9 @@ impl Client {
         let mut headers = HeaderMap::new();
         let base = reqwest::Url::parse(self.base_url())
             .map_err(|e| Error::config(format!("base URL: {e}")))?;
+        // The permit first, then the token: it is checked for expiry when the request
+        // leaves.
+        self.core.transport().acquire(DOWNLOAD.site).await?;
         if parsed.origin() == base.origin() {
             let token = self.tokens.token().await?;
             let mut value =

@@ -111,6 +111,7 @@ pub fn decode<T: Shaped>(
         site,
         status: raw.status,
         snippet: body::snippet(raw, redactor),
+        retry_after: None,
     };
     let Some(head) = envelope.head else {
         if !raw.is_success() {

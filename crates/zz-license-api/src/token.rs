@@ -14,7 +14,7 @@ use base64::Engine as _;
 use cred_core::{
     Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ErrorKind, ExposeSecret, Lease,
     Method, NewToken, OutgoingRequest, RawResponse, Redactor, SecretString, StoredToken,
-    TokenStore, Transport, body, lenient,
+    TokenStore, Transport, TransportFailure, body, lenient,
 };
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -109,11 +109,10 @@ struct Local {
     /// Tokens seen so far (newest last, a few), kept so that an error quoting one is
     /// still redacted.
     seen: Vec<SecretString>,
-    /// Renewals this process attempted so far, and how the last one ended: callers
-    /// that waited on it share its outcome instead of repeating the request (even a
-    /// token the server said expires at once).
-    renewals: u64,
-    last: Option<Result<StoredToken, Error>>,
+    /// The renewal running now, if any: callers that need a token meanwhile wait for its
+    /// outcome instead of repeating the request (even a failure, or a token the server
+    /// said expires at once).
+    flight: Option<Flight>,
 }
 
 impl Local {
@@ -132,6 +131,35 @@ impl Local {
         }
         if let Some(r) = &token.refresh {
             self.refresh = Some(r.clone());
+        }
+    }
+}
+
+/// How a renewal ended: a token, `None` when another process was renewing a token that
+/// is still valid (an early renewal only), or the error.
+type Outcome = Result<Option<StoredToken>, Error>;
+
+/// A renewal running on a task of its own, so that it completes (publishing its token
+/// or releasing the store's lease) even when every caller waiting for it is dropped:
+/// a caller's timeout never leaves the lease held until it runs out.
+#[derive(Clone)]
+struct Flight {
+    /// Whether it renews a token that is still valid (the refresh window before expiry)
+    /// rather than a missing one.
+    ahead: bool,
+    outcome: tokio::sync::watch::Receiver<Option<Outcome>>,
+}
+
+impl Flight {
+    async fn wait(mut self) -> Outcome {
+        match self.outcome.wait_for(Option::is_some).await {
+            Ok(done) => done.clone().unwrap_or(Ok(None)),
+            Err(_) => Err(Error::transport(
+                TOKEN.site,
+                TransportFailure::Other,
+                "the token renewal stopped without an outcome; nothing was sent",
+                false,
+            )),
         }
     }
 }
@@ -172,9 +200,6 @@ pub(crate) struct TokenManager {
     /// How long one renewal may hold the store's lease.
     lease: Duration,
     local: Mutex<Local>,
-    /// Held while this process renews or waits for another's renewal: one caller per
-    /// process talks to the store about renewals (the single flight).
-    renewing: tokio::sync::Mutex<()>,
     requests: AtomicU64,
 }
 
@@ -213,9 +238,25 @@ impl TokenManager {
         margin: Duration,
         store: Arc<dyn TokenStore>,
         lease: Duration,
-    ) -> Self {
-        Self {
-            account: account_key(&url, &credentials),
+    ) -> Result<Self, Error> {
+        let account = account_key(&url, &credentials);
+        // The key that seals this account's token wherever the store keeps it outside
+        // the process: derived from the secrets every process sharing the token holds.
+        let c = &credentials;
+        let seal = cred_core::seal::SealingKey::derive(
+            "credkit zz-license token seal v1",
+            &[
+                url.as_str().as_bytes(),
+                c.username.expose_secret().as_bytes(),
+                c.password.expose_secret().as_bytes(),
+                c.client_id.as_bytes(),
+                c.client_secret.expose_secret().as_bytes(),
+            ],
+            account.as_bytes(),
+        )?;
+        store.seal_account_with(&account, seal);
+        Ok(Self {
+            account,
             transport,
             url,
             credentials,
@@ -223,9 +264,8 @@ impl TokenManager {
             store,
             lease,
             local: Mutex::new(Local::default()),
-            renewing: tokio::sync::Mutex::new(()),
             requests: AtomicU64::new(0),
-        }
+        })
     }
 
     fn local(&self) -> MutexGuard<'_, Local> {
@@ -256,23 +296,27 @@ impl TokenManager {
     /// however many processes sharing the store) find it cold or stale at once, one
     /// token request is made; during the refresh window before expiry the others keep
     /// using the still-valid token meanwhile.
-    pub(crate) async fn token(&self) -> Result<StoredToken, Error> {
+    ///
+    /// Cancel-safe: the renewal runs on a task of its own, which publishes its token
+    /// (or releases the store's lease) whether or not anyone still waits for it.
+    pub(crate) async fn token(self: &Arc<Self>) -> Result<StoredToken, Error> {
         if let Some(t) = self.stored().await? {
             let lead = self.margin.min(t.lifetime / 2);
             if t.remaining > lead {
                 return Ok(t);
             }
-            // Refresh window: renew if nobody else is, keep using this one otherwise.
-            let Ok(_guard) = self.renewing.try_lock() else {
-                return Ok(t);
+            // Refresh window: renew if nobody in this process is, keep using this one
+            // otherwise (and when the renewal fails).
+            let flight = {
+                let mut local = self.local();
+                if local.flight.is_some() {
+                    return Ok(t);
+                }
+                self.start(&mut local, true)
             };
-            let renewed = match self.store.try_lease(&self.account, self.lease).await {
-                Ok(Some(lease)) => self.renew_unless_published(&lease).await,
-                Ok(None) => return Ok(t), // another process is renewing
-                Err(e) => Err(e),
-            };
-            return match renewed {
-                Ok(fresh) => Ok(fresh),
+            return match flight.wait().await {
+                Ok(Some(fresh)) => Ok(fresh),
+                Ok(None) => Ok(t), // another process is renewing
                 Err(e) => {
                     tracing::warn!(
                         kind = e.kind().as_str(),
@@ -282,23 +326,66 @@ impl TokenManager {
                 }
             };
         }
-        let seen = self.local().renewals;
-        let _guard = self.renewing.lock().await;
-        {
-            let local = self.local();
-            if local.renewals != seen
-                && let Some(last) = &local.last
-            {
-                // A renewal of this process finished while this caller waited: share
-                // its outcome, so one renewal serves all.
-                return last.clone();
+        loop {
+            let flight = {
+                let mut local = self.local();
+                match &local.flight {
+                    Some(f) => f.clone(),
+                    None => self.start(&mut local, false),
+                }
+            };
+            let ahead = flight.ahead;
+            match flight.wait().await {
+                Ok(Some(t)) => return Ok(t),
+                Err(e) => return Err(e),
+                // An early renewal that left the token to another process: look again.
+                Ok(None) if ahead => {
+                    if let Some(t) = self.stored().await? {
+                        return Ok(t);
+                    }
+                }
+                Ok(None) => {
+                    return Err(Error::transport(
+                        TOKEN.site,
+                        TransportFailure::Other,
+                        "the token renewal ended without a token; nothing was sent",
+                        false,
+                    ));
+                }
             }
         }
-        self.fresh().await
     }
 
-    /// The token once someone has one (the caller holds `renewing`): the stored one, or
-    /// one this caller obtains under the store's lease. While another process holds the
+    /// Starts the renewal task (the caller holds `local`, where it is recorded):
+    /// `ahead` renews a still-valid token if no other process is at it; otherwise the
+    /// token is obtained, or awaited from the process holding the lease.
+    fn start(self: &Arc<Self>, local: &mut Local, ahead: bool) -> Flight {
+        let (done, outcome) = tokio::sync::watch::channel(None);
+        let flight = Flight { ahead, outcome };
+        local.flight = Some(flight.clone());
+        let manager = Arc::clone(self);
+        tokio::spawn(async move {
+            let outcome = if ahead {
+                match manager
+                    .store
+                    .try_lease(&manager.account, manager.lease)
+                    .await
+                {
+                    Ok(Some(lease)) => manager.renew_unless_published(&lease).await.map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(store_error(e)),
+                }
+            } else {
+                manager.fresh().await.map(Some)
+            };
+            manager.local().flight = None;
+            let _ = done.send(Some(outcome));
+        });
+        flight
+    }
+
+    /// The token once someone has one (on the renewal task): the stored one, or one
+    /// obtained under the store's lease. While another process holds the
     /// lease, waits for its token; a holder that died blocks for at most the lease.
     async fn fresh(&self) -> Result<StoredToken, Error> {
         let started = Instant::now();
@@ -324,14 +411,15 @@ impl TokenManager {
             }
             // Two leases' time: the holder's, then one of ours.
             if started.elapsed() > self.lease * 2 {
-                return Err(Error::Transport {
-                    site: TOKEN.site,
-                    message: format!(
+                return Err(Error::transport(
+                    TOKEN.site,
+                    TransportFailure::SharedState,
+                    format!(
                         "no access token appeared in the token store within {:.0} s while other processes held the renewal lease; nothing was sent",
                         started.elapsed().as_secs_f64()
                     ),
-                    sent: false,
-                });
+                    false,
+                ));
             }
             waited = true;
             tokio::time::sleep(self.store.poll_interval()).await;
@@ -395,17 +483,14 @@ impl TokenManager {
                 Err(e)
             }
         };
-        let mut local = self.local();
         if let Ok(t) = &result {
-            local.remember(t);
+            self.local().remember(t);
             tracing::debug!(
                 generation = t.generation,
                 expires_in_s = t.lifetime.as_secs(),
                 "access token published"
             );
         }
-        local.renewals += 1;
-        local.last = Some(result.clone());
         result
     }
 
@@ -495,6 +580,8 @@ impl TokenManager {
         // The Basic credential (header), the password and the refresh token, in every
         // form an echo may quote them.
         outgoing.register_secrets(TOKEN_FIELDS, &mut redactor);
+        // A token request counts against the platform's rate limit like any other.
+        self.transport.acquire(TOKEN.site).await?;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let result = match self.transport.send(outgoing, &redactor).await {
             Ok(raw) => decode_answer(&raw, &mut redactor),
@@ -568,6 +655,7 @@ fn decode_answer(raw: &RawResponse, redactor: &mut Redactor<'_>) -> Result<Token
             site: TOKEN.site,
             status: raw.status,
             snippet: body::snippet(raw, redactor),
+            retry_after: None,
         });
     }
     Ok(response)
@@ -676,10 +764,18 @@ pub fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Result<Duration
 /// callers see which provider's call did not go out.
 fn store_error(e: Error) -> Error {
     match e {
-        Error::Transport { message, sent, .. } => Error::Transport {
+        Error::Transport {
+            message,
+            sent,
+            failure,
+            source,
+            ..
+        } => Error::Transport {
             site: TOKEN.site,
             message: format!("token store: {message}"),
             sent,
+            failure,
+            source,
         },
         other => other,
     }

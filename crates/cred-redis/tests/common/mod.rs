@@ -10,11 +10,21 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     dir: PathBuf,
     child: Option<Child>,
+    password: Option<String>,
 }
 
 impl RedisServer {
     /// Starts a server, or `None` (after saying so) when there is no `redis-server`.
     pub fn start(name: &str) -> Option<RedisServer> {
+        Self::start_with(name, None)
+    }
+
+    /// Starts a server that requires `password` (`requirepass`).
+    pub fn start_with_password(name: &str, password: &str) -> Option<RedisServer> {
+        Self::start_with(name, Some(password.to_owned()))
+    }
+
+    fn start_with(name: &str, password: Option<String>) -> Option<RedisServer> {
         if Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -35,7 +45,11 @@ impl RedisServer {
             fastrand_suffix()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = RedisServer { dir, child: None };
+        let mut server = RedisServer {
+            dir,
+            child: None,
+            password,
+        };
         server.run();
         Some(server)
     }
@@ -46,11 +60,16 @@ impl RedisServer {
 
     fn run(&mut self) {
         let _ = std::fs::remove_file(self.socket());
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", "0", "--unixsocket"])
             .arg(self.socket())
             .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&self.dir)
+            .arg(&self.dir);
+        if let Some(password) = &self.password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -66,9 +85,17 @@ impl RedisServer {
         }
     }
 
-    /// `redis+unix:///.../redis.sock`.
+    /// `redis+unix:///.../redis.sock` (with `?pass=` when the server has a password).
     pub fn url(&self) -> String {
-        format!("redis+unix://{}", self.socket().display())
+        match &self.password {
+            Some(p) => self.url_with_password(p),
+            None => format!("redis+unix://{}", self.socket().display()),
+        }
+    }
+
+    /// The server's URL with `password` (right or wrong).
+    pub fn url_with_password(&self, password: &str) -> String {
+        format!("redis+unix://{}?pass={password}", self.socket().display())
     }
 
     /// Kills the server (SIGKILL): Redis is gone.
