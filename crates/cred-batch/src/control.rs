@@ -21,6 +21,15 @@ pub enum StopReason {
         /// The error's message.
         message: String,
     },
+    /// Shared state the calls need (a rate limit or token store on Redis) could not be
+    /// used, or the shared rate limit's queue was too long: no later row would be sent
+    /// either.
+    SharedState {
+        /// The row that met it.
+        row: u64,
+        /// The error's message.
+        message: String,
+    },
     /// `max_charged` was reached.
     MaxCharged {
         /// The limit.
@@ -86,8 +95,10 @@ impl Stop {
 /// Running counts of this run's calls, for progress displays.
 #[derive(Debug, Default)]
 pub struct Tally {
-    /// Calls finished.
+    /// Calls finished whose request may have reached the provider.
     pub sent: AtomicU64,
+    /// Calls that failed before their request left (not counted in `sent`).
+    pub unsent: AtomicU64,
     /// Answered with a record.
     pub found: AtomicU64,
     /// Answered without one.

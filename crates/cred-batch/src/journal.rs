@@ -12,14 +12,30 @@
 //! (committed before the request leaves) → `answered` or `failed`. A row found
 //! `sending` when a run starts was in flight when a process died: it becomes `unknown`
 //! and is sent again only on request.
+//!
+//! A journal is used by one run at a time: [`Journal::open`] takes the lock of
+//! `<journal>.lock` first (see [`lock_path`]) and holds it until the journal (and every
+//! [reopened](Journal::reopen) connection) is dropped. A new journal and its key file are
+//! created under that lock, atomically: the database is written beside its final name,
+//! the key file is put in place, then the database is renamed into place. A journal that
+//! is missing, empty or damaged while its key file exists is an error, never a new
+//! journal: the rows it answered would be paid again.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cred_core::Error;
 use cred_core::seal::{HmacKey, SealingKey};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::Error;
+use crate::keyfile::{Keys, sibling};
+use crate::lock::JournalLock;
+
+pub use crate::keyfile::key_path;
+pub use crate::lock::lock_path;
 
 /// Schema version written to `meta`.
 const VERSION: &str = "1";
@@ -134,7 +150,7 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// `outcome` sealed for `row`.
     pub fn seal(&self, row: u64, outcome: &str) -> Result<Vec<u8>, Error> {
-        self.key.seal(&row.to_be_bytes(), outcome.as_bytes())
+        Ok(self.key.seal(&row.to_be_bytes(), outcome.as_bytes())?)
     }
 }
 
@@ -144,6 +160,11 @@ pub struct Journal {
     path: Option<PathBuf>,
     hmac: HmacKey,
     seal: SealingKey,
+    /// Data rows of the input the last plan read: rows past it (an input cut short since
+    /// an earlier run) stay recorded but are left out of counts and output.
+    input_rows: Arc<AtomicU64>,
+    /// This run's hold on the journal (shared by reopened connections).
+    lock: Option<Arc<JournalLock>>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -153,14 +174,7 @@ impl std::fmt::Debug for Journal {
 }
 
 fn db(e: rusqlite::Error) -> Error {
-    Error::config(format!("journal: {e}"))
-}
-
-/// The key file beside a journal.
-pub fn key_path(journal: &Path) -> PathBuf {
-    let mut name = journal.as_os_str().to_owned();
-    name.push(".key");
-    PathBuf::from(name)
+    crate::error::sqlite(None, e)
 }
 
 /// Creates `path` for writing, readable and writable by its owner only.
@@ -181,47 +195,185 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// Opens `path` for reading and writing, creating it owner-only when missing (never
+/// truncating unless `truncate`).
+pub(crate) fn open_private(path: &Path, truncate: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(truncate);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Whether a journal file is there with content, there but empty, or not there.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    Missing,
+    Empty,
+    Present,
+}
+
+fn found(path: &Path) -> Result<Found, Error> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => Ok(Found::Empty),
+        Ok(_) => Ok(Found::Present),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Found::Missing),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// A journal being created: its database beside its final name until it is complete.
+fn creating_path(journal: &Path) -> PathBuf {
+    sibling(journal, ".creating")
+}
+
+/// The journal id recorded in the database at `path`, if it has one.
+fn recorded_id(path: &Path) -> Option<String> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    conn.query_row("SELECT value FROM meta WHERE name = 'journal_id'", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .ok()
+}
+
 impl Journal {
     /// Opens the journal at `path` for `operation`, creating it (and its key file) when
-    /// it does not exist. A journal of another operation or shard, or without its key
-    /// file, is refused.
+    /// neither exists. The journal's lock is taken first and held until the journal is
+    /// dropped: another run on it fails with [`Error::Locked`] at once.
+    ///
+    /// Refused ([`Error::Journal`]): a journal of another operation or shard; one
+    /// without its key file, or whose key file belongs to another journal or is readable
+    /// by others; one that is missing, empty or damaged beside its key file.
     pub fn open(path: &Path, operation: &str, shard: &str) -> Result<Self, Error> {
-        let keys = key_path(path);
-        let exists = path.exists();
-        let (hmac, seal) = if exists {
-            let text = std::fs::read_to_string(&keys).map_err(|e| {
-                Error::config(format!(
-                    "the journal's key file {} cannot be read ({e}); without it the journal cannot be used: move the journal away to start afresh",
-                    keys.display()
-                ))
-            })?;
-            parse_keys(&text)?
-        } else {
-            let hmac = HmacKey::generate()?;
-            let seal = SealingKey::generate()?;
-            let mut bytes = hmac.expose_bytes().to_vec();
-            bytes.extend_from_slice(seal.expose_bytes());
-            use std::io::Write as _;
-            create_private(&keys)
-                .and_then(|mut f| f.write_all(format!("{}\n", STANDARD.encode(bytes)).as_bytes()))
-                .map_err(|e| {
-                    Error::config(format!("cannot write the key file {}: {e}", keys.display()))
-                })?;
-            // The database file itself: owner-only before SQLite writes anything.
-            create_private(path).map_err(|e| {
-                Error::config(format!("cannot create the journal {}: {e}", path.display()))
-            })?;
-            (hmac, seal)
+        let lock = Arc::new(JournalLock::take(path)?);
+        let keys_path = key_path(path);
+        let key_found = found(&keys_path)? != Found::Missing;
+        let keys = match (key_found, found(path)?) {
+            (false, Found::Missing) => Self::create(path, &keys_path, operation, shard)?,
+            (false, _) => {
+                return Err(Error::journal(format!(
+                    "the journal's key file {} is missing; without it the journal {} cannot be used (its rows are sealed under that key): restore the key file, or use another --journal for a new batch",
+                    keys_path.display(),
+                    path.display()
+                )));
+            }
+            (true, state) => {
+                let keys = crate::keyfile::read(&keys_path)?;
+                if state != Found::Present {
+                    Self::finish_creation(path, &keys, state)?;
+                }
+                keys
+            }
         };
-        let conn = Connection::open(path).map_err(db)?;
+        if let Some(op) = &keys.operation
+            && op != operation
+        {
+            return Err(Error::journal(format!(
+                "the journal {} was written for `{op}`, not `{operation}`: use another --journal",
+                path.display()
+            )));
+        }
+        let conn = Connection::open(path).map_err(|e| crate::error::sqlite(Some(path), e))?;
         let journal = Self {
             conn,
             path: Some(path.to_owned()),
-            hmac,
-            seal,
+            hmac: keys.hmac.clone(),
+            seal: keys.seal.clone(),
+            input_rows: Arc::new(AtomicU64::new(u64::MAX)),
+            lock: Some(lock),
         };
-        journal.init(operation, shard)?;
+        journal.check_intact()?;
+        journal.init(operation, shard, keys.journal_id.as_deref())?;
         Ok(journal)
+    }
+
+    /// Creates a new journal and its key file (the caller holds the lock): the database
+    /// complete beside its final name, then the key file, then the database renamed into
+    /// place. A crash between the last two leaves a complete database that the next
+    /// open puts in place ([`Journal::finish_creation`]).
+    fn create(path: &Path, keys_path: &Path, operation: &str, shard: &str) -> Result<Keys, Error> {
+        let creating = creating_path(path);
+        for stale in [
+            creating.clone(),
+            sibling(&creating, "-journal"),
+            sibling(keys_path, ".creating"),
+        ] {
+            let _ = std::fs::remove_file(stale);
+        }
+        let keys = Keys::generate(operation)?;
+        let io = |e: std::io::Error| {
+            Error::io(format!("cannot create the journal {}", path.display()), e)
+        };
+        create_private(&creating).map_err(io)?;
+        {
+            let conn =
+                Connection::open(&creating).map_err(|e| crate::error::sqlite(Some(path), e))?;
+            let journal = Self {
+                conn,
+                path: None,
+                hmac: keys.hmac.clone(),
+                seal: keys.seal.clone(),
+                input_rows: Arc::new(AtomicU64::new(u64::MAX)),
+                lock: None,
+            };
+            // Rollback journal while it is created (no `-wal` file to carry along).
+            journal.schema("DELETE")?;
+            journal.init(operation, shard, keys.journal_id.as_deref())?;
+        }
+        std::fs::File::open(&creating)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        crate::keyfile::write(keys_path, &keys)?;
+        std::fs::rename(&creating, path).map_err(io)?;
+        crate::keyfile::sync_dir(path).map_err(io)?;
+        Ok(keys)
+    }
+
+    /// The journal is missing or empty beside its key file: finishes a creation that
+    /// was cut short (its complete database is still beside the final name, with the
+    /// key file's journal id), or refuses.
+    fn finish_creation(path: &Path, keys: &Keys, state: Found) -> Result<(), Error> {
+        let creating = creating_path(path);
+        if let Some(id) = &keys.journal_id
+            && creating.exists()
+            && recorded_id(&creating).as_ref() == Some(id)
+        {
+            let io = |e: std::io::Error| {
+                Error::io(format!("cannot create the journal {}", path.display()), e)
+            };
+            std::fs::rename(&creating, path).map_err(io)?;
+            crate::keyfile::sync_dir(path).map_err(io)?;
+            return Ok(());
+        }
+        let what = if state == Found::Empty {
+            "is empty"
+        } else {
+            "is missing"
+        };
+        Err(Error::journal(format!(
+            "the journal {} {what} but its key file {} is there: a journal is never started afresh beside its key (every row it answered would be paid again). Restore the journal from a copy; or, to start a new batch on purpose, use another --journal (or remove the key file)",
+            path.display(),
+            key_path(path).display()
+        )))
+    }
+
+    /// Refuses a damaged database before anything is planned or sent.
+    fn check_intact(&self) -> Result<(), Error> {
+        let path = self.path.as_deref();
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| crate::error::sqlite(path, e))?;
+        if verdict != "ok" {
+            return Err(Error::journal(format!(
+                "the journal {} is damaged ({verdict}); it is never started afresh in its place: restore it from a copy, or start a new batch with another --journal (rows it answered would be paid again)",
+                path.map_or_else(String::new, |p| p.display().to_string())
+            )));
+        }
+        Ok(())
     }
 
     /// A scratch journal (a dry run with no journal on disk yet): SQLite's private
@@ -233,19 +385,21 @@ impl Journal {
             path: None,
             hmac: HmacKey::generate()?,
             seal: SealingKey::generate()?,
+            input_rows: Arc::new(AtomicU64::new(u64::MAX)),
+            lock: None,
         };
-        journal.init(operation, shard)?;
+        journal.init(operation, shard, None)?;
         Ok(journal)
     }
 
     /// Another connection to the same database (the sender reads while the writer
-    /// writes), with the same keys.
+    /// writes), with the same keys, under the same lock.
     pub fn reopen(&self) -> Result<Self, Error> {
         let path = self
             .path
             .as_ref()
-            .ok_or_else(|| Error::config("a scratch journal cannot be reopened"))?;
-        let conn = Connection::open(path).map_err(db)?;
+            .ok_or_else(|| Error::journal("a scratch journal cannot be reopened"))?;
+        let conn = Connection::open(path).map_err(|e| crate::error::sqlite(Some(path), e))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
         Ok(Self {
@@ -253,6 +407,8 @@ impl Journal {
             path: self.path.clone(),
             hmac: self.hmac.clone(),
             seal: self.seal.clone(),
+            input_rows: self.input_rows.clone(),
+            lock: self.lock.clone(),
         })
     }
 
@@ -261,10 +417,33 @@ impl Journal {
         self.path.as_deref()
     }
 
-    fn init(&self, operation: &str, shard: &str) -> Result<(), Error> {
+    /// Records how many data rows the input has now (rows past it are left out of
+    /// counts and output).
+    pub fn set_input_rows(&self, rows: u64) -> Result<(), Error> {
         self.conn
-            .execute_batch(
-                "PRAGMA journal_mode=WAL;
+            .execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('input_rows', ?1)",
+                [rows.to_string()],
+            )
+            .map_err(db)?;
+        self.input_rows.store(rows, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The data rows of the input as last planned (`u64::MAX` before any plan).
+    pub fn input_rows(&self) -> u64 {
+        self.input_rows.load(Ordering::Relaxed)
+    }
+
+    /// The row bound of counts and output, as an SQL integer.
+    fn bound(&self) -> i64 {
+        i64::try_from(self.input_rows()).unwrap_or(i64::MAX)
+    }
+
+    fn schema(&self, mode: &str) -> Result<(), Error> {
+        self.conn
+            .execute_batch(&format!(
+                "PRAGMA journal_mode={mode};
                  PRAGMA synchronous=FULL;
                  CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS rows (
@@ -280,19 +459,27 @@ impl Journal {
                    attempts INTEGER NOT NULL DEFAULT 0
                  );
                  CREATE TABLE IF NOT EXISTS outcomes (row INTEGER PRIMARY KEY, data BLOB NOT NULL);
-                 CREATE INDEX IF NOT EXISTS rows_input ON rows(input);",
-            )
-            .map_err(db)?;
+                 CREATE INDEX IF NOT EXISTS rows_input ON rows(input);"
+            ))
+            .map_err(|e| crate::error::sqlite(self.path.as_deref(), e))
+    }
+
+    fn init(&self, operation: &str, shard: &str, journal_id: Option<&str>) -> Result<(), Error> {
+        self.schema("WAL")?;
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
         let check = self.seal.seal(b"key-check", b"credkit batch journal")?;
-        for (name, value) in [
+        let mut entries = vec![
             ("version", VERSION.to_owned()),
             ("operation", operation.to_owned()),
             ("shard", shard.to_owned()),
             ("key_check", STANDARD.encode(check)),
-        ] {
+        ];
+        if let Some(id) = journal_id {
+            entries.push(("journal_id", id.to_owned()));
+        }
+        for (name, value) in entries {
             let existing: Option<String> = self
                 .conn
                 .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
@@ -316,18 +503,33 @@ impl Journal {
                         .and_then(|b| self.seal.open(b"key-check", &b))
                         .is_some();
                     if !opens {
-                        return Err(Error::config(
-                            "the journal's key file does not belong to this journal",
+                        return Err(Error::journal(
+                            "the journal's key file does not belong to this journal (another batch's key?): restore the right key file",
                         ));
                     }
                 }
+                Some(old) if name == "journal_id" && old != value => {
+                    return Err(Error::journal(
+                        "the journal's key file belongs to another journal: restore the right key file",
+                    ));
+                }
                 Some(old) if old != value => {
-                    return Err(Error::config(format!(
+                    return Err(Error::journal(format!(
                         "the journal was written for {name} `{old}`, not `{value}`: use another --journal"
                     )));
                 }
                 Some(_) => {}
             }
+        }
+        let rows: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = 'input_rows'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db)?;
+        if let Some(n) = rows.and_then(|r| r.parse::<u64>().ok()) {
+            self.input_rows.store(n, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -412,10 +614,10 @@ impl Journal {
             .map_err(db)?
             .map(|(state, input)| {
                 let state = State::parse(&state)
-                    .ok_or_else(|| Error::config(format!("journal: unknown state `{state}`")))?;
+                    .ok_or_else(|| Error::journal(format!("journal: unknown state `{state}`")))?;
                 let input: [u8; 32] = input
                     .try_into()
-                    .map_err(|_| Error::config("journal: a row's input digest is damaged"))?;
+                    .map_err(|_| Error::journal("journal: a row's input digest is damaged"))?;
                 Ok((state, input))
             })
             .transpose()
@@ -477,8 +679,8 @@ impl Journal {
     pub fn found_counts(&self) -> Result<(u64, u64), Error> {
         self.conn
             .query_row(
-                "SELECT COALESCE(SUM(found = 1), 0), COALESCE(SUM(found = 0), 0) FROM rows WHERE state = 'answered'",
-                [],
+                "SELECT COALESCE(SUM(found = 1), 0), COALESCE(SUM(found = 0), 0) FROM rows WHERE state = 'answered' AND row <= ?1",
+                [self.bound()],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
             )
             .map_err(db)
@@ -489,11 +691,11 @@ impl Journal {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT row, input FROM rows WHERE state = 'pending' AND row > ?1 ORDER BY row LIMIT ?2",
+                "SELECT row, input FROM rows WHERE state = 'pending' AND row > ?1 AND row <= ?3 ORDER BY row LIMIT ?2",
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![after as i64, limit], |r| {
+            .query_map(params![after as i64, limit, self.bound()], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
             })
             .map_err(db)?;
@@ -502,7 +704,7 @@ impl Journal {
             let (row, input) = r.map_err(db)?;
             let input: [u8; 32] = input
                 .try_into()
-                .map_err(|_| Error::config("journal: a row's input digest is damaged"))?;
+                .map_err(|_| Error::journal("journal: a row's input digest is damaged"))?;
             out.push((row, input));
         }
         Ok(out)
@@ -574,19 +776,19 @@ impl Journal {
         let plain = self
             .seal
             .open(&row.to_be_bytes(), sealed)
-            .ok_or_else(|| Error::config(format!("journal: row {row}'s outcome does not open")))?;
+            .ok_or_else(|| Error::journal(format!("journal: row {row}'s outcome does not open")))?;
         String::from_utf8(plain)
-            .map_err(|_| Error::config(format!("journal: row {row}'s outcome is damaged")))
+            .map_err(|_| Error::journal(format!("journal: row {row}'s outcome is damaged")))
     }
 
     /// Counts of rows by state.
     pub fn counts(&self) -> Result<Vec<(State, u64)>, Error> {
         let mut stmt = self
             .conn
-            .prepare("SELECT state, COUNT(*) FROM rows GROUP BY state")
+            .prepare("SELECT state, COUNT(*) FROM rows WHERE row <= ?1 GROUP BY state")
             .map_err(db)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([self.bound()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
             .map_err(db)?;
         let mut out = Vec::new();
         for r in rows {
@@ -602,8 +804,8 @@ impl Journal {
     pub fn charged(&self) -> Result<u64, Error> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM rows WHERE charged = 'yes' AND state IN ('answered', 'failed')",
-                [],
+                "SELECT COUNT(*) FROM rows WHERE charged = 'yes' AND state IN ('answered', 'failed') AND row <= ?1",
+                [self.bound()],
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)
@@ -618,8 +820,8 @@ impl Journal {
                 "SELECT COALESCE(SUM(state = 'answered' AND found = 1), 0),
                         COALESCE(SUM(state = 'answered' AND found = 0), 0),
                         COALESCE(SUM(state = 'failed'), 0)
-                 FROM rows WHERE charged = 'yes'",
-                [],
+                 FROM rows WHERE charged = 'yes' AND row <= ?1",
+                [self.bound()],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)? as u64,
@@ -637,11 +839,11 @@ impl Journal {
             .conn
             .prepare(
                 "SELECT r.row, o.data FROM rows r LEFT JOIN outcomes o ON o.row = r.row
-                 WHERE r.state = 'invalid' ORDER BY r.row LIMIT ?1",
+                 WHERE r.state = 'invalid' AND r.row <= ?2 ORDER BY r.row LIMIT ?1",
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map([limit], |r| {
+            .query_map(params![limit, self.bound()], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<Vec<u8>>>(1)?))
             })
             .map_err(db)?;
@@ -684,10 +886,12 @@ impl Journal {
                     .conn
                     .prepare_cached(
                         "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, o.data FROM rows r
-                         LEFT JOIN outcomes o ON o.row = r.row WHERE r.row > ?1 ORDER BY r.row LIMIT 2000",
+                         LEFT JOIN outcomes o ON o.row = r.row WHERE r.row > ?1 AND r.row <= ?2 ORDER BY r.row LIMIT 2000",
                     )
                     .map_err(db)?;
-                let rows = stmt.query_map([after], raw_stored).map_err(db)?;
+                let rows = stmt
+                    .query_map(params![after, self.bound()], raw_stored)
+                    .map_err(db)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(db)?
             };
             if batch.is_empty() {
@@ -706,7 +910,7 @@ impl Journal {
         Ok(Stored {
             row,
             state: State::parse(&state)
-                .ok_or_else(|| Error::config(format!("journal: unknown state `{state}`")))?,
+                .ok_or_else(|| Error::journal(format!("journal: unknown state `{state}`")))?,
             of: of.map(|o| o as u64),
             found,
             charged,
@@ -736,19 +940,6 @@ fn raw_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawStored> {
         r.get(5)?,
         r.get(6)?,
     ))
-}
-
-fn parse_keys(text: &str) -> Result<(HmacKey, SealingKey), Error> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .ok()
-        .filter(|b| b.len() == 64)
-        .ok_or_else(|| Error::config("the journal's key file is damaged"))?;
-    let mut h = [0u8; 32];
-    let mut s = [0u8; 32];
-    h.copy_from_slice(&bytes[..32]);
-    s.copy_from_slice(&bytes[32..]);
-    Ok((HmacKey::from_bytes(h), SealingKey::from_bytes(s)?))
 }
 
 #[cfg(test)]

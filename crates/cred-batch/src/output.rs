@@ -10,8 +10,9 @@
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use cred_core::Error;
 use serde_json::{Map, Value, json};
+
+use crate::error::Error;
 
 use crate::journal::{Journal, State, Stored, create_private};
 
@@ -169,17 +170,20 @@ pub struct Written {
     pub rows: u64,
 }
 
-/// Writes every row of `journal` to `path` (or stdout when `None`) in `format`. A file
-/// is written beside its final name and renamed into place, owner-only.
+/// Writes every row of `journal` (of the current input) to `path` (or stdout when
+/// `None`) in `format`. A file is written beside its final name and renamed into place,
+/// owner-only; a path that is the journal or one of its files is refused
+/// ([`Error::Paths`]).
 pub fn write(
     journal: &Journal,
     path: Option<&Path>,
     format: OutputFormat,
     provider: &str,
 ) -> Result<Written, Error> {
-    let io = |what: &Path, e: std::io::Error| {
-        Error::config(format!("cannot write {}: {e}", what.display()))
-    };
+    let io = |what: &Path, e: std::io::Error| Error::io(format!("cannot write {}", what.display()), e);
+    if let (Some(path), Some(journal_path)) = (path, journal.path()) {
+        crate::paths::check(None, journal_path, Some(path))?;
+    }
     match (path, format) {
         (Some(path), _) => {
             let temp = sibling(path, ".partial");
@@ -226,7 +230,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn write_err(e: std::io::Error) -> Error {
-    Error::config(format!("cannot write the output: {e}"))
+    Error::io("cannot write the output", e)
 }
 
 /// Every row's object, in order.
@@ -260,7 +264,7 @@ fn jsonl(journal: &Journal, provider: &str, out: &mut impl Write) -> Result<Writ
         };
         let value = line(&stored, original.as_ref(), provider);
         serde_json::to_writer(&mut *out, &value)
-            .map_err(|e| Error::config(format!("cannot write the output: {e}")))?;
+            .map_err(|e| Error::io("cannot write the output", e.into()))?;
         out.write_all(b"\n").map_err(write_err)
     })?;
     Ok(Written { rows })
@@ -290,7 +294,7 @@ fn csv(
                     }
                 }
                 serde_json::to_writer(&mut lines, &value)
-                    .map_err(|e| Error::config(format!("cannot write the output: {e}")))?;
+                    .map_err(|e| Error::io("cannot write the output", e.into()))?;
                 lines.write_all(b"\n").map_err(write_err)
             })?;
             lines.flush().map_err(write_err)?;
@@ -302,7 +306,7 @@ fn csv(
         for line in BufReader::new(file).lines() {
             let line = line.map_err(write_err)?;
             let value: Value = serde_json::from_str(&line)
-                .map_err(|e| Error::config(format!("cannot re-read the output: {e}")))?;
+                .map_err(|e| Error::io("cannot re-read the output", e.into()))?;
             let mut flat = Vec::new();
             flatten("", &value, &mut flat);
             let map: std::collections::HashMap<String, String> = flat.into_iter().collect();
@@ -320,7 +324,7 @@ fn csv(
 }
 
 fn csv_err(e: csv::Error) -> Error {
-    Error::config(format!("cannot write the CSV output: {e}"))
+    Error::io("cannot write the CSV output", e.into())
 }
 
 /// `(dotted path, text)` for every leaf; `null` leaves are empty cells.

@@ -11,6 +11,9 @@ pub struct Row {
     /// Columns whose spreadsheet cell held a number too long for Excel to keep exactly
     /// (more than 15 digits): their value is probably not what was typed.
     pub imprecise: Vec<String>,
+    /// Columns this row gives more than once (two JSON keys for one column): which value
+    /// was meant cannot be told, so a row giving an operation's column twice is refused.
+    pub duplicated: Vec<String>,
 }
 
 impl std::fmt::Debug for Row {
@@ -29,6 +32,7 @@ impl Row {
     pub fn new(number: u64, fields: Vec<(String, String)>) -> Self {
         Self {
             number,
+            duplicated: duplicates(&fields),
             fields,
             imprecise: Vec::new(),
         }
@@ -52,6 +56,26 @@ impl Row {
     pub fn is_blank(&self) -> bool {
         self.fields.iter().all(|(_, v)| v.trim().is_empty())
     }
+}
+
+/// The non-empty column names given more than once, each once, in order.
+pub(crate) fn duplicates(fields: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if fields.len() <= 32 {
+        for (i, (k, _)) in fields.iter().enumerate() {
+            if !k.is_empty() && fields[..i].iter().any(|(e, _)| e == k) && !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        for (k, _) in fields {
+            if !k.is_empty() && !seen.insert(k.as_str()) && !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+    }
+    out
 }
 
 /// What the input gave for one data row: the row, or why it could not be read.

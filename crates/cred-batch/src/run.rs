@@ -2,19 +2,21 @@
 //! pending ones in input order under a concurrency bound, each marked `sending` on disk
 //! before its request leaves, stopping early when no later row can succeed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cred_core::{ApiRequest, Billing, Error};
+use cred_core::{ApiRequest, Billing};
 use serde_json::json;
 
 use crate::control::{Progress, Stop, StopReason, Tally};
+use crate::error::Error;
 use crate::input::Input;
 use crate::journal::{Journal, State};
 use crate::operation::{Operation, error_json};
+use crate::output::OutputFormat;
 use crate::row::RowRead;
-use crate::writer::Writer;
+use crate::writer::{Reserve, Writer};
 
 /// Which rows of the input this run takes: `K/N` takes rows `K, K+N, K+2N, ...`, so
 /// `N` machines with `1/N` ... `N/N` cover every row exactly once.
@@ -85,6 +87,10 @@ pub struct Settings {
     /// After a stop, how long to wait for the requests in flight (default 60 s); those
     /// still running then are left `sending` (reported `unknown` next time).
     pub drain_timeout: Duration,
+    /// Disk space a run keeps in reserve beside the journal (default 8 MiB), given up
+    /// when the disk fills so that the answers of the requests in flight are still
+    /// recorded. A run does not start without it.
+    pub reserve_bytes: u64,
 }
 
 impl Default for Settings {
@@ -95,8 +101,18 @@ impl Default for Settings {
             resend_unknown: false,
             shard: Shard::default(),
             drain_timeout: Duration::from_secs(60),
+            reserve_bytes: 8 << 20,
         }
     }
+}
+
+/// Where a run writes one line per row when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file, written beside its final name and renamed into place, owner-only.
+    File(PathBuf),
+    /// Standard output.
+    Stdout,
 }
 
 /// What a run will do (and what a dry run prints).
@@ -139,8 +155,14 @@ pub struct Summary {
     /// Those charged calls by the outcome label of `credkit_calls_total`: `answered`,
     /// `not_found`, `error`.
     pub charged_by_outcome: [(&'static str, u64); 3],
-    /// Calls sent by this run.
+    /// Calls sent by this run (requests that may have reached the provider).
     pub sent: u64,
+    /// Calls of this run that failed before their request left (shared state
+    /// unavailable, a token that could not be had): not counted in `sent`.
+    pub unsent: u64,
+    /// Output lines written (one per row of the current input in this shard), when the
+    /// run was given a destination.
+    pub written: Option<u64>,
     /// Charged calls of this run.
     pub charged_this_run: u64,
     /// Seconds this run took.
@@ -163,10 +185,16 @@ impl Summary {
 
 /// A batch: one operation over one input, with its journal.
 pub struct Batch<O: Operation> {
+    shared: Arc<Shared<O>>,
+}
+
+/// What a batch's tasks share.
+struct Shared<O: Operation> {
     op: Arc<O>,
     input: Input,
     journal: PathBuf,
     settings: Settings,
+    output: Option<(Destination, OutputFormat)>,
     /// The operation's endpoint, from a request built from nothing (it does not depend
     /// on a row's values); `None` when the operation builds none without values.
     endpoint: Option<&'static cred_core::Endpoint>,
@@ -174,11 +202,13 @@ pub struct Batch<O: Operation> {
 
 impl<O: Operation> std::fmt::Debug for Batch<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.shared;
         f.debug_struct("Batch")
-            .field("operation", &self.op.name())
-            .field("input", &self.input.path)
-            .field("journal", &self.journal)
-            .field("settings", &self.settings)
+            .field("operation", &s.op.name())
+            .field("input", &s.input.path)
+            .field("journal", &s.journal)
+            .field("output", &s.output)
+            .field("settings", &s.settings)
             .finish()
     }
 }
@@ -217,17 +247,201 @@ impl<O: Operation> Batch<O> {
         let empty = crate::row::Row::new(0, Vec::new());
         let endpoint = op.request(&empty).ok().map(|r| r.endpoint());
         Self {
-            endpoint,
-            op,
-            input,
-            journal,
-            settings,
+            shared: Arc::new(Shared {
+                endpoint,
+                op,
+                input,
+                journal,
+                settings,
+                output: None,
+            }),
         }
     }
 
+    /// Writes one line per row to `destination` in `format` when the run ends (under the
+    /// journal's lock, so no other run changes it meanwhile). The path is checked before
+    /// anything is sent: it may not be the input, the journal or one of its files, and
+    /// its directory must exist and be writable.
+    pub fn output(mut self, destination: Destination, format: OutputFormat) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.output = Some((destination, format));
+        }
+        self
+    }
+
     /// The journal's path.
-    pub fn journal_path(&self) -> &std::path::Path {
-        &self.journal
+    pub fn journal_path(&self) -> &Path {
+        &self.shared.journal
+    }
+
+    /// Plans every row and says what a run would do, sending nothing and writing
+    /// nothing: an existing journal is read (under its lock) in a transaction that is
+    /// rolled back, a missing one is planned in a scratch database that is deleted
+    /// afterwards. Blocking (file and database work): call it off an async runtime's
+    /// threads (`tokio::task::spawn_blocking`).
+    pub fn dry_run(&self) -> Result<Plan, Error> {
+        self.shared.dry_run()
+    }
+
+    /// Checks the paths, takes the journal (one run at a time), plans, then sends every
+    /// pending row, reporting to `progress`, until done or `stop` is requested; then
+    /// writes the output when [`Batch::output`] gave a destination. File and database
+    /// work runs on threads of its own, never on the runtime's.
+    pub async fn run(
+        &self,
+        progress: Arc<dyn Progress>,
+        stop: Arc<Stop>,
+    ) -> Result<Summary, Error> {
+        let started = Instant::now();
+        let shared = self.shared.clone();
+        let prepared = blocking(move || shared.prepare()).await?;
+        let Prepared {
+            journal,
+            reader,
+            plan,
+            reserve,
+        } = prepared;
+        tracing::debug!(
+            rows = plan.rows,
+            to_send = plan.to_send,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "batch planned"
+        );
+        progress.start(&plan);
+        let writer = Writer::start(journal, reserve)?;
+        let tally = Arc::new(Tally::default());
+        let sent = crate::send::send(crate::send::Sending {
+            op: &self.shared.op,
+            input: &self.shared.input,
+            settings: &self.shared.settings,
+            reader,
+            writer: &writer,
+            progress: progress.as_ref(),
+            stop: &stop,
+            tally: &tally,
+        })
+        .await;
+        let finished = blocking(move || writer.finish()).await?;
+        if let Some(failure) = &finished.failure {
+            stop.request(StopReason::Journal {
+                message: failure.to_string(),
+            });
+        }
+        sent?;
+        tracing::debug!(
+            sent = Tally::get(&tally.sent),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "batch sent"
+        );
+        progress.update(&tally);
+        let shared = self.shared.clone();
+        let journal = finished.journal;
+        let reason = stop.reason();
+        blocking(move || {
+            let mut summary = shared.summary(&journal, &tally, reason, started)?;
+            if let Some((destination, format)) = &shared.output {
+                let path = match destination {
+                    Destination::File(p) => Some(p.as_path()),
+                    Destination::Stdout => None,
+                };
+                let written = crate::output::write(&journal, path, *format, shared.op.provider())?;
+                summary.written = Some(written.rows);
+            }
+            Ok(summary)
+        })
+        .await
+    }
+}
+
+/// Runs blocking work (files, SQLite) on the runtime's blocking threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::journal(format!("a batch task failed: {e}")))?
+}
+
+/// What is ready when the first request may leave.
+struct Prepared {
+    journal: Journal,
+    reader: Journal,
+    plan: Plan,
+    reserve: Option<Reserve>,
+}
+
+impl<O: Operation> Shared<O> {
+    fn output_path(&self) -> Option<&Path> {
+        match &self.output {
+            Some((Destination::File(p), _)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Refuses an input whose header gives one of the operation's columns twice.
+    fn check_columns(&self) -> Result<(), Error> {
+        let twice: Vec<String> = self
+            .input
+            .columns_given_twice()?
+            .into_iter()
+            .filter(|(column, _)| self.op.columns().contains(&column.as_str()))
+            .map(|(column, headers)| format!("`{column}` (headers {})", headers.join(", ")))
+            .collect();
+        if twice.is_empty() {
+            return Ok(());
+        }
+        Err(Error::input(format!(
+            "the input gives {} more than once: which value is meant cannot be told; remove one, or --map only one of them",
+            twice.join(" and ")
+        )))
+    }
+
+    /// Everything before the first request (blocking): paths, the journal's lock, the
+    /// plan, the disk reserve.
+    fn prepare(&self) -> Result<Prepared, Error> {
+        crate::paths::check(Some(&self.input.path), &self.journal, self.output_path())?;
+        self.check_columns()?;
+        let journal = Journal::open(&self.journal, self.op.name(), &self.settings.shard.label())?;
+        journal.begin()?;
+        match self.plan_into(&journal) {
+            Ok(()) => journal.commit()?,
+            Err(e) => {
+                let _ = journal.rollback();
+                return Err(e);
+            }
+        }
+        let plan = self.summarise_plan(&journal)?;
+        let reserve = if plan.to_send > 0 && self.settings.reserve_bytes > 0 {
+            Some(Reserve::create(&self.journal, self.settings.reserve_bytes)?)
+        } else {
+            None
+        };
+        let reader = journal.reopen()?;
+        Ok(Prepared {
+            journal,
+            reader,
+            plan,
+            reserve,
+        })
+    }
+
+    fn dry_run(&self) -> Result<Plan, Error> {
+        crate::paths::check(Some(&self.input.path), &self.journal, self.output_path())?;
+        self.check_columns()?;
+        let shard = self.settings.shard.label();
+        let on_disk =
+            self.journal.exists() || crate::journal::key_path(&self.journal).exists();
+        let journal = if on_disk {
+            Journal::open(&self.journal, self.op.name(), &shard)?
+        } else {
+            Journal::scratch(self.op.name(), &shard)?
+        };
+        journal.begin()?;
+        let planned = self
+            .plan_into(&journal)
+            .and_then(|()| self.summarise_plan(&journal));
+        journal.rollback()?;
+        planned
     }
 
     fn identity(&self, journal: &Journal, request: &O::Request) -> [u8; 32] {
@@ -238,7 +452,7 @@ impl<O: Operation> Batch<O> {
         let provider = self.op.provider();
         match read {
             RowRead::Unreadable { reason, .. } => {
-                let e = Error::invalid("row", reason.clone());
+                let e = cred_core::Error::invalid("row", reason.clone());
                 Planned::Invalid(
                     json!({"error": error_json(provider, &e)}),
                     journal.input_key(&[b"unreadable", reason.as_bytes()]),
@@ -246,20 +460,35 @@ impl<O: Operation> Batch<O> {
                 )
             }
             RowRead::Row(row) => {
+                let read_by_op = |c: &&str| self.op.columns().contains(c);
                 // A number Excel could not keep exactly is not what was typed: never sent.
                 let lost: Vec<&str> = row
                     .imprecise
                     .iter()
                     .map(String::as_str)
-                    .filter(|c| self.op.columns().contains(c))
+                    .filter(read_by_op)
                     .collect();
-                let request = if lost.is_empty() {
+                let twice: Vec<&str> = row
+                    .duplicated
+                    .iter()
+                    .map(String::as_str)
+                    .filter(read_by_op)
+                    .collect();
+                let request = if !twice.is_empty() {
+                    Err(cred_core::Error::invalid(
+                        "row",
+                        format!(
+                            "the row gives {} more than once: which value is meant cannot be told",
+                            twice.join(", ")
+                        ),
+                    ))
+                } else if lost.is_empty() {
                     self.op.request(row).and_then(|r| {
                         r.validate()?;
                         Ok(r)
                     })
                 } else {
-                    Err(Error::invalid(
+                    Err(cred_core::Error::invalid(
                         "row",
                         format!(
                             "the spreadsheet holds {} as a number of more than 15 digits, which Excel does not keep exactly (the digits read are not the ones typed): store it as text",
@@ -280,7 +509,7 @@ impl<O: Operation> Batch<O> {
                             parts.push(v.as_bytes());
                         }
                         let param = match &e {
-                            Error::InvalidInput { field, .. } => Some(*field),
+                            cred_core::Error::InvalidInput { field, .. } => Some(*field),
                             _ => None,
                         };
                         Planned::Invalid(json!({"error": error}), journal.input_key(&parts), param)
@@ -295,8 +524,10 @@ impl<O: Operation> Batch<O> {
         journal.resume(self.settings.resend_unknown)?;
         let shard = self.settings.shard;
         let mut in_batch = 0u32;
+        let mut last = 0u64;
         for read in self.input.rows()? {
             let number = read.number();
+            last = last.max(number);
             if !shard.contains(number) {
                 continue;
             }
@@ -312,7 +543,7 @@ impl<O: Operation> Batch<O> {
                     self.plan_new(journal, number, &planned)?;
                 }
                 Some(_) => {
-                    return Err(Error::config(format!(
+                    return Err(Error::input(format!(
                         "row {number} of the input is not the row the journal recorded: the input changed since {} was written (use a new --journal for a new input)",
                         self.journal.display()
                     )));
@@ -326,7 +557,9 @@ impl<O: Operation> Batch<O> {
                 in_batch = 0;
             }
         }
-        Ok(())
+        // Rows past the input's end (cut short since an earlier run) stay recorded, never
+        // sent again, and are left out of counts and output.
+        journal.set_input_rows(last)
     }
 
     fn plan_new(
@@ -379,75 +612,6 @@ impl<O: Operation> Batch<O> {
         self.endpoint.is_none_or(|e| e.billing == Billing::Paid)
     }
 
-    /// Plans every row and says what a run would do, sending nothing and writing
-    /// nothing: an existing journal is read in a transaction that is rolled back, a
-    /// missing one is planned in a scratch database that is deleted afterwards.
-    pub fn dry_run(&self) -> Result<Plan, Error> {
-        let shard = self.settings.shard.label();
-        let journal = if self.journal.exists() {
-            Journal::open(&self.journal, self.op.name(), &shard)?
-        } else {
-            Journal::scratch(self.op.name(), &shard)?
-        };
-        journal.begin()?;
-        let planned = self
-            .plan_into(&journal)
-            .and_then(|()| self.summarise_plan(&journal));
-        journal.rollback()?;
-        planned
-    }
-
-    /// Plans, then sends every pending row, reporting to `progress`, until done or
-    /// `stop` is requested. Output is written afterwards with
-    /// [`crate::output::write`] from the journal.
-    pub async fn run(
-        &self,
-        progress: Arc<dyn Progress>,
-        stop: Arc<Stop>,
-    ) -> Result<Summary, Error> {
-        let started = Instant::now();
-        let journal = Journal::open(&self.journal, self.op.name(), &self.settings.shard.label())?;
-        journal.begin()?;
-        match self.plan_into(&journal) {
-            Ok(()) => journal.commit()?,
-            Err(e) => {
-                let _ = journal.rollback();
-                return Err(e);
-            }
-        }
-        let plan = self.summarise_plan(&journal)?;
-        tracing::debug!(
-            rows = plan.rows,
-            to_send = plan.to_send,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "batch planned"
-        );
-        progress.start(&plan);
-        let reader = journal.reopen()?;
-        let writer = Writer::start(journal)?;
-        let tally = Arc::new(Tally::default());
-        let sent = crate::send::send(crate::send::Sending {
-            op: &self.op,
-            input: &self.input,
-            settings: &self.settings,
-            reader: &reader,
-            writer: &writer,
-            progress: progress.as_ref(),
-            stop: &stop,
-            tally: &tally,
-        })
-        .await;
-        let journal = writer.finish()?;
-        sent?;
-        tracing::debug!(
-            sent = Tally::get(&tally.sent),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "batch sent"
-        );
-        progress.update(&tally);
-        self.summary(&journal, &tally, stop.reason(), started)
-    }
-
     fn summary(
         &self,
         journal: &Journal,
@@ -481,6 +645,8 @@ impl<O: Operation> Batch<O> {
                 ("error", charged_error),
             ],
             sent: Tally::get(&tally.sent),
+            unsent: Tally::get(&tally.unsent),
+            written: None,
             charged_this_run: Tally::get(&tally.charged),
             elapsed_s: started.elapsed().as_secs_f64(),
             stopped,

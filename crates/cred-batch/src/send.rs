@@ -7,16 +7,20 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use cred_core::{ApiRequest, Charged, Error};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use cred_core::{ApiRequest, Charged, TransportFailure};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::control::{Progress, Stop, StopReason, Tally};
+use crate::error::Error;
 use crate::input::{Input, Rows};
 use crate::journal::{Journal, STOP_KINDS, Sealer};
 use crate::operation::{Operation, record};
 use crate::row::{Row, RowRead};
 use crate::run::{Settings, identity};
 use crate::writer::{Writer, WriterHandle};
+
+/// Requests read ahead of the sender at most.
+const AHEAD: usize = 1024;
 
 /// Most rows marked `sending` in one commit.
 const GROUP: usize = 256;
@@ -26,7 +30,7 @@ pub(crate) struct Sending<'a, O: Operation> {
     pub(crate) op: &'a Arc<O>,
     pub(crate) input: &'a Input,
     pub(crate) settings: &'a Settings,
-    pub(crate) reader: &'a Journal,
+    pub(crate) reader: Journal,
     pub(crate) writer: &'a Writer,
     pub(crate) progress: &'a dyn Progress,
     pub(crate) stop: &'a Arc<Stop>,
@@ -55,7 +59,7 @@ impl Pending<'_> {
                 Some(RowRead::Row(r)) if r.number == number => return Ok(Some((number, key, r))),
                 Some(read) if read.number() < number => continue,
                 _ => {
-                    return Err(Error::config(format!(
+                    return Err(Error::input(format!(
                         "row {number} is no longer in the input: the input changed during the run"
                     )));
                 }
@@ -64,20 +68,71 @@ impl Pending<'_> {
     }
 }
 
+/// Reads the pending rows joined with the input, and builds and checks their requests,
+/// on a thread of its own (file and database reads never run on the runtime's threads),
+/// handing them over a bounded channel; `None` ends the rows.
+fn read_ahead<O: Operation>(
+    op: Arc<O>,
+    input: Input,
+    reader: Journal,
+) -> Result<mpsc::Receiver<Result<(u64, O::Request), Error>>, Error> {
+    let (tx, rx) = mpsc::channel(AHEAD);
+    std::thread::Builder::new()
+        .name("cred-batch-reader".to_owned())
+        .spawn(move || {
+            let rows = match input.rows() {
+                Ok(rows) => rows,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            let mut pending = Pending {
+                reader: &reader,
+                rows,
+                chunk: VecDeque::new(),
+                after: 0,
+            };
+            loop {
+                let next = match pending.next() {
+                    Ok(Some((number, key, row))) => op
+                        .request(&row)
+                        .and_then(|r| {
+                            r.validate()?;
+                            Ok(r)
+                        })
+                        .map_err(Error::from)
+                        .and_then(|request| {
+                            if identity(op.as_ref(), &reader, &request) == key {
+                                Ok((number, request))
+                            } else {
+                                Err(Error::input(format!(
+                                    "row {number} of the input changed during the run"
+                                )))
+                            }
+                        }),
+                    Ok(None) => return,
+                    Err(e) => Err(e),
+                };
+                let failed = next.is_err();
+                if tx.blocking_send(next).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| Error::io("cannot start the batch's reader thread", e))?;
+    Ok(rx)
+}
+
 /// Sends every pending row (or until a stop), then waits for the requests in flight
 /// (bounded by the drain timeout).
 pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
     let semaphore = Arc::new(Semaphore::new(s.settings.concurrency.max(1)));
     let finished = Arc::new(tokio::sync::Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
-    let mut pending = Pending {
-        reader: s.reader,
-        rows: s.input.rows()?,
-        chunk: VecDeque::new(),
-        after: 0,
-    };
-    let handle = s.writer.handle();
     let sealer = s.reader.sealer();
+    let mut pending = read_ahead(s.op.clone(), s.input.clone(), s.reader)?;
+    let handle = s.writer.handle();
     let mut exhausted = false;
     while !exhausted && !s.stop.requested() {
         if let Some(message) = handle.failed() {
@@ -86,7 +141,7 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
         }
         // Wait for one permit, then take every other free one.
         let first = tokio::select! {
-            permit = semaphore.clone().acquire_owned() => permit.map_err(|_| Error::config("the batch was closed"))?,
+            permit = semaphore.clone().acquire_owned() => permit.map_err(|_| Error::journal("the batch was closed"))?,
             () = s.stop.wait() => break,
         };
         let mut permits = vec![first];
@@ -97,7 +152,7 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
             }
         }
         while let Some(done) = tasks.try_join_next() {
-            done.map_err(|e| Error::config(format!("a batch task failed: {e}")))?;
+            done.map_err(|e| Error::journal(format!("a batch task failed: {e}")))?;
         }
         // As many rows as permits, within --max-charged.
         let mut group: Vec<(u64, O::Request, OwnedSemaphorePermit)> = Vec::new();
@@ -110,31 +165,34 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
             if s.stop.requested() {
                 break;
             }
-            let Some((number, key, row)) = pending.next()? else {
+            let next = if group.is_empty() {
+                pending.recv().await
+            } else {
+                // Take what is read already; do not hold back the group for more.
+                match pending.try_recv() {
+                    Ok(next) => Some(next),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(next) = next else {
                 exhausted = true;
                 break;
             };
-            let request = s.op.request(&row).and_then(|r| {
-                r.validate()?;
-                Ok(r)
-            })?;
-            if identity(s.op.as_ref(), s.reader, &request) != key {
-                return Err(Error::config(format!(
-                    "row {number} of the input changed during the run"
-                )));
-            }
+            let (number, request) = next?;
             group.push((number, request, permit));
         }
         if group.is_empty() {
             continue;
         }
-        // Durable before any of these requests leaves.
+        // Durable before any of these requests leaves; a journal that cannot take the
+        // marks (a full disk) stops the run, and these rows stay unsent.
         let numbers: Vec<u64> = group.iter().map(|(n, _, _)| *n).collect();
         if let Err(e) = handle.sending(numbers).await {
             s.stop.request(StopReason::Journal {
                 message: e.to_string(),
             });
-            return Err(e);
+            break;
         }
         for (number, request, permit) in group {
             s.tally.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -154,6 +212,7 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
         }
         s.progress.update(s.tally);
     }
+    drop(pending);
     // Let the requests in flight finish (bounded); those that do not stay `sending`.
     let drain = async {
         while let Some(done) = tasks.join_next().await {
@@ -224,8 +283,15 @@ async fn call<O: Operation>(
     permit: OwnedSemaphorePermit,
     s: Shared,
 ) {
+    let site = request.endpoint().site;
     let outcome = op.call(&request).await;
     let rec = record(op.provider(), &outcome);
+    // Whether this call's own request may have left (a failure before it, of the shared
+    // state or of a token request, sent nothing and is not counted as sent).
+    let left = match &outcome {
+        Ok(_) => true,
+        Err(e) => !e.nothing_sent() && e.site() == Some(site),
+    };
     match &outcome {
         Ok(answer) => {
             let counter = if answer.found() {
@@ -244,7 +310,15 @@ async fn call<O: Operation>(
                 s.tally.charged.fetch_add(1, Ordering::Relaxed);
             }
             let kind = e.kind().as_str();
-            if STOP_KINDS.contains(&kind) {
+            if matches!(
+                e.transport_failure(),
+                Some(TransportFailure::SharedState | TransportFailure::QueueFull)
+            ) {
+                s.stop.request(StopReason::SharedState {
+                    row: number,
+                    message: e.to_string(),
+                });
+            } else if STOP_KINDS.contains(&kind) {
                 s.stop.request(StopReason::Kind {
                     kind: kind.to_owned(),
                     row: number,
@@ -262,7 +336,11 @@ async fn call<O: Operation>(
             message: e.to_string(),
         }),
     }
-    s.tally.sent.fetch_add(1, Ordering::Relaxed);
+    if left {
+        s.tally.sent.fetch_add(1, Ordering::Relaxed);
+    } else {
+        s.tally.unsent.fetch_add(1, Ordering::Relaxed);
+    }
     s.tally.in_flight.fetch_sub(1, Ordering::Relaxed);
     drop(permit);
     s.finished.notify_waiters();

@@ -9,14 +9,94 @@
 //!   at the next `sending` commit's `fsync` (which covers everything before it). An
 //!   outcome lost to a machine crash leaves its row `sending`, reported `unknown` and
 //!   never sent again unasked.
+//! - A full disk: a run keeps a reserve file beside the journal (8 MiB by default). When
+//!   a commit fails for want of space, the reserve is given up and the outcomes are
+//!   committed again (the `sending` marks of that commit are refused: their requests
+//!   never leave), and the run stops. Every answer already received is recorded.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use cred_core::Error;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::Error;
 use crate::journal::{Journal, Record};
+
+/// The reserve file beside a journal.
+pub(crate) fn reserve_path(journal: &Path) -> PathBuf {
+    crate::keyfile::sibling(journal, ".reserve")
+}
+
+/// Disk space set aside beside the journal for the end of a run: given up when the disk
+/// fills, so the answers of the requests in flight can still be recorded.
+#[derive(Debug)]
+pub(crate) struct Reserve {
+    path: PathBuf,
+    held: bool,
+}
+
+impl Reserve {
+    /// Writes `bytes` of reserve beside `journal` (a run refuses to start without it).
+    pub(crate) fn create(journal: &Path, bytes: u64) -> Result<Self, Error> {
+        let path = reserve_path(journal);
+        let written = (|| {
+            use std::io::Write as _;
+            let mut file = crate::journal::create_private(&path)?;
+            let block = vec![0u8; 1 << 20];
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(block.len() as u64) as usize;
+                file.write_all(&block[..n])?;
+                left -= n as u64;
+            }
+            file.sync_all()
+        })();
+        match written {
+            Ok(()) => Ok(Self { path, held: true }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                let full = crate::error::is_disk_full(&e);
+                Err(Error::Io {
+                    message: if full {
+                        format!(
+                            "not enough free space beside the journal {} to start: a run keeps {} MiB in reserve there so that a full disk never loses an answer (free some space)",
+                            journal.display(),
+                            bytes >> 20
+                        )
+                    } else {
+                        format!("cannot write {}: {e}", path.display())
+                    },
+                    disk_full: full,
+                    source: Some(Arc::new(e)),
+                })
+            }
+        }
+    }
+
+    /// Gives the space back; `false` when it was given up already.
+    fn release(&mut self) -> bool {
+        let held = std::mem::replace(&mut self.held, false);
+        if held {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        held
+    }
+}
+
+impl Drop for Reserve {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// How the journal's writer ended.
+pub(crate) struct Finished {
+    /// The journal, back from the writer thread.
+    pub(crate) journal: Journal,
+    /// The first error writing to it (the run stopped on it).
+    pub(crate) failure: Option<Error>,
+}
 
 /// Most commands committed in one transaction.
 const GROUP: usize = 1024;
@@ -40,8 +120,8 @@ pub(crate) struct WriterHandle {
 }
 
 impl Writer {
-    /// Moves `journal` to its own thread.
-    pub(crate) fn start(journal: Journal) -> Result<Self, Error> {
+    /// Moves `journal` to its own thread, with the run's disk `reserve`.
+    pub(crate) fn start(journal: Journal, reserve: Option<Reserve>) -> Result<Self, Error> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Command>();
         let error = Arc::new(Mutex::new(None));
         let thread_error = error.clone();
@@ -49,6 +129,7 @@ impl Writer {
             .name("cred-batch-journal".to_owned())
             .spawn(move || {
                 let mut full = true;
+                let mut reserve = reserve;
                 while let Some(first) = rx.blocking_recv() {
                     let mut group = vec![first];
                     while group.len() < GROUP {
@@ -57,11 +138,12 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    commit(&journal, group, &mut full, &thread_error);
+                    commit(&journal, group, &mut full, &thread_error, &mut reserve);
                 }
+                drop(reserve);
                 journal
             })
-            .map_err(|e| Error::config(format!("cannot start the journal thread: {e}")))?;
+            .map_err(|e| Error::io("cannot start the journal thread", e))?;
         Ok(Self {
             handle: WriterHandle { tx, error },
             thread,
@@ -74,18 +156,19 @@ impl Writer {
     }
 
     /// Stops the thread (once every handle is gone and everything queued is
-    /// committed) and returns the journal, or the first error writing an outcome.
-    pub(crate) fn finish(self) -> Result<Journal, Error> {
+    /// committed; blocking: call it off the runtime's threads) and returns the journal
+    /// with the first error writing to it.
+    pub(crate) fn finish(self) -> Result<Finished, Error> {
         let error = self.handle.error.clone();
         drop(self.handle);
         let journal = self
             .thread
             .join()
-            .map_err(|_| Error::config("the journal thread panicked"))?;
-        match error.lock().ok().and_then(|mut e| e.take()) {
-            Some(e) => Err(e),
-            None => Ok(journal),
-        }
+            .map_err(|_| Error::journal("the journal thread panicked"))?;
+        Ok(Finished {
+            journal,
+            failure: error.lock().ok().and_then(|mut e| e.take()),
+        })
     }
 }
 
@@ -95,9 +178,9 @@ impl WriterHandle {
         let (ack, done) = oneshot::channel();
         self.tx
             .send(Command::Sending(rows, ack))
-            .map_err(|_| Error::config("the journal thread stopped"))?;
+            .map_err(|_| Error::journal("the journal thread stopped"))?;
         done.await
-            .map_err(|_| Error::config("the journal thread stopped"))?
+            .map_err(|_| Error::journal("the journal thread stopped"))?
     }
 
     /// Queues `row`'s outcome (`sealed`: its outcome sealed with the journal's
@@ -109,7 +192,7 @@ impl WriterHandle {
             .send(Command::Record(row, Box::new((record, sealed))))
             .is_err()
         {
-            self.fail(Error::config("the journal thread stopped"));
+            self.fail(Error::journal("the journal thread stopped"));
         }
     }
 
@@ -128,7 +211,13 @@ impl WriterHandle {
     }
 }
 
-fn commit(journal: &Journal, group: Vec<Command>, full: &mut bool, error: &Mutex<Option<Error>>) {
+fn commit(
+    journal: &Journal,
+    group: Vec<Command>,
+    full: &mut bool,
+    error: &Mutex<Option<Error>>,
+    reserve: &mut Option<Reserve>,
+) {
     let keep = |e: &Error| {
         if let Ok(mut slot) = error.lock() {
             slot.get_or_insert(e.clone());
@@ -141,27 +230,24 @@ fn commit(journal: &Journal, group: Vec<Command>, full: &mut bool, error: &Mutex
             Err(e) => keep(&e),
         }
     }
-    let mut results = Vec::with_capacity(group.len());
-    let begun = journal.begin();
-    for command in &group {
-        let r = match (&begun, command) {
-            (Err(e), _) => Err(e.clone()),
-            (Ok(()), Command::Sending(rows, _)) => {
-                rows.iter().try_for_each(|row| journal.mark_sending(*row))
+    let (results, committed) = write(journal, &group, true);
+    let (results, committed) = match &committed {
+        Err(Error::Io {
+            disk_full: true, ..
+        }) if reserve.as_mut().is_some_and(Reserve::release) => {
+            // Out of space: the reserve is given up, the outcomes written again; the
+            // `sending` marks are refused (those requests never leave); the run stops.
+            if let Err(e) = &committed {
+                keep(e);
             }
-            (Ok(()), Command::Record(row, record)) => {
-                journal.record_sealed(*row, &record.0, &record.1)
+            let (retried, again) = write(journal, &group, false);
+            if let Err(e) = &again {
+                keep(e);
             }
-        };
-        results.push(r);
-    }
-    let committed = match begun {
-        Ok(()) => journal.commit(),
-        Err(e) => Err(e),
+            (retried, again)
+        }
+        _ => (results, committed),
     };
-    if committed.is_err() {
-        let _ = journal.rollback();
-    }
     for (command, result) in group.into_iter().zip(results) {
         let result = match (&committed, result) {
             (Err(e), _) => Err(e.clone()),
@@ -178,4 +264,40 @@ fn commit(journal: &Journal, group: Vec<Command>, full: &mut bool, error: &Mutex
             }
         }
     }
+}
+
+/// One transaction of `group` (with `sending` marks unless `!marks`, when they are
+/// refused): each command's result, and the commit's.
+fn write(
+    journal: &Journal,
+    group: &[Command],
+    marks: bool,
+) -> (Vec<Result<(), Error>>, Result<(), Error>) {
+    let mut results = Vec::with_capacity(group.len());
+    let begun = journal.begin();
+    for command in group {
+        let r = match (&begun, command) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(()), Command::Sending(..)) if !marks => Err(Error::Io {
+                message: "the disk is full: no more rows are sent".to_owned(),
+                disk_full: true,
+                source: None,
+            }),
+            (Ok(()), Command::Sending(rows, _)) => {
+                rows.iter().try_for_each(|row| journal.mark_sending(*row))
+            }
+            (Ok(()), Command::Record(row, record)) => {
+                journal.record_sealed(*row, &record.0, &record.1)
+            }
+        };
+        results.push(r);
+    }
+    let committed = match begun {
+        Ok(()) => journal.commit(),
+        Err(e) => Err(e),
+    };
+    if committed.is_err() {
+        let _ = journal.rollback();
+    }
+    (results, committed)
 }

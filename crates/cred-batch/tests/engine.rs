@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cred_batch::output::{self, OutputFormat};
-use cred_batch::{Batch, Input, Journal, NoProgress, Operation, Row, Settings, Stop};
+use cred_batch::{Batch, Destination, Input, Journal, NoProgress, Operation, Row, Settings, Stop};
 use cred_core::{Answer, Error};
 use cred_sandbox::Sandbox;
 use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
@@ -93,6 +93,16 @@ async fn plan_run_resume_and_output_through_the_library() {
     // The output, in input order, from the journal.
     let out = dir.join("out.jsonl");
     let j = Journal::open(&journal, "jumdata credential", "all").unwrap();
+    // One run at a time: while the journal is open here, a run refuses at once.
+    match batch.run(Arc::new(NoProgress), Stop::new()).await {
+        Err(cred_batch::Error::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+        other => panic!("{other:?}"),
+    }
+    // Nor may the output overwrite the journal.
+    assert!(matches!(
+        output::write(&j, Some(&journal), OutputFormat::JsonLines, "jumdata"),
+        Err(cred_batch::Error::Paths { .. })
+    ));
     let written = output::write(&j, Some(&out), OutputFormat::JsonLines, "jumdata").unwrap();
     assert_eq!(written.rows, 4);
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
@@ -117,5 +127,26 @@ async fn plan_run_resume_and_output_through_the_library() {
     );
     assert!(header.contains("result.items.0.occupation"), "{header}");
     assert_eq!(text.lines().count(), 5);
+    drop(j);
+    // A run that writes its own output, under the journal's lock.
+    let mut input = Input::new(&input_path);
+    input.columns = cred_batch::ColumnMap::new()
+        .map("姓名", "name")
+        .map("身份证号", "idcard");
+    let client = Client::builder()
+        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .base_url(sandbox.base_url())
+        .rate_limit(0)
+        .build()
+        .unwrap();
+    let own = dir.join("own.jsonl");
+    let summary = Batch::new(Arc::new(Credentials(client)), input, journal, Settings::default())
+        .output(Destination::File(own.clone()), OutputFormat::JsonLines)
+        .run(Arc::new(NoProgress), Stop::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.written, Some(4));
+    assert_eq!(std::fs::read_to_string(&own).unwrap(), std::fs::read_to_string(&out).unwrap());
+    assert_eq!(sandbox.requests(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }

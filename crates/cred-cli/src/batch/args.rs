@@ -11,17 +11,27 @@ use crate::cli::AuditArgs;
 /// Shown under every batch operation's help.
 pub const BATCH_HELP: &str =
     "Columns are named like the single command's flags (name, idcard, certificate-no, ...); \
---map maps other headers (--map 姓名=name --map 身份证号=idcard).
+--map maps other headers (--map 姓名=name --map 身份证号=idcard). A column given twice is \
+refused.
 
 Every row is validated and deduplicated before any paid call; the journal (default \
 <input>.journal, with its key in <input>.journal.key) records each row before its request \
-leaves, so re-running the same command resumes without paying twice. Rows that were in \
-flight when a run died are reported `unknown` and sent again only with --resend-unknown.
+leaves, so re-running the same command resumes without paying twice. A journal is used by \
+one run at a time. Rows that were in flight when a run died are reported `unknown` and \
+sent again only with --resend-unknown. A CSV file's encoding is decided on the whole file; \
+a file not valid in it is refused, and a row that does not decode is never sent.
 
-Exit codes: 0 every row has its outcome (answered, invalid, duplicate, failed or unknown), \
-130 interrupted, 5 stopped by --max-charged, and when an error no later row can escape \
-stopped the run: 3 auth, permission or config, 1 insufficient-balance, 4 quota-exhausted. \
-A stopped run prints the command that resumes it.";
+Exit codes: 0 every row of the input has its outcome (answered, invalid, duplicate, failed \
+or unknown); 2 the input or the paths cannot be used (unreadable or badly encoded input, a \
+column given twice, --output naming the input or the journal, a missing directory), \
+nothing sent; 6 the journal is in use by another run, nothing sent; 8 the journal is \
+missing, empty or damaged beside its key file, or not this batch's, or the key file is \
+readable by others, nothing sent; 7 a file could not be written (a full disk): the run \
+stopped, every answer received is recorded; 130 interrupted; 5 stopped by --max-charged; \
+and when an error no later row can escape stopped the run: 3 auth, permission or \
+configuration (a Redis password refused included), 1 insufficient-balance, 4 \
+quota-exhausted or shared state (Redis) unavailable. A stopped run prints the command \
+that resumes it (a password in it masked or named by its variable).";
 
 /// The providers and operations a batch runs.
 #[derive(Debug, Subcommand)]
@@ -102,7 +112,9 @@ pub struct BatchOptions {
     /// The rows: .csv (UTF-8, UTF-8 with BOM or GBK), .jsonl or .xlsx (first sheet).
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
-    /// Where the results go, one per row in input order (default: stdout).
+    /// Where the results go, one per row of the input in input order (default: stdout).
+    /// Written beside its final name and renamed into place; it may not be the input,
+    /// the journal or one of its files.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// The journal (default <input>.journal). Keep it to resume; delete it (and its .key)

@@ -10,30 +10,98 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cred_batch::{
-    Batch, ColumnMap, Input, Journal, Operation, Plan, Settings, Stop, StopReason, Summary, output,
+    Batch, ColumnMap, Destination, Input, Operation, Plan, Settings, Stop, StopReason, Summary,
 };
-use cred_core::Error;
 use serde_json::json;
 
 use crate::context::Context;
-use crate::output::{EXIT_AUTH, EXIT_PROVIDER, EXIT_UNAVAILABLE, Failure, emit_error};
+use crate::output::{EXIT_AUTH, EXIT_PROVIDER, EXIT_UNAVAILABLE, EXIT_USAGE, Failure, emit_error};
 use args::{BatchCommand, BatchJuhe, BatchJumdata, BatchOptions, BatchZhima, BatchZzLicense};
 
 /// Exit code: `--max-charged` stopped the run.
 pub const EXIT_MAX_CHARGED: u8 = 5;
+/// Exit code: another run holds the journal; nothing was sent.
+pub const EXIT_LOCKED: u8 = 6;
+/// Exit code: a file could not be written (a full disk, permissions): the journal or the
+/// output. Every answer received is in the journal.
+pub const EXIT_IO: u8 = 7;
+/// Exit code: the journal is missing, empty or damaged beside its key file, belongs to
+/// another batch, or its key file is missing or readable by others; nothing was sent.
+pub const EXIT_JOURNAL: u8 = 8;
 /// Exit code: interrupted (Ctrl-C).
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// What `cred batch` can fail with: the engine's errors, or the SDK's (a client that
+/// cannot be configured).
+enum Failed {
+    Batch(cred_batch::Error),
+    Sdk(cred_core::Error),
+}
+
+impl From<cred_batch::Error> for Failed {
+    fn from(e: cred_batch::Error) -> Self {
+        match e {
+            cred_batch::Error::Sdk(e) => Failed::Sdk(e),
+            other => Failed::Batch(other),
+        }
+    }
+}
+
+impl From<cred_core::Error> for Failed {
+    fn from(e: cred_core::Error) -> Self {
+        Failed::Sdk(e)
+    }
+}
+
+/// The exit code of a batch error (the contract in `cred batch --help`).
+fn batch_exit_code(e: &cred_batch::Error) -> u8 {
+    use cred_batch::Error as E;
+    match e {
+        E::Input { .. } | E::Paths { .. } => EXIT_USAGE,
+        E::Locked { .. } => EXIT_LOCKED,
+        E::Io { .. } => EXIT_IO,
+        E::Journal { .. } => EXIT_JOURNAL,
+        E::Sdk(e) => crate::output::exit_code(e),
+        _ => EXIT_PROVIDER,
+    }
+}
+
+/// Prints a batch error: one line on stderr, or `{"error": {...}}` on stdout.
+fn emit_batch_error(e: &cred_batch::Error, json: bool) {
+    use cred_batch::Error as E;
+    let kind = match e {
+        E::Input { .. } | E::Paths { .. } => "invalid-argument",
+        E::Locked { .. } => "journal-locked",
+        E::Io { .. } => "io",
+        E::Journal { .. } => "journal",
+        _ => "unknown",
+    };
+    if json {
+        let obj = json!({"error": {
+            "provider": null,
+            "kind": kind,
+            "code": null,
+            "message": e.to_string(),
+            "retryable": matches!(e, E::Locked { .. }),
+            "charged": if e.nothing_sent() { json!(false) } else { json!(null) },
+            "request_id": null,
+        }});
+        crate::output::out(&format!("{obj}\n"));
+    } else {
+        crate::output::err(&format!("error: {}\n", e.to_string().replace(['\n', '\r'], " ")));
+    }
+}
 
 /// Runs a `cred batch` command.
 pub async fn run(ctx: &Context, command: &BatchCommand, json: bool) -> ExitCode {
     let result = match command {
         BatchCommand::Jumdata(BatchJumdata::Credential(o)) => match crate::jumdata::client(ctx) {
             Ok(c) => run_op(ops::JumdataCredential(c), o, json).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
         BatchCommand::Juhe(BatchJuhe::Qualification(o)) => match crate::juhe::client(ctx) {
             Ok(c) => run_op(ops::JuheQualification(c), o, json).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
         BatchCommand::ZzLicense(z) => {
             let (zz, build): (&args::BatchZz, fn(zz_license_api::Client, bool) -> ZzOp) =
@@ -58,20 +126,24 @@ pub async fn run(ctx: &Context, command: &BatchCommand, json: bool) -> ExitCode 
                     ZzOp::Info(op) => run_op(op, &zz.options, json).await,
                     ZzOp::Verify(op) => run_op(op, &zz.options, json).await,
                 },
-                Err(e) => Err(crate::zz_license::with_flag_hint(e)),
+                Err(e) => Err(Failed::Sdk(crate::zz_license::with_flag_hint(e))),
             }
         }
         BatchCommand::Zhima(BatchZhima::Jobworth(o)) => match crate::zhima::client(ctx) {
             Ok(c) => run_op(ops::ZhimaJobworth(c), o, json).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
+        Err(Failed::Sdk(e)) => {
             let code = crate::output::exit_code(&e);
             emit_error(&Failure::local(e), json);
             ExitCode::from(code)
+        }
+        Err(Failed::Batch(e)) => {
+            emit_batch_error(&e, json);
+            ExitCode::from(batch_exit_code(&e))
         }
     }
 }
@@ -87,17 +159,16 @@ fn input_of(options: &BatchOptions) -> Input {
     for (from, to) in &options.map {
         columns = columns.map(from, to);
     }
-    Input {
-        path: options.input.clone(),
-        format: options.format,
-        encoding: options.encoding,
-        columns,
-    }
+    let mut input = Input::new(options.input.clone());
+    input.format = options.format;
+    input.encoding = options.encoding;
+    input.columns = columns;
+    input
 }
 
 /// Refuses an input none of whose columns the operation reads (every row would be
 /// invalid): a wrong file or a missing `--map`.
-fn check_columns<O: Operation>(op: &O, input: &Input) -> Result<(), Error> {
+fn check_columns<O: Operation>(op: &O, input: &Input) -> Result<(), cred_batch::Error> {
     let first = input.rows()?.find_map(|r| match r {
         cred_batch::RowRead::Row(row) => Some(row),
         cred_batch::RowRead::Unreadable { .. } => None,
@@ -109,35 +180,46 @@ fn check_columns<O: Operation>(op: &O, input: &Input) -> Result<(), Error> {
     if names.iter().any(|n| op.columns().contains(n)) {
         return Ok(());
     }
-    Err(Error::invalid(
-        "input",
-        format!(
-            "none of its columns ({}) is one `{}` reads ({}): name the headers like the flags or map them with --map HEADER=column",
-            names.join(", "),
-            op.name(),
-            op.columns().join(", ")
-        ),
-    ))
+    Err(cred_batch::Error::input(format!(
+        "none of its columns ({}) is one `{}` reads ({}): name the headers like the flags or map them with --map HEADER=column",
+        names.join(", "),
+        op.name(),
+        op.columns().join(", ")
+    )))
+}
+
+/// Runs blocking work (files) off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, cred_batch::Error> + Send + 'static,
+) -> Result<T, cred_batch::Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| cred_batch::Error::input(format!("a batch task failed: {e}")))?
 }
 
 async fn run_op<O: Operation>(
     op: O,
     options: &BatchOptions,
     json: bool,
-) -> Result<ExitCode, Error> {
+) -> Result<ExitCode, Failed> {
     let input = input_of(options);
     if !input.path.is_file() {
-        return Err(Error::invalid(
-            "input",
-            format!("{} is not a readable file", input.path.display()),
-        ));
+        return Err(cred_batch::Error::input(format!(
+            "{} is not a readable file",
+            input.path.display()
+        ))
+        .into());
     }
-    check_columns(&op, &input)?;
     if json && options.output.is_none() && !options.dry_run {
-        return Err(Error::invalid(
-            "output",
+        return Err(cred_batch::Error::input(
             "--json prints the summary on stdout: give --output FILE for the rows",
-        ));
+        )
+        .into());
+    }
+    let op = Arc::new(op);
+    {
+        let (op, input) = (op.clone(), input.clone());
+        blocking(move || check_columns(op.as_ref(), &input)).await?;
     }
     let journal = options
         .journal
@@ -150,12 +232,18 @@ async fn run_op<O: Operation>(
         shard: options.shard.unwrap_or_default(),
         ..Settings::default()
     };
-    let shard = settings.shard.label();
-    let provider = op.provider().to_owned();
     let name = op.name().to_owned();
-    let batch = Batch::new(Arc::new(op), input, journal.clone(), settings);
+    let destination = match &options.output {
+        Some(path) => Destination::File(path.clone()),
+        None => Destination::Stdout,
+    };
+    let batch = Arc::new(
+        Batch::new(op, input, journal.clone(), settings)
+            .output(destination, options.output_format),
+    );
     if options.dry_run {
-        let plan = batch.dry_run()?;
+        let planner = batch.clone();
+        let plan = blocking(move || planner.dry_run()).await?;
         print_plan(&name, &plan, json);
         return Ok(ExitCode::SUCCESS);
     }
@@ -168,20 +256,12 @@ async fn run_op<O: Operation>(
     let summary = batch.run(display.clone(), stop.clone()).await;
     display.finish();
     let summary = summary?;
-    let journal_db = Journal::open(&journal, &name, &shard)?;
-    let written = output::write(
-        &journal_db,
-        options.output.as_deref(),
-        options.output_format,
-        &provider,
-    )?;
-    drop(journal_db);
-    print_summary(&name, &summary, options, &journal, written.rows, json);
+    print_summary(&name, &summary, options, &journal, json);
     Ok(ExitCode::from(exit_code(summary.stopped.as_ref())))
 }
 
 /// Serves `/metrics` (Prometheus text format) at `addr` for as long as the process runs.
-fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), Error> {
+fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), cred_core::Error> {
     // Seconds: from a fast loopback answer to a slow provider behind a rate limit.
     const BUCKETS: &[f64] = &[
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -189,9 +269,9 @@ fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), Error> {
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
         .set_buckets(BUCKETS)
-        .map_err(|e| Error::config(format!("metrics buckets: {e}")))?
+        .map_err(|e| cred_core::Error::config(format!("metrics buckets: {e}")))?
         .install()
-        .map_err(|e| Error::config(format!("cannot serve metrics on {addr}: {e}")))?;
+        .map_err(|e| cred_core::Error::config(format!("cannot serve metrics on {addr}: {e}")))?;
     cred_core::telemetry::describe();
     Ok(())
 }
@@ -219,7 +299,8 @@ fn exit_code(stopped: Option<&StopReason>) -> u8 {
         None => 0,
         Some(StopReason::Interrupted) => EXIT_INTERRUPTED,
         Some(StopReason::MaxCharged { .. }) => EXIT_MAX_CHARGED,
-        Some(StopReason::Journal { .. }) => EXIT_PROVIDER,
+        Some(StopReason::Journal { .. }) => EXIT_IO,
+        Some(StopReason::SharedState { .. }) => EXIT_UNAVAILABLE,
         Some(StopReason::Kind { kind, .. }) => match kind.as_str() {
             "auth" | "permission" | "config" => EXIT_AUTH,
             "quota-exhausted" => EXIT_UNAVAILABLE,
@@ -271,32 +352,91 @@ fn print_plan(name: &str, plan: &Plan, json: bool) {
     crate::output::out(&text);
 }
 
-/// The command that resumes this run: the same arguments.
-fn resume_command() -> String {
-    std::env::args()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
-            {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The command that resumes this run: the same arguments, with no secret in them. A
+/// `--redis` URL holding a password becomes `"$CRED_REDIS_URL"` (the variable `--redis`
+/// reads); a password in any other URL argument is masked as `***`. The notes say what
+/// to set or type again.
+fn resume_command() -> (String, Vec<&'static str>) {
+    resume_command_of(std::env::args())
 }
+
+fn resume_command_of(args: impl IntoIterator<Item = String>) -> (String, Vec<&'static str>) {
+    let quote = |a: &str| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+        {
+            a.to_owned()
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    };
+    let mut notes = Vec::new();
+    let mut out = Vec::new();
+    let mut after_redis = false;
+    for arg in args {
+        let (flag, value) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (Some(f.to_owned()), v.to_owned()),
+            _ => (None, arg.clone()),
+        };
+        let is_redis = after_redis || flag.as_deref() == Some("--redis");
+        after_redis = arg == "--redis";
+        let secret = url::Url::parse(&value)
+            .ok()
+            .filter(|u| u.password().is_some_and(|p| !p.is_empty()) || u.query_pairs().any(|(k, _)| k == "pass" || k == "password"));
+        let shown = match secret {
+            Some(_) if is_redis => {
+                if !notes.contains(&NOTE_REDIS) {
+                    notes.push(NOTE_REDIS);
+                }
+                "\"$CRED_REDIS_URL\"".to_owned()
+            }
+            Some(mut url) => {
+                if !notes.contains(&NOTE_MASKED) {
+                    notes.push(NOTE_MASKED);
+                }
+                let _ = url.set_password(Some("***"));
+                let masked: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k == "pass" || k == "password" { "***".to_owned() } else { v.into_owned() };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                if url.query().is_some() {
+                    url.query_pairs_mut().clear().extend_pairs(masked);
+                }
+                quote(url.as_str())
+            }
+            None => quote(&value),
+        };
+        out.push(match flag {
+            Some(f) => format!("{f}={shown}"),
+            None => shown,
+        });
+    }
+    (out.join(" "), notes)
+}
+
+const NOTE_REDIS: &str =
+    "the Redis URL holds a password and is not repeated: set CRED_REDIS_URL to it before resuming";
+const NOTE_MASKED: &str = "a password in an argument is masked as ***: type it again";
 
 fn print_summary(
     name: &str,
     summary: &Summary,
     options: &BatchOptions,
     journal: &Path,
-    written: u64,
     json: bool,
 ) {
-    let resume = (summary.unfinished || summary.stopped.is_some()).then(resume_command);
+    let written = summary.written.unwrap_or(0);
+    let (resume, notes) = match summary.unfinished || summary.stopped.is_some() {
+        true => {
+            let (command, notes) = resume_command();
+            (Some(command), notes)
+        }
+        false => (None, Vec::new()),
+    };
     if json {
         let statuses: serde_json::Map<String, serde_json::Value> = summary
             .statuses
@@ -316,6 +456,7 @@ fn print_summary(
                 .map(|(o, n)| ((*o).to_owned(), json!(n)))
                 .collect::<serde_json::Map<_, _>>(),
             "sent_this_run": summary.sent,
+            "unsent_this_run": summary.unsent,
             "charged_this_run": summary.charged_this_run,
             "elapsed_s": (summary.elapsed_s * 1000.0).round() / 1000.0,
             "stopped": summary.stopped,
@@ -323,6 +464,7 @@ fn print_summary(
             "journal": journal.display().to_string(),
             "output": options.output.as_ref().map(|p| p.display().to_string()),
             "resume": resume,
+            "resume_notes": notes,
         });
         crate::output::out(&format!("{obj}\n"));
         return;
@@ -331,6 +473,12 @@ fn print_summary(
         "batch `{name}`: {written} rows in {:.1} s; {} sent this run\n",
         summary.elapsed_s, summary.sent
     );
+    if summary.unsent > 0 {
+        text.push_str(&format!(
+            "  {} calls failed before their request left (not sent, not charged)\n",
+            summary.unsent
+        ));
+    }
     for (status, n) in &summary.statuses {
         let extra = if *status == "answered" {
             format!(
@@ -360,12 +508,18 @@ fn print_summary(
         )),
         Some(StopReason::Interrupted) => text.push_str("stopped: interrupted\n"),
         Some(StopReason::Journal { message }) => text.push_str(&format!(
-            "stopped: the journal could not be written: {message}\n"
+            "stopped: the journal could not be written: {message}; every answer received is recorded\n"
+        )),
+        Some(StopReason::SharedState { row, message }) => text.push_str(&format!(
+            "stopped: row {row} could not be sent: {message}\n"
         )),
         None => {}
     }
     if let Some(cmd) = resume {
         text.push_str(&format!("resume with: {cmd}\n"));
+        for note in notes {
+            text.push_str(&format!("  ({note})\n"));
+        }
     }
     if summary.count("unknown") > 0 {
         text.push_str(&format!(
@@ -374,4 +528,44 @@ fn print_summary(
         ));
     }
     crate::output::err(&text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_resume_command_holds_no_password() {
+        let (cmd, notes) = resume_command_of(args(&[
+            "cred",
+            "--redis",
+            "redis://:s3cret-pw@10.0.0.5:6379/0",
+            "--proxy=http://user:proxy-pw@proxy:3128",
+            "batch",
+            "jumdata",
+            "credential",
+            "--input",
+            "my file.csv",
+        ]));
+        assert!(!cmd.contains("s3cret-pw") && !cmd.contains("proxy-pw"), "{cmd}");
+        assert!(cmd.contains(r#"--redis "$CRED_REDIS_URL""#), "{cmd}");
+        assert!(cmd.contains("user:***@proxy:3128"), "{cmd}");
+        assert!(cmd.contains("'my file.csv'"), "{cmd}");
+        assert_eq!(notes, vec![NOTE_REDIS, NOTE_MASKED]);
+        // The unix-socket form keeps its password in the query.
+        let (cmd, _) = resume_command_of(args(&[
+            "cred",
+            "--redis=redis+unix:///run/redis.sock?pass=s3cret-pw",
+            "batch",
+        ]));
+        assert!(!cmd.contains("s3cret-pw"), "{cmd}");
+        // No password: as typed.
+        let (cmd, notes) = resume_command_of(args(&["cred", "--redis", "redis://10.0.0.5", "batch"]));
+        assert_eq!(cmd, "cred --redis redis://10.0.0.5 batch");
+        assert!(notes.is_empty());
+    }
 }
