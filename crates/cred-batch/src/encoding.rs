@@ -67,7 +67,11 @@ pub(crate) fn decide(path: &Path, hint: Encoding) -> Result<Decided, Error> {
     match (hint, bom) {
         (Encoding::Utf8, _) => Ok(Decided {
             encoding: UTF_8,
-            bom_len: if bom.is_some_and(|(e, _)| e == UTF_8) { 3 } else { 0 },
+            bom_len: if bom.is_some_and(|(e, _)| e == UTF_8) {
+                3
+            } else {
+                0
+            },
             detected: false,
         }),
         (Encoding::Gbk, _) => Ok(Decided {
@@ -223,7 +227,10 @@ fn row_at(path: &Path, offset: u64) -> Option<u64> {
         if first {
             first = false;
             current = Some(0);
-        } else if record.iter().any(|f| !f.iter().all(u8::is_ascii_whitespace)) {
+        } else if record
+            .iter()
+            .any(|f| !f.iter().all(u8::is_ascii_whitespace))
+        {
             number += 1;
             current = Some(number);
         }

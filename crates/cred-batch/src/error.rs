@@ -132,13 +132,11 @@ pub(crate) fn sqlite(path: Option<&std::path::Path>, e: rusqlite::Error) -> Erro
             disk_full: true,
             source: Some(Arc::new(e)),
         },
-        Some(C::SystemIoFailure | C::CannotOpen | C::ReadOnly | C::PermissionDenied) => {
-            Error::Io {
-                message: format!("cannot use the journal {name}: {e}"),
-                disk_full: false,
-                source: Some(Arc::new(e)),
-            }
-        }
+        Some(C::SystemIoFailure | C::CannotOpen | C::ReadOnly | C::PermissionDenied) => Error::Io {
+            message: format!("cannot use the journal {name}: {e}"),
+            disk_full: false,
+            source: Some(Arc::new(e)),
+        },
         Some(C::NotADatabase | C::DatabaseCorrupt) => Error::Journal {
             message: format!(
                 "the journal {name} is damaged ({e}); it is never started afresh in its place: restore it from a copy, or start a new batch with another --journal (rows it answered would be paid again)"

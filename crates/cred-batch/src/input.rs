@@ -245,10 +245,12 @@ fn csv_header<R: Read>(
         .has_headers(false)
         .from_reader(reader);
     let mut record = csv::ByteRecord::new();
-    let read = csv.read_byte_record(&mut record).map_err(|e| Error::Input {
-        message: format!("the CSV header cannot be read: {}", csv_reason(&e)),
-        source: Some(Arc::new(e)),
-    })?;
+    let read = csv
+        .read_byte_record(&mut record)
+        .map_err(|e| Error::Input {
+            message: format!("the CSV header cannot be read: {}", csv_reason(&e)),
+            source: Some(Arc::new(e)),
+        })?;
     if !read || record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
         return Err(Error::input(
             "the CSV file has no header line (it is empty, or starts with a blank line)",
@@ -310,7 +312,11 @@ pub(crate) fn csv_rows<R: Read + Send + 'static>(
                                 "the row is not valid {name} (its record starts at byte offset {offset}): fix it, or give --encoding utf-8 or gbk"
                             ),
                         },
-                        Some(_) if decided.detected && encoding == encoding_rs::GBK && looks_utf8(&record) => {
+                        Some(_)
+                            if decided.detected
+                                && encoding == encoding_rs::GBK
+                                && looks_utf8(&record) =>
+                        {
                             RowRead::Unreadable {
                                 number,
                                 reason: format!(
@@ -358,7 +364,10 @@ impl<'de> serde::Deserialize<'de> for Members {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
                     out.push((k, v));
@@ -496,10 +505,19 @@ mod tests {
     #[test]
     fn a_row_that_does_not_decode_is_unreadable_wherever_it_is() {
         // Read as UTF-8 (given): the GBK row is unreadable, the others are rows.
-        let mut bytes = "name,idcard\n王小明,321083197812162119\n".as_bytes().to_vec();
+        let mut bytes = "name,idcard\n王小明,321083197812162119\n"
+            .as_bytes()
+            .to_vec();
         bytes.extend_from_slice(&GBK.encode("李四,11010519491231002X\n").0);
         bytes.extend_from_slice("张三,33010219200403064X\n".as_bytes());
-        let got = rows(csv_rows(std::io::Cursor::new(bytes), decided(UTF_8), &ColumnMap::new()).unwrap());
+        let got = rows(
+            csv_rows(
+                std::io::Cursor::new(bytes),
+                decided(UTF_8),
+                &ColumnMap::new(),
+            )
+            .unwrap(),
+        );
         assert_eq!(got.len(), 3);
         assert!(matches!(&got[0], RowRead::Row(_)));
         match &got[1] {
@@ -511,19 +529,28 @@ mod tests {
         assert!(matches!(&got[2], RowRead::Row(r) if r.number == 3));
         // A GBK file (detected) with a row that is valid GBK but reads as UTF-8 (an even
         // number of bytes of Chinese text decodes as GBK too, garbled): refused.
-        let mut bytes = GBK.encode("name,idcard\n王小明,321083197812162119\n").0.into_owned();
+        let mut bytes = GBK
+            .encode("name,idcard\n王小明,321083197812162119\n")
+            .0
+            .into_owned();
         bytes.extend_from_slice("欧阳娜娜,11010519491231002X\n".as_bytes());
         let input = file("mixed.csv", &bytes);
         let got = rows(input.rows().unwrap());
         assert!(matches!(&got[0], RowRead::Row(_)));
         match &got[1] {
-            RowRead::Unreadable { reason, .. } => assert!(reason.contains("looks UTF-8"), "{reason}"),
+            RowRead::Unreadable { reason, .. } => {
+                assert!(reason.contains("looks UTF-8"), "{reason}")
+            }
             other => panic!("{other:?}"),
         }
         // Given as GBK: the operator said so.
         let mut input = file("mixed-given.csv", &bytes);
         input.encoding = Encoding::Gbk;
-        assert!(rows(input.rows().unwrap()).iter().all(|r| matches!(r, RowRead::Row(_))));
+        assert!(
+            rows(input.rows().unwrap())
+                .iter()
+                .all(|r| matches!(r, RowRead::Row(_)))
+        );
     }
 
     #[test]
@@ -545,8 +572,14 @@ mod tests {
         assert_eq!(
             twice,
             vec![
-                ("idcard".to_owned(), vec!["身份证号".to_owned(), "idcard".to_owned()]),
-                ("备注".to_owned(), vec!["备注".to_owned(), "备注".to_owned()]),
+                (
+                    "idcard".to_owned(),
+                    vec!["身份证号".to_owned(), "idcard".to_owned()]
+                ),
+                (
+                    "备注".to_owned(),
+                    vec!["备注".to_owned(), "备注".to_owned()]
+                ),
             ]
         );
     }
@@ -555,7 +588,12 @@ mod tests {
     fn a_malformed_record_is_an_unreadable_row_not_an_error() {
         let text = "name,idcard\n\"unclosed,1\nok,2\n";
         let got = rows(
-            csv_rows(std::io::Cursor::new(text), decided(UTF_8), &ColumnMap::new()).unwrap(),
+            csv_rows(
+                std::io::Cursor::new(text),
+                decided(UTF_8),
+                &ColumnMap::new(),
+            )
+            .unwrap(),
         );
         assert!(!got.is_empty());
         for read in &got {
@@ -573,8 +611,12 @@ mod tests {
         let fields = values(&got[0]);
         assert!(fields.contains(&("n".to_owned(), "1".to_owned())));
         assert!(!fields.iter().any(|(k, _)| k == "x"));
-        assert!(matches!(&got[1], RowRead::Unreadable { number: 2, reason } if reason.contains("not an object")));
-        assert!(matches!(&got[2], RowRead::Unreadable { number: 3, reason } if reason.contains("not JSON")));
+        assert!(
+            matches!(&got[1], RowRead::Unreadable { number: 2, reason } if reason.contains("not an object"))
+        );
+        assert!(
+            matches!(&got[2], RowRead::Unreadable { number: 3, reason } if reason.contains("not JSON"))
+        );
         match &got[3] {
             RowRead::Row(r) => assert_eq!(r.duplicated, vec!["idcard".to_owned()]),
             other => panic!("{other:?}"),

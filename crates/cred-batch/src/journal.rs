@@ -199,7 +199,11 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 /// truncating unless `truncate`).
 pub(crate) fn open_private(path: &Path, truncate: bool) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(truncate);
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -233,9 +237,11 @@ fn creating_path(journal: &Path) -> PathBuf {
 /// The journal id recorded in the database at `path`, if it has one.
 fn recorded_id(path: &Path) -> Option<String> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
-    conn.query_row("SELECT value FROM meta WHERE name = 'journal_id'", [], |r| {
-        r.get::<_, String>(0)
-    })
+    conn.query_row(
+        "SELECT value FROM meta WHERE name = 'journal_id'",
+        [],
+        |r| r.get::<_, String>(0),
+    )
     .ok()
 }
 
@@ -523,9 +529,11 @@ impl Journal {
         }
         let rows: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE name = 'input_rows'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'input_rows'",
+                [],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db)?;
         if let Some(n) = rows.and_then(|r| r.parse::<u64>().ok()) {
@@ -788,7 +796,9 @@ impl Journal {
             .prepare("SELECT state, COUNT(*) FROM rows WHERE row <= ?1 GROUP BY state")
             .map_err(db)?;
         let rows = stmt
-            .query_map([self.bound()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([self.bound()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
             .map_err(db)?;
         let mut out = Vec::new();
         for r in rows {

@@ -180,7 +180,8 @@ pub fn write(
     format: OutputFormat,
     provider: &str,
 ) -> Result<Written, Error> {
-    let io = |what: &Path, e: std::io::Error| Error::io(format!("cannot write {}", what.display()), e);
+    let io =
+        |what: &Path, e: std::io::Error| Error::io(format!("cannot write {}", what.display()), e);
     if let (Some(path), Some(journal_path)) = (path, journal.path()) {
         crate::paths::check(None, journal_path, Some(path))?;
     }

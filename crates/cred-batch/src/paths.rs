@@ -70,7 +70,10 @@ pub(crate) fn journal_files(journal: &Path) -> Vec<(PathBuf, &'static str)> {
         (sibling(journal, "-journal"), "the journal's -journal file"),
         (sibling(journal, ".creating"), "the journal being created"),
         (sibling(&key, ".creating"), "the key file being created"),
-        (crate::writer::reserve_path(journal), "the journal's reserve file"),
+        (
+            crate::writer::reserve_path(journal),
+            "the journal's reserve file",
+        ),
     ]
 }
 
@@ -205,8 +208,7 @@ mod tests {
         assert!(check(Some(&input), &input, None).is_err());
         assert!(check(Some(&input), &hard, None).is_err());
         // A missing directory: refused before anything is sent.
-        let err =
-            check(Some(&input), &journal, Some(&dir.join("missing/out.jsonl"))).unwrap_err();
+        let err = check(Some(&input), &journal, Some(&dir.join("missing/out.jsonl"))).unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -429,8 +429,7 @@ impl<O: Operation> Shared<O> {
         crate::paths::check(Some(&self.input.path), &self.journal, self.output_path())?;
         self.check_columns()?;
         let shard = self.settings.shard.label();
-        let on_disk =
-            self.journal.exists() || crate::journal::key_path(&self.journal).exists();
+        let on_disk = self.journal.exists() || crate::journal::key_path(&self.journal).exists();
         let journal = if on_disk {
             Journal::open(&self.journal, self.op.name(), &shard)?
         } else {

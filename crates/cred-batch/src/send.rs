@@ -22,6 +22,9 @@ use crate::writer::{Writer, WriterHandle};
 /// Requests read ahead of the sender at most.
 const AHEAD: usize = 1024;
 
+/// The rows to send, with their requests, as the reader thread hands them over.
+type Ahead<R> = mpsc::Receiver<Result<(u64, R), Error>>;
+
 /// Most rows marked `sending` in one commit.
 const GROUP: usize = 256;
 
@@ -75,7 +78,7 @@ fn read_ahead<O: Operation>(
     op: Arc<O>,
     input: Input,
     reader: Journal,
-) -> Result<mpsc::Receiver<Result<(u64, O::Request), Error>>, Error> {
+) -> Result<Ahead<O::Request>, Error> {
     let (tx, rx) = mpsc::channel(AHEAD);
     std::thread::Builder::new()
         .name("cred-batch-reader".to_owned())

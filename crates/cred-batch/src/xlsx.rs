@@ -38,7 +38,8 @@ pub(crate) fn check(path: &Path, limits: Limits) -> Result<(), Error> {
         ),
         source: Some(Arc::new(e)),
     };
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(not_a_workbook)?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(not_a_workbook)?;
     let mut total = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     for i in 0..archive.len() {
@@ -166,14 +167,15 @@ fn stream(
         .first()
         .cloned()
         .ok_or_else(|| bad(&"it has no sheet"))?;
-    let mut cells = book
-        .worksheet_cells_reader(&name)
-        .map_err(|e| bad(&e))?;
+    let mut cells = book.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
     let mut read = 0u64;
     while let Some(cell) = cells.next_cell().map_err(|e| bad(&e))? {
         read += 1;
         if read > limits.cells {
-            return Err(refuse(path, format!("its first sheet has more than {} cells", limits.cells)));
+            return Err(refuse(
+                path,
+                format!("its first sheet has more than {} cells", limits.cells),
+            ));
         }
         let (row, column) = cell.get_position();
         let (text, imprecise) = cell_text(cell.get_value());

@@ -140,13 +140,21 @@ async fn plan_run_resume_and_output_through_the_library() {
         .build()
         .unwrap();
     let own = dir.join("own.jsonl");
-    let summary = Batch::new(Arc::new(Credentials(client)), input, journal, Settings::default())
-        .output(Destination::File(own.clone()), OutputFormat::JsonLines)
-        .run(Arc::new(NoProgress), Stop::new())
-        .await
-        .unwrap();
+    let summary = Batch::new(
+        Arc::new(Credentials(client)),
+        input,
+        journal,
+        Settings::default(),
+    )
+    .output(Destination::File(own.clone()), OutputFormat::JsonLines)
+    .run(Arc::new(NoProgress), Stop::new())
+    .await
+    .unwrap();
     assert_eq!(summary.written, Some(4));
-    assert_eq!(std::fs::read_to_string(&own).unwrap(), std::fs::read_to_string(&out).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&own).unwrap(),
+        std::fs::read_to_string(&out).unwrap()
+    );
     assert_eq!(sandbox.requests(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }

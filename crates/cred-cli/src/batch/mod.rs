@@ -88,7 +88,10 @@ fn emit_batch_error(e: &cred_batch::Error, json: bool) {
         }});
         crate::output::out(&format!("{obj}\n"));
     } else {
-        crate::output::err(&format!("error: {}\n", e.to_string().replace(['\n', '\r'], " ")));
+        crate::output::err(&format!(
+            "error: {}\n",
+            e.to_string().replace(['\n', '\r'], " ")
+        ));
     }
 }
 
@@ -238,8 +241,7 @@ async fn run_op<O: Operation>(
         None => Destination::Stdout,
     };
     let batch = Arc::new(
-        Batch::new(op, input, journal.clone(), settings)
-            .output(destination, options.output_format),
+        Batch::new(op, input, journal.clone(), settings).output(destination, options.output_format),
     );
     if options.dry_run {
         let planner = batch.clone();
@@ -381,9 +383,10 @@ fn resume_command_of(args: impl IntoIterator<Item = String>) -> (String, Vec<&'s
         };
         let is_redis = after_redis || flag.as_deref() == Some("--redis");
         after_redis = arg == "--redis";
-        let secret = url::Url::parse(&value)
-            .ok()
-            .filter(|u| u.password().is_some_and(|p| !p.is_empty()) || u.query_pairs().any(|(k, _)| k == "pass" || k == "password"));
+        let secret = url::Url::parse(&value).ok().filter(|u| {
+            u.password().is_some_and(|p| !p.is_empty())
+                || u.query_pairs().any(|(k, _)| k == "pass" || k == "password")
+        });
         let shown = match secret {
             Some(_) if is_redis => {
                 if !notes.contains(&NOTE_REDIS) {
@@ -399,7 +402,11 @@ fn resume_command_of(args: impl IntoIterator<Item = String>) -> (String, Vec<&'s
                 let masked: Vec<(String, String)> = url
                     .query_pairs()
                     .map(|(k, v)| {
-                        let v = if k == "pass" || k == "password" { "***".to_owned() } else { v.into_owned() };
+                        let v = if k == "pass" || k == "password" {
+                            "***".to_owned()
+                        } else {
+                            v.into_owned()
+                        };
                         (k.into_owned(), v)
                     })
                     .collect();
@@ -551,7 +558,10 @@ mod tests {
             "--input",
             "my file.csv",
         ]));
-        assert!(!cmd.contains("s3cret-pw") && !cmd.contains("proxy-pw"), "{cmd}");
+        assert!(
+            !cmd.contains("s3cret-pw") && !cmd.contains("proxy-pw"),
+            "{cmd}"
+        );
         assert!(cmd.contains(r#"--redis "$CRED_REDIS_URL""#), "{cmd}");
         assert!(cmd.contains("user:***@proxy:3128"), "{cmd}");
         assert!(cmd.contains("'my file.csv'"), "{cmd}");
@@ -564,7 +574,8 @@ mod tests {
         ]));
         assert!(!cmd.contains("s3cret-pw"), "{cmd}");
         // No password: as typed.
-        let (cmd, notes) = resume_command_of(args(&["cred", "--redis", "redis://10.0.0.5", "batch"]));
+        let (cmd, notes) =
+            resume_command_of(args(&["cred", "--redis", "redis://10.0.0.5", "batch"]));
         assert_eq!(cmd, "cred --redis redis://10.0.0.5 batch");
         assert!(notes.is_empty());
     }
