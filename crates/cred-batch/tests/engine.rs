@@ -39,15 +39,19 @@ impl Operation for Credentials {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plan_run_resume_and_output_through_the_library() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let client = Client::builder()
+fn sandbox_client(sandbox: &Sandbox) -> Client {
+    Client::builder()
         .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .rate_limit(0)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_run_resume_and_output_through_the_library() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sandbox_client(&sandbox);
     let dir = std::env::temp_dir().join(format!(
         "cred-batch-engine-{}-{}",
         std::process::id(),
@@ -133,12 +137,7 @@ async fn plan_run_resume_and_output_through_the_library() {
     input.columns = cred_batch::ColumnMap::new()
         .map("姓名", "name")
         .map("身份证号", "idcard");
-    let client = Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
-        .base_url(sandbox.base_url())
-        .rate_limit(0)
-        .build()
-        .unwrap();
+    let client = sandbox_client(&sandbox);
     let own = dir.join("own.jsonl");
     let summary = Batch::new(
         Arc::new(Credentials(client)),

@@ -689,26 +689,11 @@ fn redis_batch(
     output: &Path,
     extra: &[&str],
 ) -> Output {
-    use cred_sandbox::credentials::{JUMDATA_APP_ID, JUMDATA_APP_SECRET};
-    Command::new(env!("CARGO_BIN_EXE_cred"))
-        .env("JUMDATA_APP_ID", JUMDATA_APP_ID)
-        .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
-        .env_remove("CRED_REDIS_URL")
-        .args([
-            "--base-url",
-            sandbox.base_url(),
-            "--rate-limit",
-            "50",
-            "--redis",
-            redis,
-        ])
-        .args(["batch", "jumdata", "credential", "--input"])
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(extra)
-        .output()
-        .unwrap()
+    let command = cred_with(
+        sandbox.base_url(),
+        &["--rate-limit", "50", "--redis", redis],
+    );
+    batch_with(command, input, output, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,6 +44,20 @@ fn new_token(value: &str, lifetime: Duration) -> NewToken {
     }
 }
 
+/// The fields of the token hash `name`, and its `tok` field.
+async fn stored_fields(
+    conn: &mut redis::aio::MultiplexedConnection,
+    name: &str,
+) -> (Vec<(String, String)>, String) {
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(name)
+        .query_async(conn)
+        .await
+        .unwrap();
+    let tok = fields.iter().find(|(k, _)| k == "tok").unwrap().1.clone();
+    (fields, tok)
+}
+
 async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
         .unwrap()
@@ -232,12 +246,7 @@ async fn tokens_at_rest_are_sealed_with_the_configured_key() {
     let name = sealed.token_key_name(client.token_account());
     assert_ne!(name, key_name);
     let mut conn = raw(&redis.url()).await;
-    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
-        .arg(&name)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let tok = &fields.iter().find(|(k, _)| k == "tok").unwrap().1;
+    let (fields, tok) = stored_fields(&mut conn, &name).await;
     assert!(tok.starts_with("s1."), "sealed form");
     let everything = format!("{fields:?}");
     assert!(
@@ -298,12 +307,7 @@ async fn without_a_key_the_token_is_sealed_with_the_accounts_own_secrets() {
     let token = current_sandbox_token(&zz).await;
     let name = store.token_key_name(client.token_account());
     let mut conn = raw(&redis.url()).await;
-    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
-        .arg(&name)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let tok = &fields.iter().find(|(k, _)| k == "tok").unwrap().1;
+    let (fields, tok) = stored_fields(&mut conn, &name).await;
     assert!(tok.starts_with("s1."), "sealed by default: {tok}");
     assert!(
         !format!("{fields:?}").contains(&token),

@@ -56,16 +56,27 @@ pub fn csv(rows: &[(&str, &str)]) -> String {
 }
 
 pub fn cred(base_url: &str) -> Command {
+    cred_with(base_url, &["--rate-limit", "0"])
+}
+
+/// `cred --base-url URL <global>` with the sandbox's Jumdata credentials.
+pub fn cred_with(base_url: &str, global: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
     c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
         .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
         .env_remove("CRED_REDIS_URL")
-        .args(["--base-url", base_url, "--rate-limit", "0"]);
+        .args(["--base-url", base_url])
+        .args(global);
     c
 }
 
 pub fn batch(base_url: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
-    cred(base_url)
+    batch_with(cred(base_url), input, output, extra)
+}
+
+/// `command batch jumdata credential --input INPUT --output OUTPUT <extra>`, run.
+pub fn batch_with(mut command: Command, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    command
         .args(["batch", "jumdata", "credential", "--input"])
         .arg(input)
         .arg("--output")
