@@ -37,6 +37,12 @@ pub enum StopReason {
     },
     /// Interrupted (Ctrl-C).
     Interrupted,
+    /// The input changed (or could no longer be read) while the run read it for sending:
+    /// a row no longer matches its plan.
+    Input {
+        /// What happened.
+        message: String,
+    },
     /// The journal could not be written.
     Journal {
         /// Why.

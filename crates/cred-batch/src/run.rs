@@ -327,7 +327,12 @@ impl<O: Operation> Batch<O> {
                 message: failure.to_string(),
             });
         }
-        sent?;
+        match sent {
+            // Requests may have left before the input changed: a stop with a summary.
+            Err(Error::Input { message, .. }) => stop.request(StopReason::Input { message }),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
         tracing::debug!(
             sent = Tally::get(&tally.sent),
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -22,8 +22,12 @@ use crate::writer::{Writer, WriterHandle};
 /// Requests read ahead of the sender at most.
 const AHEAD: usize = 1024;
 
-/// The rows to send, with their requests, as the reader thread hands them over.
-type Ahead<R> = mpsc::Receiver<Result<(u64, R), Error>>;
+/// The rows to send, with their requests, as the reader thread hands them over, and
+/// the thread (joined before the run ends: it holds a connection to the journal).
+type Ahead<R> = (
+    mpsc::Receiver<Result<(u64, R), Error>>,
+    std::thread::JoinHandle<()>,
+);
 
 /// Most rows marked `sending` in one commit.
 const GROUP: usize = 256;
@@ -80,7 +84,7 @@ fn read_ahead<O: Operation>(
     reader: Journal,
 ) -> Result<Ahead<O::Request>, Error> {
     let (tx, rx) = mpsc::channel(AHEAD);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("cred-batch-reader".to_owned())
         .spawn(move || {
             let rows = match input.rows() {
@@ -124,7 +128,7 @@ fn read_ahead<O: Operation>(
             }
         })
         .map_err(|e| Error::io("cannot start the batch's reader thread", e))?;
-    Ok(rx)
+    Ok((rx, thread))
 }
 
 /// Sends every pending row (or until a stop), then waits for the requests in flight
@@ -134,10 +138,11 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
     let finished = Arc::new(tokio::sync::Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
     let sealer = s.reader.sealer();
-    let mut pending = read_ahead(s.op.clone(), s.input.clone(), s.reader)?;
+    let (mut pending, reader) = read_ahead(s.op.clone(), s.input.clone(), s.reader)?;
     let handle = s.writer.handle();
     let mut exhausted = false;
-    while !exhausted && !s.stop.requested() {
+    let mut failed: Option<Error> = None;
+    while !exhausted && failed.is_none() && !s.stop.requested() {
         if let Some(message) = handle.failed() {
             s.stop.request(StopReason::Journal { message });
             break;
@@ -182,10 +187,16 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
                 exhausted = true;
                 break;
             };
-            let (number, request) = next?;
-            group.push((number, request, permit));
+            match next {
+                Ok((number, request)) => group.push((number, request, permit)),
+                Err(e) => {
+                    // Stop sending, but let the requests in flight finish first.
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
-        if group.is_empty() {
+        if group.is_empty() || failed.is_some() {
             continue;
         }
         // Durable before any of these requests leaves; a journal that cannot take the
@@ -215,7 +226,9 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
         }
         s.progress.update(s.tally);
     }
+    // The reader stops at its next row (nobody takes it) and closes its connection.
     drop(pending);
+    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
     // Let the requests in flight finish (bounded); those that do not stay `sending`.
     let drain = async {
         while let Some(done) = tasks.join_next().await {
@@ -236,7 +249,10 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
     }
-    Ok(())
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Whether one more paid request fits under `limit` beside `queued` ones not yet in

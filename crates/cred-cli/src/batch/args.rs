@@ -29,7 +29,8 @@ missing, empty or damaged beside its key file, or not this batch's, or the key f
 readable by others, nothing sent; 7 a file could not be written (a full disk): the run \
 stopped, every answer received is recorded; 130 interrupted; 5 stopped by --max-charged; \
 and when an error no later row can escape stopped the run: 3 auth, permission or \
-configuration (a Redis password refused included), 1 insufficient-balance, 4 \
+configuration (a Redis password refused included), 1 insufficient-balance (or the \
+input changed during the run), 4 \
 quota-exhausted or shared state (Redis) unavailable. A stopped run prints the command \
 that resumes it (a password in it masked or named by its variable).";
 

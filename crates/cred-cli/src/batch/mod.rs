@@ -303,6 +303,7 @@ fn exit_code(stopped: Option<&StopReason>) -> u8 {
         Some(StopReason::MaxCharged { .. }) => EXIT_MAX_CHARGED,
         Some(StopReason::Journal { .. }) => EXIT_IO,
         Some(StopReason::SharedState { .. }) => EXIT_UNAVAILABLE,
+        Some(StopReason::Input { .. }) => EXIT_PROVIDER,
         Some(StopReason::Kind { kind, .. }) => match kind.as_str() {
             "auth" | "permission" | "config" => EXIT_AUTH,
             "quota-exhausted" => EXIT_UNAVAILABLE,
@@ -519,6 +520,9 @@ fn print_summary(
         )),
         Some(StopReason::SharedState { row, message }) => text.push_str(&format!(
             "stopped: row {row} could not be sent: {message}\n"
+        )),
+        Some(StopReason::Input { message }) => text.push_str(&format!(
+            "stopped: the input changed during the run: {message}\n"
         )),
         None => {}
     }
