@@ -19,15 +19,43 @@ use crate::row::{Row, RowRead};
 use crate::run::{Settings, identity};
 use crate::writer::{Writer, WriterHandle};
 
-/// Requests read ahead of the sender at most.
-const AHEAD: usize = 1024;
+/// Batches of requests read ahead of the sender at most.
+const AHEAD: usize = 16;
+/// Requests handed over at once (one wake-up of the sender per batch, not per row).
+const BATCH: usize = 128;
 
 /// The rows to send, with their requests, as the reader thread hands them over, and
 /// the thread (joined before the run ends: it holds a connection to the journal).
-type Ahead<R> = (
-    mpsc::Receiver<Result<(u64, R), Error>>,
-    std::thread::JoinHandle<()>,
-);
+type Ahead<R> = (Reader<R>, std::thread::JoinHandle<()>);
+
+/// The sender's end of the reader thread's channel, with the batch being taken.
+struct Reader<R> {
+    rx: mpsc::Receiver<Vec<Result<(u64, R), Error>>>,
+    batch: VecDeque<Result<(u64, R), Error>>,
+}
+
+impl<R> Reader<R> {
+    /// The next row, waiting for the reader thread when `wait`; `Ok(None)` at the end,
+    /// `Err(())` when none is ready and `!wait`.
+    async fn next(&mut self, wait: bool) -> Result<Option<Result<(u64, R), Error>>, ()> {
+        if self.batch.is_empty() {
+            let got = if wait {
+                self.rx.recv().await
+            } else {
+                match self.rx.try_recv() {
+                    Ok(batch) => Some(batch),
+                    Err(mpsc::error::TryRecvError::Empty) => return Err(()),
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                }
+            };
+            match got {
+                Some(batch) => self.batch.extend(batch),
+                None => return Ok(None),
+            }
+        }
+        Ok(self.batch.pop_front())
+    }
+}
 
 /// Most rows marked `sending` in one commit.
 const GROUP: usize = 256;
@@ -90,7 +118,7 @@ fn read_ahead<O: Operation>(
             let rows = match input.rows() {
                 Ok(rows) => rows,
                 Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
+                    let _ = tx.blocking_send(vec![Err(e)]);
                     return;
                 }
             };
@@ -100,6 +128,7 @@ fn read_ahead<O: Operation>(
                 chunk: VecDeque::new(),
                 after: 0,
             };
+            let mut batch = Vec::with_capacity(BATCH);
             loop {
                 let next = match pending.next() {
                     Ok(Some((number, key, row))) => op
@@ -118,17 +147,34 @@ fn read_ahead<O: Operation>(
                                 )))
                             }
                         }),
-                    Ok(None) => return,
+                    Ok(None) => {
+                        if !batch.is_empty() {
+                            let _ = tx.blocking_send(batch);
+                        }
+                        return;
+                    }
                     Err(e) => Err(e),
                 };
                 let failed = next.is_err();
-                if tx.blocking_send(next).is_err() || failed {
+                batch.push(next);
+                if (batch.len() >= BATCH || failed || pending.chunk.is_empty())
+                    && tx.blocking_send(std::mem::take(&mut batch)).is_err()
+                {
+                    return;
+                }
+                if failed {
                     return;
                 }
             }
         })
         .map_err(|e| Error::io("cannot start the batch's reader thread", e))?;
-    Ok((rx, thread))
+    Ok((
+        Reader {
+            rx,
+            batch: VecDeque::new(),
+        },
+        thread,
+    ))
 }
 
 /// Sends every pending row (or until a stop), then waits for the requests in flight
@@ -173,15 +219,11 @@ pub(crate) async fn send<O: Operation>(s: Sending<'_, O>) -> Result<(), Error> {
             if s.stop.requested() {
                 break;
             }
-            let next = if group.is_empty() {
-                pending.recv().await
-            } else {
-                // Take what is read already; do not hold back the group for more.
-                match pending.try_recv() {
-                    Ok(next) => Some(next),
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => None,
-                }
+            // The first row of a group is waited for; the rest are taken as far as
+            // they are read already (a group is not held back for more).
+            let next = match pending.next(group.is_empty()).await {
+                Ok(next) => next,
+                Err(()) => break,
             };
             let Some(next) = next else {
                 exhausted = true;
