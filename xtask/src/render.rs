@@ -34,6 +34,7 @@ fn pii_expr(class: &str) -> TokenStream {
         "id_number" => quote!(::cred_core::Pii::IdNumber),
         "phone" => quote!(::cred_core::Pii::Phone),
         "certificate_no" => quote!(::cred_core::Pii::CertificateNo),
+        "licence_identifier" => quote!(::cred_core::Pii::LicenceIdentifier),
         _ => quote!(::cred_core::Pii::Other),
     }
 }

@@ -71,10 +71,18 @@ pub const VALIDATORS: &[&str] = &[
     "non_empty",      // not blank
     "iso_date",       // a YYYY-MM-DD calendar date
     "license_id",     // GB/T 36904 licence identifier structure (check character: warning)
+    "certificate_id", // a GB/T 36904 identifier (checked) or another platform form (non-blank)
 ];
 
 /// PII classes a param or field may carry (cred_core::mask::Pii).
-pub const PII_CLASSES: &[&str] = &["name", "id_number", "phone", "certificate_no", "other"];
+pub const PII_CLASSES: &[&str] = &[
+    "name",
+    "id_number",
+    "phone",
+    "certificate_no",
+    "licence_identifier",
+    "other",
+];
 
 /// Error kinds a code may map to (cred_core::ErrorKind).
 pub const KINDS: &[&str] = &[

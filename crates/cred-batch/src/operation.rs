@@ -64,6 +64,15 @@ pub trait Operation: Send + Sync + 'static {
     /// [`ApiRequest::validate`]). A missing column is an [`Error::InvalidInput`].
     fn request(&self, row: &Row) -> Result<Self::Request, Error>;
 
+    /// Checks beyond [`ApiRequest::validate`] that the client applies before sending (a
+    /// provider crate's own cross-parameter reading, for example), run when a row is
+    /// planned so that a row the client would refuse is `invalid` from the start. The
+    /// default accepts every request.
+    fn check(&self, request: &Self::Request) -> Result<(), Error> {
+        let _ = request;
+        Ok(())
+    }
+
     /// Sends the request.
     async fn call(&self, request: &Self::Request) -> Result<Answer<Self::Result>, Error>;
 }

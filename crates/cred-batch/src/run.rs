@@ -489,6 +489,7 @@ impl<O: Operation> Shared<O> {
                 } else if lost.is_empty() {
                     self.op.request(row).and_then(|r| {
                         r.validate()?;
+                        self.op.check(&r)?;
                         Ok(r)
                     })
                 } else {

@@ -135,6 +135,7 @@ fn read_ahead<O: Operation>(
                         .request(&row)
                         .and_then(|r| {
                             r.validate()?;
+                            op.check(&r)?;
                             Ok(r)
                         })
                         .map_err(Error::from)

@@ -257,7 +257,8 @@ pub enum ZzLicenseCommand {
     /// 按证照标识查询: one licence by its identifier.
     #[command(after_help = ZZ_LICENSE_ENV)]
     Info {
-        /// Licence identifier (1.2.156.3005.2....).
+        /// Licence identifier: a GB/T 36904 one (1.2.156.3005.2....) or a city fileNumber,
+        /// as by-holder and by-qrcode print them.
         #[arg(long, value_name = "ID")]
         certificate_id: String,
         /// Use the city interface.
@@ -324,7 +325,8 @@ pub enum ZzLicenseCommand {
     /// 获取证照下载地址: a download link (valid about 10 minutes).
     #[command(after_help = ZZ_LICENSE_ENV)]
     DownloadUrl {
-        /// Licence identifier.
+        /// Licence identifier: a GB/T 36904 one (1.2.156.3005.2....) or a city fileNumber,
+        /// as by-holder and by-qrcode print them.
         #[arg(long, value_name = "ID")]
         certificate_id: String,
         /// Expiry date of the link (YYYY-MM-DD).
@@ -338,7 +340,8 @@ pub enum ZzLicenseCommand {
     /// when complete.
     #[command(after_help = ZZ_LICENSE_ENV)]
     Download {
-        /// Licence identifier.
+        /// Licence identifier: a GB/T 36904 one (1.2.156.3005.2....) or a city fileNumber,
+        /// as by-holder and by-qrcode print them.
         #[arg(long, value_name = "ID")]
         certificate_id: String,
         /// Where to write the file.

@@ -276,7 +276,11 @@ fn licences_output(title: &str, answer: Answer<Licences>) -> Output {
         Some(Licences::City { items, .. }) => {
             for (i, l) in items.iter().enumerate() {
                 let mut b = Block::titled(format!("licence {}", i + 1));
+                // Whole: it is what `download` and `download-url` take (it holds the
+                // holder's ID number: treat the output as personal data).
+                let identifier = l.fields.get("fileNumber").and_then(|v| v.as_str());
                 b.opt("证照名称 name", l.certificate_name.as_deref())
+                    .opt("证照标识 identifier", identifier)
                     .opt("证照编号 number", l.certificate_number.as_deref())
                     .opt(
                         "持证主体 holder",

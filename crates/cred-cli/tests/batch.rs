@@ -586,7 +586,7 @@ fn every_query_operation_runs_as_a_batch_with_a_json_summary() {
         ),
         (
             vec!["zz-license", "info"],
-            format!("{{\"certificate-id\":\"{fixture}\"}}\n{{\"certificate-id\":\"1.2.3\"}}\n"),
+            format!("{{\"certificate-id\":\"{fixture}\"}}\n{{\"certificate-id\":\"1.2.156.3005.2.X.Y\"}}\n"),
             vec![],
         ),
         (

@@ -521,9 +521,9 @@ fn requests_that_cannot_be_answered_are_refused_before_sending() {
             "{err}"
         );
     }
-    // Licence identifiers: structure checked before every call that takes one.
+    // GB/T 36904 identifiers: structure checked before every call that takes one.
     for sub in ["info", "download-url"] {
-        let (code, _, err) = zz(&[sub, "--certificate-id", "1.2.3"]);
+        let (code, _, err) = zz(&[sub, "--certificate-id", "1.2.156.3005.2.X.Y"]);
         assert_eq!(code, 2, "{sub}: {err}");
         assert!(one_error_line(&err).contains("certificate_id"), "{err}");
     }
@@ -669,6 +669,67 @@ fn zz_license_queries_in_both_shapes() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("✗ 信息正确且证照已失效"), "{out}");
+}
+
+#[test]
+fn the_city_file_number_of_the_document_goes_to_download_url_info_and_download() {
+    // 4.3.6 city answer: "fileNumber": "02-12370400F49201558F-51-370481198304040037-00-
+    // A000102935", and "此接口返回 fileNumber (证照标识),可以凭此参数调用《证照标识获取下载地址接口》";
+    // 4.3.2 and 4.3.3 take it as `certificateID`.
+    let seed = "02-12370400F49201558F-51-370481198304040037-00-A000102935";
+    let (code, out, err) = zz(&["download-url", "--certificate-id", seed]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/CertShare/zzgxp/download?id="), "{out}");
+    let (code, out, err) = zz(&["info", "--certificate-id", seed, "--city"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("食品经营许可证"), "{out}");
+    let dir = std::env::temp_dir().join(format!("cred-city-download-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("licence.pdf");
+    let (code, out, err) = zz(&[
+        "download",
+        "--certificate-id",
+        seed,
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("PDF"), "{out}");
+    assert!(std::fs::read(&file).unwrap().starts_with(b"%PDF-"));
+    // What `by-qrcode --city` and `by-holder --city` print is what `download` takes.
+    let (code, out, _) = zz(&["by-qrcode", "--qr", "https://zz.example/qr/1", "--city"]);
+    assert_eq!(code, 0);
+    let printed = |out: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix("证照标识 identifier"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no identifier in {out}"))
+    };
+    let from_qr = printed(&out);
+    let (code, out, _) = zz(&[
+        "by-holder",
+        "--holder-code",
+        ID,
+        "--holder-type",
+        "111",
+        "--cert-type",
+        "T01",
+        "--city",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let from_holder = printed(&out);
+    for id in [from_qr, from_holder] {
+        assert!(id.starts_with("02-"), "{id}");
+        let (code, out, err) = zz(&[
+            "download",
+            "--certificate-id",
+            &id,
+            "--output",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{id}: {out} {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

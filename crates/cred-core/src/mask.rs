@@ -17,6 +17,10 @@ pub enum Pii {
     Phone,
     /// A certificate or licence number: first 4 and last 4 kept.
     CertificateNo,
+    /// A licence identifier: a GB/T 36904 identifier (`1.2.156.3005.2.…`) is not personal
+    /// and stays as it is; any other form (a city `fileNumber`, which embeds the holder's
+    /// ID number) is masked, first 3 and last 4 kept, and registered like personal data.
+    LicenceIdentifier,
     /// Anything else personal: fully masked except its length.
     Other,
 }
@@ -28,6 +32,8 @@ impl Pii {
             Pii::Name => mask_name(value),
             Pii::IdNumber | Pii::CertificateNo => mask_id_number(value),
             Pii::Phone => mask_middle(value, 3, 4),
+            Pii::LicenceIdentifier if crate::validate::is_gbt_license_id(value) => value.to_owned(),
+            Pii::LicenceIdentifier => mask_middle(value, 3, 4),
             Pii::Other => "*".repeat(value.chars().count().min(16)),
         }
     }
@@ -156,7 +162,9 @@ impl<'a> Redactor<'a> {
             Cow::Owned(v) if v.trim().len() == v.len() => Cow::Owned(v),
             Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
         };
-        if !value.is_empty() {
+        // A GB/T 36904 licence identifier is not personal: nothing to hide.
+        let public = class == Pii::LicenceIdentifier && crate::validate::is_gbt_license_id(&value);
+        if !value.is_empty() && !public {
             self.push(value, Some(class));
         }
         self
@@ -492,6 +500,27 @@ pub fn mask_number_runs(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_city_file_number_is_masked_and_a_gbt_identifier_is_not() {
+        let city = "02-12370400F49201558F-51-370481198304040037-00-A000102935";
+        let masked = Pii::LicenceIdentifier.mask(city);
+        assert!(!masked.contains("370481198304040037"), "{masked}");
+        assert!(
+            masked.starts_with("02-") && masked.ends_with("2935"),
+            "{masked}"
+        );
+        let gbt = "1.2.156.3005.2.W011.11430000006122244L.20230000403.001.B";
+        assert_eq!(Pii::LicenceIdentifier.mask(gbt), gbt);
+        let mut r = Redactor::new();
+        r.pii(Pii::LicenceIdentifier, city)
+            .pii(Pii::LicenceIdentifier, gbt);
+        let text = r.redact(&format!("{city} and {gbt}"));
+        assert!(!text.contains("370481198304040037"), "{text}");
+        // The GB/T identifier is not registered: only the redactor's general scrub of
+        // long digit runs touches it, as it would without registration.
+        assert_eq!(r.redact(gbt), Redactor::new().redact(gbt));
+    }
 
     #[test]
     fn id_numbers_keep_four_and_four() {

@@ -396,6 +396,15 @@ pub fn license_id(input: &str) -> Result<LicenseId, ValidationError> {
     })
 }
 
+/// Whether `value` has the GB/T 36904 prefix (`1.2.156.3005.2.`) of an electronic-licence
+/// identifier (letters in any case, surrounding space ignored).
+pub fn is_gbt_license_id(value: &str) -> bool {
+    value
+        .trim()
+        .get(..LICENSE_ID_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(LICENSE_ID_PREFIX))
+}
+
 /// A rule a request parameter is checked against (`validator` in a provider's `api.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -419,6 +428,12 @@ pub enum Rule {
     /// character that differs from GB/T 36904's is only a warning (some platforms use a
     /// variant), logged, never a refusal.
     LicenseId,
+    /// A licence identifier as the licence platform answers them: a GB/T 36904 identifier
+    /// (checked as [`Rule::LicenseId`] when it has the `1.2.156.3005.2.` prefix) or
+    /// another form, such as a city interface's `fileNumber`
+    /// (`02-12370400F49201558F-51-370481198304040037-00-A000102935`), which no document
+    /// defines a shape for: any non-blank value.
+    CertificateId,
 }
 
 /// Checks a date written `YYYY-MM-DD` (a real calendar date).
@@ -454,9 +469,15 @@ pub fn normalize_param(rule: Rule, value: &str) -> String {
     }
 }
 
+/// credkit's own bound on a parameter whose provider document sets no length: far above
+/// anything real, it only stops absurd input (a file pasted by mistake) before it is sent.
+/// A document's own limit (`max_len` in a spec) replaces it.
+pub const SANITY_MAX_CHARS: usize = 65_536;
+
 /// Checks one string parameter the way generated request types do: a required value must
-/// be present and not blank, then at most `max_chars` characters (trimmed), then `rule`.
-/// The error names `field` and never echoes the value.
+/// be present and not blank, then at most `max_chars` characters (trimmed; the document's
+/// limit, or [`SANITY_MAX_CHARS`] when it sets none), then `rule`. The error names
+/// `field` and never echoes the value.
 pub fn check_param(
     field: &'static str,
     value: Option<&str>,
@@ -475,10 +496,16 @@ pub fn check_param(
     if required && v.trim().is_empty() {
         return Err(invalid("is required and must not be blank".to_owned()));
     }
-    if let Some(max) = max_chars
-        && v.trim().chars().count() > max
-    {
-        return Err(invalid(format!("must be at most {max} characters")));
+    match max_chars {
+        Some(max) if v.trim().chars().count() > max => {
+            return Err(invalid(format!("must be at most {max} characters")));
+        }
+        None if v.len() > SANITY_MAX_CHARS && v.trim().chars().count() > SANITY_MAX_CHARS => {
+            return Err(invalid(format!(
+                "is longer than {SANITY_MAX_CHARS} characters: credkit's own bound against absurd input (the provider's document sets no limit)"
+            )));
+        }
+        _ => {}
     }
     match rule {
         Rule::Any => Ok(()),
@@ -499,6 +526,11 @@ pub fn check_param(
             }
             Ok(())
         }
+        Rule::CertificateId if is_gbt_license_id(v) => {
+            check_param(field, Some(v), required, None, Rule::LicenseId)
+        }
+        Rule::CertificateId if v.trim().is_empty() => Err(invalid("must not be blank".to_owned())),
+        Rule::CertificateId => Ok(()),
     }
 }
 
@@ -719,6 +751,39 @@ mod tests {
         );
         assert_eq!(mod37_36_check_char("A"), Some('H'));
         assert_eq!(mod37_36_check_char("a"), None);
+    }
+
+    #[test]
+    fn certificate_ids_take_both_of_the_platforms_forms() {
+        let check =
+            |v: &str| check_param("certificate_id", Some(v), true, None, Rule::CertificateId);
+        // The city form of the document (4.3.6): no shape is documented, any non-blank.
+        assert!(check("02-12370400F49201558F-51-370481198304040037-00-A000102935").is_ok());
+        assert!(check("1.2.3").is_ok());
+        assert!(check("   ").is_err());
+        // The GB/T 36904 form keeps its structure check.
+        assert!(check("1.2.156.3005.2.W011.11430000006122244L.20230000403.001.B").is_ok());
+        assert!(check("1.2.156.3005.2.X.Y").is_err());
+        assert!(check("1.2.156.3005.2.A.B.C.01.8").is_err());
+        assert!(is_gbt_license_id(" 1.2.156.3005.2.x"));
+        assert!(!is_gbt_license_id("02-1237"));
+        // The sanity bound (ours) and a document's own limit.
+        let long = "x".repeat(SANITY_MAX_CHARS + 1);
+        let err = check_param("x", Some(&long), false, None, Rule::Any).unwrap_err();
+        assert!(err.to_string().contains("credkit's own bound"), "{err}");
+        assert!(
+            check_param(
+                "x",
+                Some(&"x".repeat(SANITY_MAX_CHARS)),
+                false,
+                None,
+                Rule::Any
+            )
+            .is_ok()
+        );
+        let err =
+            check_param("x", Some(&"因".repeat(201)), false, Some(200), Rule::Any).unwrap_err();
+        assert!(err.to_string().contains("at most 200"), "{err}");
     }
 
     #[test]

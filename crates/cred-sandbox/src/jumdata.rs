@@ -79,7 +79,7 @@ pub static MAGIC: &[Magic] = &[
     Magic {
         idcard: "110101199003070097",
         behaviour: Behaviour::Code(610, "请求超时"),
-        description: "provider-side timeout (610, billing unknown)",
+        description: "provider-side timeout (610, no charge flag: billing open)",
     },
     Magic {
         idcard: "11010119900307010X",
@@ -99,7 +99,7 @@ pub static MAGIC: &[Magic] = &[
     Magic {
         idcard: "110101199003070134",
         behaviour: Behaviour::Code(999, "其他错误"),
-        description: "other error (999)",
+        description: "other error (999, no charge flag: billing open)",
     },
     Magic {
         idcard: "110101199003070142",
@@ -170,8 +170,22 @@ fn task_no() -> String {
     s
 }
 
-fn envelope(code: u32, msg: &str, charge: bool, data: Option<Value>) -> Response {
-    let mut body = json!({"code": code, "msg": msg, "taskNo": task_no(), "charge": charge});
+/// The billing of a failure code as the document leaves it: 610 (请求超时) and 999 (其他) say
+/// nothing about billing, so their answers carry no `charge` flag (the SDK then treats
+/// the call as possibly charged and never retries it on its own); every other failure
+/// code is not charged.
+fn failure_charge(code: u32) -> Option<bool> {
+    match code {
+        610 | 999 => None,
+        _ => Some(false),
+    }
+}
+
+fn envelope(code: u32, msg: &str, charge: Option<bool>, data: Option<Value>) -> Response {
+    let mut body = json!({"code": code, "msg": msg, "taskNo": task_no()});
+    if let Some(charge) = charge {
+        body["charge"] = json!(charge);
+    }
     if let Some(d) = data {
         body["data"] = d;
     }
@@ -236,8 +250,8 @@ async fn magic(shared: &Shared, idcard: &str) -> Option<Response> {
         .iter()
         .find(|m| m.idcard.eq_ignore_ascii_case(idcard))?;
     Some(match m.behaviour {
-        Behaviour::Code(code, msg) => envelope(code, msg, false, None),
-        Behaviour::NoRecord => envelope(701, "无记录", false, Some(json!([]))),
+        Behaviour::Code(code, msg) => envelope(code, msg, failure_charge(code), None),
+        Behaviour::NoRecord => envelope(701, "无记录", Some(false), Some(json!([]))),
         Behaviour::Truncated => json_response(
             StatusCode::OK,
             r#"{"code": 200, "msg": "成功", "taskNo": "10000000000000000001", "charge": true, "data": {"count": 2, "items": [{"occupation": "电器"#.to_owned(),
@@ -273,12 +287,12 @@ async fn credential_query(
         .map(|(_, item)| item)
         .collect();
     if items.is_empty() {
-        return envelope(701, "无记录", false, Some(json!([])));
+        return envelope(701, "无记录", Some(false), Some(json!([])));
     }
     envelope(
         200,
         "成功",
-        true,
+        Some(true),
         Some(json!({"count": items.len(), "items": items})),
     )
 }
@@ -301,7 +315,7 @@ async fn idcard_check(
     envelope(
         200,
         "成功",
-        true,
+        Some(true),
         Some(json!({
             "result": 0,
             "desc": "一致",

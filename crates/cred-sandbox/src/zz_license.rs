@@ -514,6 +514,23 @@ fn province_licences(holder: &str) -> Value {
     json!({"total": items.len(), "dataList": items})
 }
 
+/// The city identifier (`fileNumber`) of the fixture licence of `holder`, in the form of
+/// the document's city QR-code answer (4.3.6).
+fn city_file_number(holder: &str) -> String {
+    format!("02-11370400MB2856291X-51-{holder}-00-JY13704020012345")
+}
+
+/// A city record of the holder query (4.3.7). The document's city example of it is cut
+/// off; 4.3.2 says the holder query returns the identifier, so the record carries the
+/// city form of it, `fileNumber`, as the QR-code answer does.
+fn city_holder_licences(holder: &str) -> Value {
+    let mut answer = city_licences(holder);
+    if let Some(record) = answer["dataList"][0].as_object_mut() {
+        record.insert("fileNumber".to_owned(), json!(city_file_number(holder)));
+    }
+    answer
+}
+
 fn city_licences(holder: &str) -> Value {
     json!({"total": 1, "dataList": [{
         "certificateHolder": "张三",
@@ -762,7 +779,7 @@ fn by_qrcode(body: &Map<String, Value>, is_city: bool) -> Response {
             json!({"head": {"sign": "", "time": 0, "message": "查询成功", "status": 0}, "data": {
                 "img_sign_fileid": "5b301b493d456b397cf87187",
                 "license_name": "食品经营许可证",
-                "fileNumber": "02-11370400MB2856291X-51-370402199003071234-00-JY13704020012345",
+                "fileNumber": city_file_number("370402199003071234"),
                 "issue_unitname": "枣庄市行政审批服务局",
                 "valid_time_begin": "2019-07-01",
                 "holder": "张三",
@@ -805,7 +822,7 @@ fn by_holder(body: &Map<String, Value>, is_city: bool) -> Response {
         }
     }
     if is_city {
-        city(city_licences(holder))
+        city(city_holder_licences(holder))
     } else {
         province(province_licences(holder))
     }

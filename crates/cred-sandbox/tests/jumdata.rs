@@ -235,6 +235,47 @@ async fn every_magic_input_reaches_its_error_family() {
 }
 
 #[tokio::test]
+async fn codes_whose_billing_the_document_leaves_open_are_never_retried() {
+    // The document's code table gives 610 (请求超时) and 999 (其他,以实际返回为准) without
+    // saying whether they are charged ("charge: 计费标志 true - 计费,false - 不计费" is all
+    // it says of the flag): the sandbox sends no `charge` flag for them, the SDK counts
+    // them possibly charged, and a retrying client sends them once.
+    let sandbox = Sandbox::start().await.unwrap();
+    let c = Client::builder()
+        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .base_url(sandbox.base_url())
+        .retry(
+            cred_core::RetryPolicy::default()
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .rate_limit(0)
+        .build()
+        .unwrap();
+    for (id, code) in [("110101199003070097", "610"), ("110101199003070134", "999")] {
+        let before = sandbox.requests();
+        let err = c
+            .credential_query(&CredentialQuery::new(NAME, id))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code().as_deref(), Some(code));
+        assert_eq!(err.charged(), Charged::Unknown, "{code}");
+        assert_eq!(
+            sandbox.requests() - before,
+            1,
+            "{code}: sent once, not retried"
+        );
+    }
+    // A code the document does not bill (609: too frequent) is retried: nothing was paid.
+    let before = sandbox.requests();
+    let err = c
+        .credential_query(&CredentialQuery::new(NAME, "110101199003070038"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.charged(), Charged::No);
+    assert_eq!(sandbox.requests() - before, 3);
+}
+
+#[tokio::test]
 async fn idcard_check_answers_from_the_id_number() {
     let sandbox = Sandbox::start().await.unwrap();
     let answer = sdk(&sandbox)

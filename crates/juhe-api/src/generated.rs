@@ -78,7 +78,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
         code: "10005",
         outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
         charged: ::cred_core::Charged::No,
-        message: "应用未审核超时,请提交认证",
+        message: "应用未审核超时, 请提交认证",
     },
     ::cred_core::CodeInfo {
         code: "10007",
@@ -120,7 +120,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
         code: "10014",
         outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
         charged: ::cred_core::Charged::Unknown,
-        message: "系统内部异常(调用充值类业务时,请务必联系客服或通过订单查询接口检测订单,避免造成损失)",
+        message: "系统内部异常(调用充值类业务时, 请务必联系客服或通过订单查询接口检测订单, 避免造成损失)",
     },
     ::cred_core::CodeInfo {
         code: "10020",
@@ -190,7 +190,7 @@ impl ApiRequest for ConLicByName {
             "name",
             Some(self.name.as_str()),
             true,
-            Some(200usize),
+            None,
             ::cred_core::validate::Rule::UsccIfShaped,
         )?;
         Ok(())
@@ -294,7 +294,7 @@ impl ApiRequest for AdministrativeLicenseListByName {
             "name",
             Some(self.name.as_str()),
             true,
-            Some(200usize),
+            None,
             ::cred_core::validate::Rule::UsccIfShaped,
         )?;
         Ok(())

@@ -122,7 +122,9 @@ async fn a_credit_code_is_checked_locally_and_sent_normalised() {
             other => panic!("expected InvalidInput, got {other:?}"),
         }
     }
-    for bad in ["", "   ", &"公".repeat(201)] {
+    // Blank, or absurd (over credkit's own 65,536-character bound: the document sets no
+    // length; 201 characters, once refused by an invented limit, are sent).
+    for bad in ["", "   ", &"公".repeat(65_537)] {
         let err = c
             .con_lic_by_name(&ConLicByName::new(bad))
             .await
@@ -321,4 +323,28 @@ async fn the_key_never_appears_in_errors_or_debug() {
     ] {
         assert!(!text.contains(KEY), "{text}");
     }
+}
+
+#[tokio::test]
+async fn a_long_name_is_sent_and_table_messages_read_as_the_document_writes_them() {
+    // The document sets no length for `name`: a long one is sent as it is.
+    let server = MockServer::start_async().await;
+    let long = "河南省".repeat(120);
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/enterprise/App/ConLicByName/query");
+            then.status(200)
+                .body(r#"{"reason":"","result":null,"error_code":10005}"#);
+        })
+        .await;
+    let err = client_with(&server, |b| b)
+        .con_lic_by_name(&ConLicByName::new(long.as_str()))
+        .await
+        .unwrap_err();
+    mock.assert_async().await;
+    // "10005	应用未审核超时, 请提交认证": the table's message, spaces as written.
+    assert!(
+        err.to_string().contains("应用未审核超时, 请提交认证"),
+        "{err}"
+    );
 }

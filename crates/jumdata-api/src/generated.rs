@@ -191,7 +191,7 @@ impl ApiRequest for CredentialQuery {
             "certificate_no",
             self.certificate_no.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         Ok(())

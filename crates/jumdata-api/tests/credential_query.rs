@@ -382,3 +382,34 @@ async fn a_refused_connection_is_a_transport_error_that_was_not_sent() {
     }
     assert_eq!(err.charged(), Charged::No);
 }
+
+#[tokio::test]
+async fn a_certificate_number_has_no_invented_length() {
+    // The document gives `certificateNo` no length: a long one is sent; an absurd one is
+    // stopped by a bound that says it is credkit's own.
+    let server = MockServer::start_async().await;
+    let long = "1".repeat(100);
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/credential/query").is_true(|req| {
+                form(req)
+                    .iter()
+                    .any(|(k, v)| k == "certificateNo" && v.len() == 100)
+            });
+            then.status(200)
+                .header("content-type", "application/json;charset=UTF-8")
+                .body(SUCCESS_BODY);
+        })
+        .await;
+    client(&server)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER).certificate_no(long.as_str()))
+        .await
+        .unwrap();
+    mock.assert_async().await;
+    let err = client(&server)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER).certificate_no("1".repeat(70_000)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("credkit's own bound"), "{err}");
+    mock.assert_calls_async(1).await;
+}

@@ -166,6 +166,7 @@ pub struct ClientBuilder {
     settings: ClientSettings,
     verify_responses: bool,
     freshness: Option<Duration>,
+    reading_checks: bool,
 }
 
 /// How far an answer's `alipay-timestamp` may be from this machine's clock, either way,
@@ -179,6 +180,7 @@ impl fmt::Debug for ClientBuilder {
             .field("settings", &self.settings)
             .field("verify_responses", &self.verify_responses)
             .field("response_time_window", &self.freshness)
+            .field("reading_checks", &self.reading_checks)
             .finish()
     }
 }
@@ -239,6 +241,17 @@ impl ClientBuilder {
     /// Overrides the base URL (a sandbox, a proxy, a test server).
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.config_mut().base_url = base_url.into();
+        self
+    }
+
+    /// Whether the checks that are credkit's reading of the jobworth document run before a
+    /// request is sent (default `true`): a `once_token`, and one of `user_id`, `open_id`
+    /// or `cert_no` ([`crate::check_reading`], which quotes the words read). The document
+    /// itself marks every parameter optional: `false` sends what the gateway may accept
+    /// that credkit would refuse. Checks that follow from a rule (a GB 11643 check
+    /// character) run either way.
+    pub fn reading_checks(mut self, on: bool) -> Self {
+        self.reading_checks = on;
         self
     }
 
@@ -351,6 +364,7 @@ impl ClientBuilder {
         Ok(Client {
             core,
             debug: debug.into(),
+            reading_checks: self.reading_checks,
         })
     }
 }
@@ -364,6 +378,7 @@ impl ClientBuilder {
 pub struct Client {
     core: ClientCore,
     debug: Arc<str>,
+    reading_checks: bool,
 }
 
 impl fmt::Debug for Client {
@@ -388,6 +403,7 @@ impl Client {
             ),
             verify_responses: true,
             freshness: Some(DEFAULT_RESPONSE_TIME_WINDOW),
+            reading_checks: true,
         }
     }
 
@@ -411,8 +427,23 @@ impl Client {
     }
 
     /// Sends any v3 request (generated from `api.toml`): signed, verified, decrypted,
-    /// decoded, retried as the policy allows.
-    pub async fn execute<R: ApiRequest>(&self, request: &R) -> Result<Answer<R::Response>, Error> {
+    /// decoded, retried as the policy allows. A jobworth query is first held to credkit's
+    /// reading of its document unless the client was built without it
+    /// ([`ClientBuilder::reading_checks`]).
+    pub async fn execute<R: ApiRequest + 'static>(
+        &self,
+        request: &R,
+    ) -> Result<Answer<R::Response>, Error> {
+        if self.reading_checks
+            && let Some(jobworth) =
+                (request as &dyn std::any::Any).downcast_ref::<crate::JobworthAuthentication>()
+            && let Err(e) = crate::checks::check_reading(jobworth)
+        {
+            if let Error::InvalidInput { field, .. } = &e {
+                cred_core::telemetry::invalid_input(request.endpoint().site, field);
+            }
+            return Err(e);
+        }
         self.core
             .execute(request, envelope::decode::<R::Response>)
             .await

@@ -311,49 +311,49 @@ impl ApiRequest for JobworthAuthentication {
             "conn_key",
             self.conn_key.as_deref(),
             false,
-            Some(128usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "once_token",
             self.once_token.as_deref(),
             false,
-            Some(256usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "identity_type",
             self.identity_type.as_deref(),
             false,
-            Some(16usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "service_id",
             self.service_id.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "user_id",
             self.user_id.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "open_id",
             self.open_id.as_deref(),
             false,
-            Some(128usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "cert_no",
             self.cert_no.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         crate::checks::jobworth(self)?;

@@ -53,6 +53,7 @@ pub mod signer;
 mod types;
 
 pub use cert::{CertSns, cert_sn, root_cert_sn};
+pub use checks::check_reading;
 pub use client::{
     Certificates, Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND,
     DEFAULT_RESPONSE_TIME_WINDOW, ENV_ALIPAY_CERT, ENV_APP_CERT, ENV_APP_ID, ENV_BASE_URL,

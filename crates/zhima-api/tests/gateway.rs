@@ -360,8 +360,69 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
             .open_id("074a1CcTG1Lel"),
     ] {
         assert!(ok.validate().is_ok());
+        assert!(check_reading(&ok).is_ok());
     }
     mock.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn the_reading_of_the_document_is_said_and_can_be_turned_off() {
+    // The document marks every parameter `[optional]`; credkit reads "根据一次性token查询用户
+    // 身份认证结果" and "蚂蚁统一会员ID 和身份证任选一个传入" as a once_token and one of the ids.
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/v3/zhima/customer/jobworth/authentication");
+            then.status(404);
+        })
+        .await;
+    let bare = JobworthAuthentication::new().conn_key("k");
+    let err = client_with(&server, |b| b)
+        .jobworth_authentication(&bare)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("credkit's reading of the document"), "{text}");
+    assert!(
+        text.contains("根据一次性token查询用户身份认证结果"),
+        "{text}"
+    );
+    assert!(text.contains("reading_checks(false)"), "{text}");
+    let err = check_reading(&JobworthAuthentication::new().once_token("t")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("蚂蚁统一会员ID 和身份证任选一个传入"),
+        "{err}"
+    );
+    mock.assert_calls_async(0).await;
+    // Turned off: the request is sent as it is (what the gateway says is its answer).
+    let err = client_with(&server, |b| b.reading_checks(false))
+        .jobworth_authentication(&bare)
+        .await
+        .unwrap_err();
+    assert!(!matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    mock.assert_calls_async(1).await;
+    // A rule is checked either way: a resident ID number's check character.
+    let err = client_with(&server, |b| b.reading_checks(false))
+        .jobworth_authentication(
+            &JobworthAuthentication::new()
+                .cert_no("33010219200403064A")
+                .cert_type(CertType::IdCard),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "cert_no",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    mock.assert_calls_async(1).await;
 }
 
 /// A POST v3 endpoint with a body, described the way api.toml describes one.

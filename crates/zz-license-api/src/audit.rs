@@ -9,10 +9,13 @@ use cred_core::{ApiRequest, Endpoint, Error, Redactor};
 
 use crate::types::CallCategory;
 
-/// Longest copy cause (申请事由) the platform accepts, in characters.
+/// Longest copy cause (申请事由) the platform accepts, in characters: the document's "申请事由,
+/// 不超过 200 字" (4.3.2, 4.3.3, 4.3.6, 4.3.7).
 pub const MAX_CAUSE_CHARS: usize = 200;
-/// Longest other audit value accepted, in characters.
-pub const MAX_AUDIT_CHARS: usize = 200;
+/// Longest other audit value accepted, in characters. The document sets no length for
+/// them: this is credkit's own bound against absurd input
+/// ([`cred_core::validate::SANITY_MAX_CHARS`]).
+pub const MAX_AUDIT_CHARS: usize = cred_core::validate::SANITY_MAX_CHARS;
 
 /// Environment variables [`AuditContext::from_env`] reads, with their wire names.
 pub const AUDIT_ENV: &[(&str, &str)] = &[
@@ -242,7 +245,9 @@ impl AuditContext {
             {
                 return Err(Error::invalid(
                     field,
-                    format!("must be at most {MAX_AUDIT_CHARS} characters"),
+                    format!(
+                        "is longer than {MAX_AUDIT_CHARS} characters: credkit's own bound against absurd input (the document sets no limit)"
+                    ),
                 ));
             }
         }

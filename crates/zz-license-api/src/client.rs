@@ -132,6 +132,7 @@ pub struct ClientBuilder {
     max_download_bytes: usize,
     token_store: Option<Arc<dyn TokenStore>>,
     token_lease: Option<Duration>,
+    refresh_grant: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -153,6 +154,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_download_bytes", &self.max_download_bytes)
             .field("token_store", &self.token_store)
             .field("token_lease", &self.token_lease)
+            .field("refresh_grant", &self.refresh_grant)
             .finish()
     }
 }
@@ -228,6 +230,18 @@ impl ClientBuilder {
     /// lifetime).
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
+        self
+    }
+
+    /// Renews the token with the `refresh_token` grant before the password grant (default
+    /// `false`). The document gives one grant, the password grant ("grant_type 固定值为：
+    /// password", 4.3.1), which is what a client uses by default; stock Spring OAuth2
+    /// servers also take the refresh grant. Opted in, the first refusal of the refresh
+    /// grant, whatever its reason (`unsupported_grant_type`, `invalid_grant`,
+    /// `invalid_scope`, ...), makes the client use the password grant at once and never
+    /// the refresh grant again.
+    pub fn refresh_grant(mut self, yes: bool) -> Self {
+        self.refresh_grant = yes;
         self
     }
 
@@ -337,6 +351,7 @@ impl ClientBuilder {
             self.refresh_margin,
             store,
             lease,
+            self.refresh_grant,
         )?);
         let auth = TokenAuth {
             tokens: tokens.clone(),
@@ -398,6 +413,7 @@ impl Client {
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
             token_store: None,
             token_lease: None,
+            refresh_grant: false,
         }
     }
 

@@ -33,6 +33,24 @@ struct Head {
     message: Option<String>,
     #[serde(rename = "type", default, deserialize_with = "lenient::opt_string")]
     kind: Option<String>,
+    /// The city answers' `head.sign` (4.3.6 city: `"sign": ""`): no algorithm is
+    /// documented, so it is kept as opaque metadata, never verified.
+    #[serde(default)]
+    sign: Option<serde_json::Value>,
+    /// The city answers' `head.time` (4.3.6 city: `"time": 0`), kept as it came.
+    #[serde(default)]
+    time: Option<serde_json::Value>,
+}
+
+/// A head value as metadata text: strings as they are (empty included), other scalars
+/// printed, `null` and structures left out.
+fn head_text(value: Option<serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 /// Maps a Spring Security OAuth2 error (`error`, `error_description`) to an error with
@@ -154,6 +172,12 @@ pub fn decode<T: Shaped>(
     meta.http_status = raw.status;
     if let Some(kind) = head.kind {
         meta.attributes.push(("head.type", kind));
+    }
+    if let Some(sign) = head_text(head.sign) {
+        meta.attributes.push(("head.sign", sign));
+    }
+    if let Some(time) = head_text(head.time) {
+        meta.attributes.push(("head.time", time));
     }
     match outcome {
         CodeOutcome::Ok if !raw.is_success() => Err(status_error()),

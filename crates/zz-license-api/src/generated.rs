@@ -14,7 +14,7 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
         code: "2",
         outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
         charged: ::cred_core::Charged::No,
-        message: "证照源未提供此服务接口 (try the other interfaceType)",
+        message: "证照源未提供此服务接口",
     },
     ::cred_core::CodeInfo {
         code: "10",
@@ -180,7 +180,7 @@ pub static SHARE_DOWNLOAD_URL: Endpoint = Endpoint {
 /// Required parameters go to [`ShareDownloadUrl::new`], optional ones to the setters.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ShareDownloadUrl {
-    /// 电子证照标识: licence identifier (as answered by the holder and QR-code queries) (wire `certificateID`).
+    /// 电子证照标识: licence identifier, as the holder and QR-code queries answer it (证照持有主体代码获取证照信息接口/二维码获取证照信息接口有返回此值): a GB/T 36904 identifier, or a city interface's `fileNumber` (personal data: it embeds the holder's ID number) (wire `certificateID`).
     certificate_id: String,
     /// 加注件有效期截止时间: last day the annotated copy is valid, YYYY-MM-DD (wire `expiryTime`).
     expiry_time: Option<String>,
@@ -188,7 +188,7 @@ pub struct ShareDownloadUrl {
 
 impl ShareDownloadUrl {
     /// A request with the required parameters:
-    /// - `certificate_id`: 电子证照标识: licence identifier (as answered by the holder and QR-code queries)
+    /// - `certificate_id`: 电子证照标识: licence identifier, as the holder and QR-code queries answer it (证照持有主体代码获取证照信息接口/二维码获取证照信息接口有返回此值): a GB/T 36904 identifier, or a city interface's `fileNumber` (personal data: it embeds the holder's ID number)
     pub fn new(certificate_id: impl Into<String>) -> Self {
         Self {
             certificate_id: certificate_id.into(),
@@ -200,7 +200,7 @@ impl ShareDownloadUrl {
         self.expiry_time = Some(value.into());
         self
     }
-    /// Returns `certificate_id` as set (电子证照标识: licence identifier (as answered by the holder and QR-code queries)).
+    /// Returns `certificate_id` as set (电子证照标识: licence identifier, as the holder and QR-code queries answer it (证照持有主体代码获取证照信息接口/二维码获取证照信息接口有返回此值): a GB/T 36904 identifier, or a city interface's `fileNumber` (personal data: it embeds the holder's ID number)).
     pub fn get_certificate_id(&self) -> &str {
         &self.certificate_id
     }
@@ -213,7 +213,10 @@ impl ShareDownloadUrl {
 impl ::std::fmt::Debug for ShareDownloadUrl {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("ShareDownloadUrl")
-            .field("certificate_id", &self.certificate_id)
+            .field(
+                "certificate_id",
+                &::cred_core::Pii::LicenceIdentifier.mask(&self.certificate_id),
+            )
             .field("expiry_time", &self.expiry_time)
             .finish()
     }
@@ -229,8 +232,8 @@ impl ApiRequest for ShareDownloadUrl {
             "certificate_id",
             Some(self.certificate_id.as_str()),
             true,
-            Some(256usize),
-            ::cred_core::validate::Rule::LicenseId,
+            None,
+            ::cred_core::validate::Rule::CertificateId,
         )?;
         ::cred_core::validate::check_param(
             "expiry_time",
@@ -245,7 +248,7 @@ impl ApiRequest for ShareDownloadUrl {
         out.push((
             "certificateID",
             ::cred_core::validate::normalize_param(
-                ::cred_core::validate::Rule::LicenseId,
+                ::cred_core::validate::Rule::CertificateId,
                 self.certificate_id.as_str(),
             ),
         ));
@@ -260,6 +263,7 @@ impl ApiRequest for ShareDownloadUrl {
         }
     }
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        redactor.pii(::cred_core::Pii::LicenceIdentifier, self.certificate_id.as_str());
         let _ = redactor;
     }
 }
@@ -298,7 +302,7 @@ pub static SHARE_QUERY_CERT_INFO: Endpoint = Endpoint {
 /// Required parameters go to [`ShareQueryCertInfo::new`], optional ones to the setters.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ShareQueryCertInfo {
-    /// 电子证照标识: licence identifier (wire `certificateID`).
+    /// 电子证照标识: licence identifier, as the holder and QR-code queries answer it: a GB/T 36904 identifier, or a city interface's `fileNumber` (personal data: it embeds the holder's ID number) (wire `certificateID`).
     certificate_id: String,
     /// 调用省接口或市接口: province (default) or city interface (wire `interfaceType`).
     interface_type: Option<crate::InterfaceType>,
@@ -306,7 +310,7 @@ pub struct ShareQueryCertInfo {
 
 impl ShareQueryCertInfo {
     /// A request with the required parameters:
-    /// - `certificate_id`: 电子证照标识: licence identifier
+    /// - `certificate_id`: 电子证照标识: licence identifier, as the holder and QR-code queries answer it: a GB/T 36904 identifier, or a city interface's `fileNumber` (personal data: it embeds the holder's ID number)
     pub fn new(certificate_id: impl Into<String>) -> Self {
         Self {
             certificate_id: certificate_id.into(),
@@ -318,7 +322,7 @@ impl ShareQueryCertInfo {
         self.interface_type = Some(value);
         self
     }
-    /// Returns `certificate_id` as set (电子证照标识: licence identifier).
+    /// Returns `certificate_id` as set (电子证照标识: licence identifier, as the holder and QR-code queries answer it: a GB/T 36904 identifier, or a city interface's `fileNumber` (personal data: it embeds the holder's ID number)).
     pub fn get_certificate_id(&self) -> &str {
         &self.certificate_id
     }
@@ -331,7 +335,10 @@ impl ShareQueryCertInfo {
 impl ::std::fmt::Debug for ShareQueryCertInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("ShareQueryCertInfo")
-            .field("certificate_id", &self.certificate_id)
+            .field(
+                "certificate_id",
+                &::cred_core::Pii::LicenceIdentifier.mask(&self.certificate_id),
+            )
             .field("interface_type", &self.interface_type)
             .finish()
     }
@@ -347,8 +354,8 @@ impl ApiRequest for ShareQueryCertInfo {
             "certificate_id",
             Some(self.certificate_id.as_str()),
             true,
-            Some(256usize),
-            ::cred_core::validate::Rule::LicenseId,
+            None,
+            ::cred_core::validate::Rule::CertificateId,
         )?;
         Ok(())
     }
@@ -356,7 +363,7 @@ impl ApiRequest for ShareQueryCertInfo {
         out.push((
             "certificateID",
             ::cred_core::validate::normalize_param(
-                ::cred_core::validate::Rule::LicenseId,
+                ::cred_core::validate::Rule::CertificateId,
                 self.certificate_id.as_str(),
             ),
         ));
@@ -368,6 +375,7 @@ impl ApiRequest for ShareQueryCertInfo {
         }
     }
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        redactor.pii(::cred_core::Pii::LicenceIdentifier, self.certificate_id.as_str());
         let _ = redactor;
     }
 }
@@ -493,14 +501,14 @@ impl ApiRequest for ShareVerifyCertInfo {
             "cert_type_code",
             Some(self.cert_type_code.as_str()),
             true,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         ::cred_core::validate::check_param(
             "certificate_data",
             Some(self.certificate_data.as_str()),
             true,
-            Some(20000usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
@@ -514,7 +522,7 @@ impl ApiRequest for ShareVerifyCertInfo {
             "certificate_holder_code",
             Some(self.certificate_holder_code.as_str()),
             true,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         Ok(())
@@ -668,14 +676,14 @@ impl ApiRequest for ShareVerifyCertFile {
             "cert_type_code",
             Some(self.cert_type_code.as_str()),
             true,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         ::cred_core::validate::check_param(
             "content",
             Some(self.content.as_str()),
             true,
-            None,
+            Some(67108864usize),
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         ::cred_core::validate::check_param(
@@ -943,63 +951,63 @@ impl ApiRequest for ShareQueryCertInfoByQrcode {
             "qr_value",
             Some(self.qr_value.as_str()),
             true,
-            Some(4096usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         ::cred_core::validate::check_param(
             "client_area_code",
             self.client_area_code.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "client_dept_code",
             self.client_dept_code.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "client_oper_name",
             self.client_oper_name.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "dept_name",
             self.dept_name.as_deref(),
             false,
-            Some(128usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "license_type_code",
             self.license_type_code.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "oper_user_name",
             self.oper_user_name.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "oper_time",
             self.oper_time.as_deref(),
             false,
-            Some(32usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "oper_user_ip",
             self.oper_user_ip.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         Ok(())
@@ -1430,91 +1438,91 @@ impl ApiRequest for ShareQueryCertInfoByHolderCode {
             "certificate_holder_code",
             Some(self.certificate_holder_code.as_str()),
             true,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         ::cred_core::validate::check_param(
             "cert_type_code",
             Some(self.cert_type_code.as_str()),
             true,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::NonEmpty,
         )?;
         ::cred_core::validate::check_param(
             "certificate_number",
             self.certificate_number.as_deref(),
             false,
-            Some(128usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "certificate_type",
             self.certificate_type.as_deref(),
             false,
-            Some(128usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "mode",
             self.mode.as_deref(),
             false,
-            Some(32usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "client_area_code",
             self.client_area_code.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "client_dept_code",
             self.client_dept_code.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "client_oper_name",
             self.client_oper_name.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "dept_name",
             self.dept_name.as_deref(),
             false,
-            Some(128usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "license_type_code",
             self.license_type_code.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "oper_user_name",
             self.oper_user_name.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "oper_time",
             self.oper_time.as_deref(),
             false,
-            Some(32usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         ::cred_core::validate::check_param(
             "oper_user_ip",
             self.oper_user_ip.as_deref(),
             false,
-            Some(64usize),
+            None,
             ::cred_core::validate::Rule::Any,
         )?;
         Ok(())

@@ -136,8 +136,16 @@ impl Licences {
         self.len() == 0
     }
 
-    /// The identifiers to ask download links for: province `cert_identifier`s, or the
-    /// city records' licence numbers.
+    /// The identifiers to ask download links for (4.3.2 `certificateID`): province
+    /// `cert_identifier`s; city records' `fileNumber`s.
+    ///
+    /// The document's city example of the holder query (4.3.7) is cut off, and its 4.3.3
+    /// city example carries no identifier; 4.3.2 says the holder and QR-code queries
+    /// return the identifier ("证照持有主体代码获取证照信息接口/二维码获取证照信息接口有返回此值"),
+    /// and the city QR-code answer calls it `fileNumber` ("此接口返回 fileNumber
+    /// (证照标识)"): a city record's `fileNumber` is taken as its identifier, credkit's
+    /// reading. A city record without one (its licence number, `certificateNumber`, is
+    /// not documented as an identifier) gives none.
     pub fn identifiers(&self) -> Vec<&str> {
         match self {
             Licences::Province { items, .. } => items
@@ -146,7 +154,7 @@ impl Licences {
                 .collect(),
             Licences::City { items, .. } => items
                 .iter()
-                .filter_map(|l| l.certificate_number.as_deref())
+                .filter_map(|l| l.fields.get("fileNumber").and_then(Value::as_str))
                 .collect(),
         }
     }

@@ -1,6 +1,7 @@
 //! The OAuth2 token manager (4.3.1): password grant with `scope=read write`, client
 //! credentials by HTTP Basic or as form fields, a cached token renewed ahead of
-//! `expires_in` (by the `refresh_token` grant first), one token request however many
+//! `expires_in` (by the password grant, the one the document gives; the `refresh_token`
+//! grant first only when opted in), one token request however many
 //! callers wait (single flight, across processes when the [`TokenStore`] is shared), and
 //! the authorizer that puts the token on every call.
 
@@ -12,9 +13,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use base64::Engine as _;
 use cred_core::{
-    Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ErrorKind, ExposeSecret, Lease,
-    Method, NewToken, OutgoingRequest, RawResponse, Redactor, SecretString, StoredToken,
-    TokenStore, Transport, TransportFailure, body, lenient,
+    Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ExposeSecret, Lease, Method,
+    NewToken, OutgoingRequest, RawResponse, Redactor, SecretString, StoredToken, TokenStore,
+    Transport, TransportFailure, body, lenient,
 };
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -201,6 +202,9 @@ pub(crate) struct TokenManager {
     lease: Duration,
     local: Mutex<Local>,
     requests: AtomicU64,
+    /// Whether the refresh grant is tried before the password grant (opted in, and not
+    /// refused yet).
+    refresh_grant: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for TokenManager {
@@ -238,6 +242,7 @@ impl TokenManager {
         margin: Duration,
         store: Arc<dyn TokenStore>,
         lease: Duration,
+        refresh_grant: bool,
     ) -> Result<Self, Error> {
         let account = account_key(&url, &credentials);
         // The key that seals this account's token wherever the store keeps it outside
@@ -265,6 +270,7 @@ impl TokenManager {
             lease,
             local: Mutex::new(Local::default()),
             requests: AtomicU64::new(0),
+            refresh_grant: std::sync::atomic::AtomicBool::new(refresh_grant),
         })
     }
 
@@ -494,20 +500,41 @@ impl TokenManager {
         result
     }
 
+    /// A new token: the password grant, the one the document gives (4.3.1, "grant_type
+    /// 固定值为：password"). With the refresh grant opted in
+    /// ([`crate::ClientBuilder::refresh_grant`]) and a refresh token known, that grant is
+    /// tried first; the first time the server refuses it, for whatever reason, the
+    /// password grant is used at once and this client stops using refresh tokens.
     async fn obtain(&self) -> Result<NewToken, Error> {
-        let refresh = self.local().refresh.clone();
+        let refresh = if self.refresh_grant.load(Ordering::Relaxed) {
+            self.local().refresh.clone()
+        } else {
+            None
+        };
         if let Some(refresh) = refresh {
             match self.request(Grant::Refresh(refresh.expose_secret())).await {
-                Ok(response) => return self.usable_token(response, "refresh_token"),
-                Err(e) if is_refusal(&e) => {
-                    tracing::debug!("refresh token refused; using the password grant");
-                    self.local().refresh = None;
-                }
+                Ok(response) => match self.usable_token(response, "refresh_token") {
+                    Ok(token) => return Ok(token),
+                    Err(e) => self.refresh_refused(&e),
+                },
+                Err(e) if is_refusal(&e) => self.refresh_refused(&e),
                 Err(e) => return Err(e),
             }
         }
         let response = self.request(Grant::Password).await?;
         self.usable_token(response, "password")
+    }
+
+    /// The server refused the refresh grant: this client uses the password grant from now
+    /// on.
+    fn refresh_refused(&self, e: &Error) {
+        tracing::warn!(
+            kind = e.kind().as_str(),
+            code = e.code().unwrap_or_default(),
+            "the refresh grant was refused; using the password grant, and no refresh grant again for this client"
+        );
+        self.refresh_grant.store(false, Ordering::Relaxed);
+        self.local().refresh = None;
     }
 
     fn usable_token(&self, response: TokenResponse, grant: &str) -> Result<NewToken, Error> {
@@ -781,13 +808,17 @@ fn store_error(e: Error) -> Error {
     }
 }
 
-/// Whether the server refused a grant (as opposed to failing to answer).
+/// Whether the server answered a grant with a refusal of any kind (as opposed to not
+/// answering: a transport failure or a timeout).
 fn is_refusal(e: &Error) -> bool {
-    match e {
-        Error::Provider(p) => matches!(p.kind, ErrorKind::Auth | ErrorKind::Unknown),
-        Error::HttpStatus { status, .. } => matches!(status, 400 | 401),
-        _ => false,
-    }
+    matches!(
+        e,
+        Error::Provider(_)
+            | Error::HttpStatus { .. }
+            | Error::Decode { .. }
+            | Error::Redirect { .. }
+            | Error::ResponseTooLarge { .. }
+    )
 }
 
 /// Puts the access token on every share call; re-authenticates once when it is refused.

@@ -810,11 +810,13 @@ async fn licence_identifiers_are_checked_before_any_call_that_takes_one() {
     let server = MockServer::start_async().await;
     let token = password_grant(&server, TOKEN_1, 43199).await;
     let client = client_with(&server, |b| b);
+    // Identifiers with the GB/T 36904 prefix keep their structure check; a blank one is
+    // refused. (Other forms are the platform's city identifiers: see the next test.)
     for bad in [
-        "1.2.3",
         "1.2.156.3005.2.X.Y.Z",
         "1.2.156.3005.2.A.B.C.01.8",
-        "证照",
+        "1.2.156.3005.2.证.照.X.001.8",
+        "   ",
     ] {
         let err = client
             .share_query_cert_info(&ShareQueryCertInfo::new(bad))
@@ -854,4 +856,185 @@ async fn licence_identifiers_are_checked_before_any_call_that_takes_one() {
         .await
         .unwrap();
     mock.assert_async().await;
+}
+
+/// The city QR-code answer of the document (4.3.6): "此接口返回 fileNumber (证照标识),可以凭此参数调用
+/// 《证照标识获取下载地址接口》", and 4.3.2/4.3.3 take `certificateID` "（证照持有主体代码获取证照信息接口/
+/// 二维码获取证照信息接口有返回此值）".
+const CITY_FILE_NUMBER: &str = "02-12370400F49201558F-51-370481198304040037-00-A000102935";
+/// The holder's ID number the city file number embeds.
+const EMBEDDED_ID: &str = "370481198304040037";
+
+#[tokio::test]
+async fn a_city_file_number_is_an_identifier_and_personal_data() {
+    let server = MockServer::start_async().await;
+    let token = password_grant(&server, TOKEN_1, 43199).await;
+    let link = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!("{ROOT}/m/v/license/external/api/ShareDownloadUrl"))
+                .is_true(|req| body_json(req)["certificateID"] == CITY_FILE_NUMBER);
+            then.status(200).json_body(json!({
+                "head": {"message": "接口调用成功！", "type": "1", "status": "0"},
+                "data": {"total": 1, "dataList": [{
+                    "certIdentifier": CITY_FILE_NUMBER,
+                    "contentType": "http",
+                    "content": "http://h/CertShare/zzgxp/download?id=fe7d"
+                }]}
+            }));
+        })
+        .await;
+    let info = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!(
+                    "{ROOT}/m/v/license/external/api/ShareQueryCertInfo"
+                ))
+                .is_true(|req| {
+                    body_json(req)["certificateID"] == CITY_FILE_NUMBER
+                        && body_json(req)["interfaceType"] == "1"
+                });
+            then.status(200).json_body(city_licences());
+        })
+        .await;
+    let client = client_with(&server, |b| b);
+    let links = client
+        .share_download_url(&ShareDownloadUrl::new(CITY_FILE_NUMBER))
+        .await
+        .unwrap();
+    assert!(links.found());
+    let licences = client
+        .share_query_cert_info(
+            &ShareQueryCertInfo::new(CITY_FILE_NUMBER).interface_type(InterfaceType::City),
+        )
+        .await
+        .unwrap();
+    assert!(licences.found());
+    link.assert_async().await;
+    info.assert_async().await;
+    token.assert_calls_async(1).await;
+    // It embeds the holder's ID number: masked in Debug (a GB/T 36904 identifier is not).
+    let shown = format!("{:?}", ShareDownloadUrl::new(CITY_FILE_NUMBER));
+    assert!(!shown.contains(EMBEDDED_ID), "{shown}");
+    let shown = format!("{:?}", ShareDownloadUrl::new(CERT_ID));
+    assert!(shown.contains(CERT_ID), "{shown}");
+    // ... and scrubbed from an error that echoes it.
+    let echo = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(format!("{ROOT}/m/v/license/external/api/ShareQueryCertInfo"));
+            then.status(200).json_body(json!({
+                "head": {"status": "102", "message": format!("参数值错误: certificateID {CITY_FILE_NUMBER}")},
+                "data": format!("证照 {CITY_FILE_NUMBER} 不存在")
+            }));
+        })
+        .await;
+    let err = client
+        .share_query_cert_info(&ShareQueryCertInfo::new(CITY_FILE_NUMBER))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(EMBEDDED_ID), "{text}");
+    assert!(!text.contains(CITY_FILE_NUMBER), "{text}");
+    echo.assert_async().await;
+}
+
+#[tokio::test]
+async fn only_the_documents_lengths_are_enforced() {
+    // The document sets one length: "申请事由，不超过 200 字" (certificateCopyCause, useFor,
+    // useCause). Other values have none: a long one is sent as it is; only an absurd one
+    // (over 65,536 characters) is stopped, by a bound that says it is credkit's own.
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    let qr = share(&server, "ShareQueryCertInfoByQRcode", province_licences()).await;
+    let verify = share(
+        &server,
+        "ShareVerifyCertInfo",
+        json!({"head": {"status": "0", "message": "ok", "type": "1"}, "data": {"total": 1, "dataList": [{"result": 0, "message": "信息正确且有效"}]}}),
+    )
+    .await;
+    let long_system = "系".repeat(300);
+    let client = client_with(&server, |b| {
+        b.audit(audit().system_name(long_system.as_str()))
+    });
+    client
+        .share_query_cert_info_by_qrcode(&ShareQueryCertInfoByQrcode::new("Q".repeat(5000)))
+        .await
+        .unwrap();
+    qr.assert_async().await;
+    client
+        .share_verify_cert_info(&ShareVerifyCertInfo::new(
+            "C".repeat(100),
+            format!("{{\"note\":\"{}\"}}", "x".repeat(25_000)),
+            "核验",
+            ID,
+        ))
+        .await
+        .unwrap();
+    verify.assert_async().await;
+    // The documented limit stays (the audit context is checked when the client is built).
+    let build = |audit: AuditContext| {
+        Client::builder()
+            .base_url(format!("{}{ROOT}", server.base_url()))
+            .user(USERNAME, PASSWORD)
+            .client(CLIENT_ID, CLIENT_SECRET)
+            .audit(audit)
+            .build()
+    };
+    let err = build(audit().copy_cause("因".repeat(201))).unwrap_err();
+    assert!(err.to_string().contains("at most 200"), "{err}");
+    // The sanity bound says whose it is.
+    let err = build(audit().system_name("系".repeat(70_000))).unwrap_err();
+    assert!(err.to_string().contains("credkit's own bound"), "{err}");
+    let err = client
+        .share_query_cert_info_by_qrcode(&ShareQueryCertInfoByQrcode::new("Q".repeat(70_000)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("credkit's own bound"), "{err}");
+}
+
+#[tokio::test]
+async fn the_city_heads_sign_and_time_are_kept_and_status_2_says_no_more_than_the_table() {
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    // The document's city answer of 4.3.6: `"head": {"sign": "", "time": 0, ...}`.
+    share(
+        &server,
+        "ShareQueryCertInfoByQRcode",
+        json!({"head": {"sign": "", "time": 0, "message": "查询成功", "status": 0}, "data": {
+            "license_name": "中国 XXXX 操作证书",
+            "fileNumber": CITY_FILE_NUMBER,
+            "holder": "张 XX"
+        }}),
+    )
+    .await;
+    let client = client_with(&server, |b| b);
+    let answer = client
+        .share_query_cert_info_by_qrcode(
+            &ShareQueryCertInfoByQrcode::new("Q").interface_type(InterfaceType::City),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.meta().attribute("head.sign"), Some(""));
+    assert_eq!(answer.meta().attribute("head.time"), Some("0"));
+    assert_eq!(
+        answer.result().unwrap().identifiers(),
+        vec![CITY_FILE_NUMBER]
+    );
+    // Status 2 with no message of its own: the table's words, no invented hint.
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    share(
+        &server,
+        "ShareQueryCertInfo",
+        json!({"head": {"status": "2", "message": ""}, "data": null}),
+    )
+    .await;
+    let err = client_with(&server, |b| b)
+        .share_query_cert_info(&ShareQueryCertInfo::new(CERT_ID))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("证照源未提供此服务接口"), "{text}");
+    assert!(!text.contains("interfaceType"), "{text}");
 }

@@ -99,7 +99,23 @@ async fn query_placement_puts_the_token_in_the_url_not_the_body() {
 }
 
 #[tokio::test]
-async fn an_expiring_token_is_renewed_by_the_refresh_grant() {
+async fn an_expiring_token_is_renewed_by_the_documented_password_grant() {
+    // 4.3.1: "grant_type 固定值为：password". The answer carries a refresh token, but the
+    // document gives no refresh grant: it is not used unless opted in.
+    let server = MockServer::start_async().await;
+    let grant = password_grant(&server, TOKEN_1, 1).await;
+    let refresh = refresh_grant(&server, TOKEN_2).await;
+    share(&server, "ShareQueryCertInfo", city_licences()).await;
+    let client = client_with(&server, |b| b);
+    query(&client).await.unwrap();
+    sleep_ms(1100).await;
+    query(&client).await.unwrap();
+    grant.assert_calls_async(2).await;
+    refresh.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_renewed_by_the_refresh_grant_when_opted_in() {
     let server = MockServer::start_async().await;
     // A 1-second token: renewed half-way (the margin never exceeds half the lifetime).
     let grant = password_grant(&server, TOKEN_1, 1).await;
@@ -116,7 +132,7 @@ async fn an_expiring_token_is_renewed_by_the_refresh_grant() {
             then.status(200).json_body(city_licences());
         })
         .await;
-    let client = client_with(&server, |b| b);
+    let client = client_with(&server, |b| b.refresh_grant(true));
     query(&client).await.unwrap();
     sleep_ms(1100).await;
     query(&client).await.unwrap();
@@ -128,28 +144,46 @@ async fn an_expiring_token_is_renewed_by_the_refresh_grant() {
 }
 
 #[tokio::test]
-async fn a_refused_refresh_token_falls_back_to_the_password_grant() {
-    let server = MockServer::start_async().await;
-    let grant = password_grant(&server, TOKEN_1, 1).await;
-    let refused = server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(format!("{ROOT}/oauth/token"))
-                .body_includes("grant_type=refresh_token");
-            then.status(400).json_body(json!({
-                "error": "invalid_grant",
-                "error_description": format!("Invalid refresh token: {REFRESH_1}")
-            }));
-        })
-        .await;
-    share(&server, "ShareQueryCertInfo", city_licences()).await;
-    let client = client_with(&server, |b| b);
-    query(&client).await.unwrap();
-    sleep_ms(1100).await;
-    query(&client).await.unwrap();
-    refused.assert_calls_async(1).await;
-    grant.assert_calls_async(2).await;
-    assert_eq!(client.token_requests(), 3);
+async fn a_refused_refresh_grant_falls_back_to_the_password_grant_for_good() {
+    // Whatever the refusal: an invalid refresh token, a grant the server does not
+    // support (the document gives only "grant_type 固定值为：password"), a bad request or
+    // scope. Before, only auth-like refusals fell back; `unsupported_grant_type`,
+    // `invalid_request` and `invalid_scope` kept the refresh token and every renewal
+    // failed the same way.
+    for (status, error) in [
+        (400, "invalid_grant"),
+        (400, "unsupported_grant_type"),
+        (400, "invalid_request"),
+        (400, "invalid_scope"),
+        (500, "server_error"),
+    ] {
+        let server = MockServer::start_async().await;
+        let grant = password_grant(&server, TOKEN_1, 1).await;
+        let refused = server
+            .mock_async(|when, then| {
+                when.method(POST)
+                    .path(format!("{ROOT}/oauth/token"))
+                    .body_includes("grant_type=refresh_token");
+                then.status(status).json_body(json!({
+                    "error": error,
+                    "error_description": format!("refresh refused: {REFRESH_1}")
+                }));
+            })
+            .await;
+        share(&server, "ShareQueryCertInfo", city_licences()).await;
+        let client = client_with(&server, |b| b.refresh_grant(true));
+        query(&client).await.unwrap();
+        for _ in 0..3 {
+            sleep_ms(1100).await;
+            query(&client)
+                .await
+                .unwrap_or_else(|e| panic!("{error}: {e}"));
+        }
+        // The refresh grant once; the password grant from then on.
+        refused.assert_calls_async(1).await;
+        grant.assert_calls_async(4).await;
+        assert_eq!(client.token_requests(), 5, "{error}");
+    }
 }
 
 #[tokio::test]
@@ -201,7 +235,7 @@ async fn invalid_token_reauthenticates_once_and_replays_once() {
             then.status(200).json_body(city_licences());
         })
         .await;
-    let client = client_with(&server, |b| b);
+    let client = client_with(&server, |b| b.refresh_grant(true));
     let answer = query(&client).await.unwrap();
     assert!(answer.found());
     assert_eq!(answer.meta().attempts, 1, "a replay is not a retry");
@@ -225,7 +259,7 @@ async fn a_token_refused_twice_is_an_auth_error_without_the_token() {
             }));
         })
         .await;
-    let client = client_with(&server, |b| b);
+    let client = client_with(&server, |b| b.refresh_grant(true));
     let err = query(&client).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert_eq!(err.code().as_deref(), Some("invalid_token"));
@@ -254,7 +288,9 @@ async fn status_11_in_the_envelope_also_reauthenticates() {
             then.status(200).json_body(city_licences());
         })
         .await;
-    query(&client_with(&server, |b| b)).await.unwrap();
+    query(&client_with(&server, |b| b.refresh_grant(true)))
+        .await
+        .unwrap();
     refused.assert_calls_async(1).await;
     ok.assert_calls_async(1).await;
 }

@@ -271,6 +271,11 @@ impl Operation for ZhimaJobworth {
         }
         Ok(q)
     }
+    fn check(&self, q: &Self::Request) -> Result<(), Error> {
+        // credkit's reading of the document, applied when the row is planned (as the
+        // client would before sending).
+        zhima_api::check_reading(q)
+    }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.0.jobworth_authentication(q).await
     }
