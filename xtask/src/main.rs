@@ -8,9 +8,11 @@
 //! cargo xtask release bump <crate> <major|minor|patch>
 //! cargo xtask release publish [--dry-run]
 //! cargo xtask readme-check      compile every README example against its crate alone
+//! cargo xtask docs-check        Markdown files stand alone: no path outside the repository
 //! ```
 
 mod codegen;
+mod docs;
 mod readme;
 mod release;
 mod render;
@@ -18,7 +20,7 @@ mod spec;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]\n       cargo xtask release plan | verify | bump <crate> <major|minor|patch> | publish [--dry-run]\n       cargo xtask readme-check";
+const USAGE: &str = "usage: cargo xtask codegen [--check]\n       cargo xtask release plan | verify | bump <crate> <major|minor|patch> | publish [--dry-run]\n       cargo xtask readme-check\n       cargo xtask docs-check";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen::run(&codegen::workspace_root(), codegen::Mode::Check),
         ["release", rest @ ..] => release::run(&codegen::workspace_root(), rest),
         ["readme-check"] => readme::run(&codegen::workspace_root()),
+        ["docs-check"] => docs::run(&codegen::workspace_root()),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

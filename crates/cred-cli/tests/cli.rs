@@ -340,8 +340,8 @@ fn check_accepts_valid_values_and_rejects_invalid_ones() {
         assert_eq!(one_json(&out)["error"]["kind"], "invalid-argument");
     }
     // A non-standard check character is a warning, not a rejection.
-    let seed_id = "1.2.156.3005.2.11100010000013127D001.11370000004504927A.CFD93524173848F3A2ED4AB7A36E7A50.001.8";
-    let (code, out, err) = run(cred().args(["check", "license-id", seed_id]));
+    let sample_id = "1.2.156.3005.2.11100010000013127D001.11370000004504927A.CFD93524173848F3A2ED4AB7A36E7A50.001.8";
+    let (code, out, err) = run(cred().args(["check", "license-id", sample_id]));
     assert_eq!(code, 0);
     assert!(err.starts_with("warning: check character `8`"), "{err}");
     assert!(out.contains("non-standard"), "{out}");
@@ -676,11 +676,11 @@ fn the_city_file_number_of_the_document_goes_to_download_url_info_and_download()
     // 4.3.6 city answer: "fileNumber": "02-12370400F49201558F-51-370481198304040037-00-
     // A000102935", and "此接口返回 fileNumber (证照标识),可以凭此参数调用《证照标识获取下载地址接口》";
     // 4.3.2 and 4.3.3 take it as `certificateID`.
-    let seed = "02-12370400F49201558F-51-370481198304040037-00-A000102935";
-    let (code, out, err) = zz(&["download-url", "--certificate-id", seed]);
+    let sample = "02-12370400F49201558F-51-370481198304040037-00-A000102935";
+    let (code, out, err) = zz(&["download-url", "--certificate-id", sample]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("/CertShare/zzgxp/download?id="), "{out}");
-    let (code, out, err) = zz(&["info", "--certificate-id", seed, "--city"]);
+    let (code, out, err) = zz(&["info", "--certificate-id", sample, "--city"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("食品经营许可证"), "{out}");
     let dir = std::env::temp_dir().join(format!("cred-city-download-{}", std::process::id()));
@@ -689,7 +689,7 @@ fn the_city_file_number_of_the_document_goes_to_download_url_info_and_download()
     let (code, out, err) = zz(&[
         "download",
         "--certificate-id",
-        seed,
+        sample,
         "--output",
         file.to_str().unwrap(),
     ]);

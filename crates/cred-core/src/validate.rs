@@ -798,13 +798,13 @@ mod tests {
             id.to_string(),
             "1.2.156.3005.2.W011.11430000006122244L.20230000403.001.B"
         );
-        // The seed's sample: structurally fine, check character non-standard.
-        let seed = license_id(
+        // The standard's sample: structurally fine, check character non-standard.
+        let sample = license_id(
             "1.2.156.3005.2.11100010000013127D001.11370000004504927A.CFD93524173848F3A2ED4AB7A36E7A50.001.8",
         )
         .unwrap();
-        assert!(!seed.check_ok());
-        assert!(seed.warning().unwrap().contains("non-standard"));
+        assert!(!sample.check_ok());
+        assert!(sample.warning().unwrap().contains("non-standard"));
         for (bad, why) in [
             ("1.2.156.3005.1.W011.1143.2023.001.B", "must start with"),
             ("1.2.156.3005.2.W011.1143.2023.001", "5 parts"),

@@ -16,7 +16,7 @@ pub const ZZ_LICENSE_USERNAME: &str = "credkit-sandbox-user";
 /// Licence-platform password (应用认证信息) the sandbox accepts (test value).
 pub const ZZ_LICENSE_PASSWORD: &str = "credkit-sandbox-password-NOT-REAL";
 
-/// Licence-platform OAuth client id the sandbox accepts (the seed's `xxxx-oauth`).
+/// Licence-platform OAuth client id the sandbox accepts (the standard's `xxxx-oauth`).
 pub const ZZ_LICENSE_CLIENT_ID: &str = "credkit-oauth";
 
 /// Licence-platform OAuth client secret the sandbox accepts (test value).

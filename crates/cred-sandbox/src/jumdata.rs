@@ -192,7 +192,7 @@ fn envelope(code: u32, msg: &str, charge: Option<bool>, data: Option<Value>) -> 
     json_response(StatusCode::OK, body.to_string())
 }
 
-/// The seed's failure sample shape: `{"msg": ..., "code": 400}`.
+/// The failure sample shape of Jumdata's document: `{"msg": ..., "code": 400}`.
 fn bad_request(msg: &str) -> Response {
     json_response(StatusCode::OK, json!({"msg": msg, "code": 400}).to_string())
 }
@@ -331,8 +331,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sign_matches_the_seed_example() {
-        // Seed 000's example values; expected value from Python's hashlib.
+    fn sign_matches_the_documents_example() {
+        // The example values of Jumdata's document; expected value from Python's hashlib.
         assert_eq!(
             sign(
                 "xyzxy2121zxyz",

@@ -49,8 +49,8 @@ pub struct SandboxConfig {
     pub slow_delay: Duration,
     /// How far a request timestamp may be from the sandbox clock. Default 10 minutes.
     pub timestamp_window: Duration,
-    /// How long a licence-platform access token lives. Default 43199 s, as the seed
-    /// shows; shorten it to exercise expiry.
+    /// How long a licence-platform access token lives. Default 43199 s, as
+    /// DB3704/T 0042-2024 (4.3.1) shows; shorten it to exercise expiry.
     pub zz_token_ttl: Duration,
 }
 

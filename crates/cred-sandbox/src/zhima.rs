@@ -295,7 +295,7 @@ async fn jobworth(
     if params.contains_key("cert_type") && !params.contains_key("cert_no") {
         return error(keys, 400, "missing-parameter", "缺少必选参数: cert_no");
     }
-    // Guesses (the seed marks every parameter optional, and has no error table): a query
+    // Guesses (Alipay's document marks every parameter optional, and has no error table): a query
     // without its once_token, or naming nobody, cannot be answered.
     let token = match params.get("once_token").map(|t| t.trim()) {
         Some(t) if !t.is_empty() => t.to_owned(),
@@ -328,7 +328,7 @@ async fn jobworth(
         }) => ("SUCCESS", true),
         None => ("SUCCESS", false),
     };
-    // The seed: 在认证结果到达终态后只允许查询成功一次. A final result (SUCCESS or
+    // Alipay's document: 在认证结果到达终态后只允许查询成功一次. A final result (SUCCESS or
     // FAILED) is answered once per once_token; later queries are refused (the code and
     // message are guesses).
     if matches!(identity, "SUCCESS" | "FAILED") {

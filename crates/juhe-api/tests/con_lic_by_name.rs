@@ -11,7 +11,7 @@ use httpmock::prelude::*;
 use juhe_api::{Client, ConLicByName, JuheCode};
 
 #[tokio::test]
-async fn sends_key_and_name_in_the_form_body_and_decodes_the_seed_sample() {
+async fn sends_key_and_name_in_the_form_body_and_decodes_the_documents_sample() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {

@@ -351,7 +351,7 @@ impl crate::Client {
     /// 身份证实名核验 (`POST /idcard/check`).
     ///
     /// Checks that a name and a resident ID number belong together (二要素核验). Same envelope,
-    /// signature and code table as every Jumdata API. Not covered by a seed document: the
+    /// signature and code table as every Jumdata API. Not covered by the document credkit was written from: the
     /// response fields below are all optional and unknown ones are ignored.
     ///
     /// Validates the request locally first: an invalid parameter is an

@@ -14,7 +14,7 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// (the timestamp in decimal milliseconds, exactly as sent in `timestamp`).
 ///
 /// ```
-/// // The seed document's example values.
+/// // The example values of Jumdata's document.
 /// let sign = jumdata_api::sign("xyzxy2121zxyz", "efcefcef1121cefcefc1212121", 1555378976238);
 /// assert_eq!(sign, "6ddcdc405743c576cb6d34b17b47ed56e2b9b6670fae1fe85ed01244fd31558b");
 /// ```
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn known_answers() {
-        // Seed 000 example; expected value from Python's hashlib.sha256.
+        // The document's example; expected value from Python's hashlib.sha256.
         assert_eq!(
             sign(
                 "xyzxy2121zxyz",

@@ -331,7 +331,7 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
         ),
         "{err:?}"
     );
-    // A request that cannot be answered: no once_token, or nobody named (the seed: the
+    // A request that cannot be answered: no once_token, or nobody named (the document: the
     // member id or the ID number is to be passed).
     for (request, field) in [
         (JobworthAuthentication::new(), "once_token"),

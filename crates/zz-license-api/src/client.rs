@@ -29,9 +29,9 @@ pub const ENV_BASE_URL: &str = "ZZ_LICENSE_BASE_URL";
 pub const ENV_USERNAME: &str = "ZZ_LICENSE_USERNAME";
 /// 应用认证信息 (password) the platform assigned.
 pub const ENV_PASSWORD: &str = "ZZ_LICENSE_PASSWORD";
-/// OAuth client id (`xxxx-oauth` in the seed).
+/// OAuth client id (`xxxx-oauth` in the standard).
 pub const ENV_CLIENT_ID: &str = "ZZ_LICENSE_CLIENT_ID";
-/// OAuth client secret (`xxxx-mobile` in the seed).
+/// OAuth client secret (`xxxx-mobile` in the standard).
 pub const ENV_CLIENT_SECRET: &str = "ZZ_LICENSE_CLIENT_SECRET";
 /// Optional: `form` (default) or `basic`, how the client credentials are sent.
 pub const ENV_CLIENT_AUTH: &str = "ZZ_LICENSE_CLIENT_AUTH";
@@ -75,7 +75,7 @@ fn required(name: &str) -> Result<SecretString, Error> {
 
 impl Config {
     /// A configuration with every credential; client credentials as form fields (the
-    /// seed's 4.3.1) and an empty audit context.
+    /// standard's 4.3.1) and an empty audit context.
     pub fn new(
         base_url: impl Into<String>,
         username: impl Into<String>,
@@ -200,7 +200,7 @@ impl ClientBuilder {
     }
 
     /// How the client credentials reach the token endpoint (default form fields, as the
-    /// seed lists them).
+    /// standard lists them).
     pub fn client_auth(mut self, client_auth: ClientAuth) -> Self {
         self.config_mut().client_auth = client_auth;
         self
@@ -214,7 +214,7 @@ impl ClientBuilder {
     }
 
     /// Sends `endpoint`'s calls to `path` below the base URL (deployments differ; the
-    /// seed cuts the holder query's path off).
+    /// standard cuts the holder query's path off).
     pub fn path(mut self, endpoint: &'static Endpoint, path: impl Into<String>) -> Self {
         self.paths.push((endpoint, path.into()));
         self

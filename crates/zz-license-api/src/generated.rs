@@ -1156,7 +1156,7 @@ pub static SHARE_QUERY_CERT_INFO_BY_HOLDER_CODE: Endpoint = Endpoint {
 pub struct ShareQueryCertInfoByHolderCode {
     /// 持证主体代码: holder code (resident ID number, credit code, ...) (wire `certificateHolderCode`).
     certificate_holder_code: String,
-    /// 持证主体代码类型 (GB/T 36903): what the holder code is. The seed: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface) (wire `certificateHolderCodeType`).
+    /// 持证主体代码类型 (GB/T 36903): what the holder code is. The standard: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface) (wire `certificateHolderCodeType`).
     holder_code_type: Option<crate::HolderCodeType>,
     /// 证照类型代码: licence type code (wire `certTypeCode`).
     cert_type_code: String,
@@ -1224,7 +1224,7 @@ impl ShareQueryCertInfoByHolderCode {
             oper_user_ip: None,
         }
     }
-    /// Sets the optional 持证主体代码类型 (GB/T 36903): what the holder code is. The seed: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface) (wire `certificateHolderCodeType`).
+    /// Sets the optional 持证主体代码类型 (GB/T 36903): what the holder code is. The standard: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface) (wire `certificateHolderCodeType`).
     pub fn holder_code_type(mut self, value: crate::HolderCodeType) -> Self {
         self.holder_code_type = Some(value);
         self
@@ -1313,7 +1313,7 @@ impl ShareQueryCertInfoByHolderCode {
     pub fn get_certificate_holder_code(&self) -> &str {
         &self.certificate_holder_code
     }
-    /// Returns `holder_code_type` as set (持证主体代码类型 (GB/T 36903): what the holder code is. The seed: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface)).
+    /// Returns `holder_code_type` as set (持证主体代码类型 (GB/T 36903): what the holder code is. The standard: 省库数据非必填, 市库数据必填 (optional for the province interface, required for the city interface)).
     pub fn get_holder_code_type(&self) -> Option<&crate::HolderCodeType> {
         self.holder_code_type.as_ref()
     }
@@ -1685,7 +1685,7 @@ impl crate::Client {
     /// 证照持有主体代码获取证照信息 (`POST /m/v/license/external/api/ShareQueryCertInfoByHolderCode`).
     ///
     /// The licences of a holder (a person by resident ID number, a company by credit code, ...)
-    /// of one licence type. Carries the full audit context. The seed cuts this path off after
+    /// of one licence type. Carries the full audit context. The standard cuts this path off after
     /// `ShareQueryCertInfoByHo`; the default is `ShareQueryCertInfoByHolderCode`, overridable
     /// with `ClientBuilder::path`. A resident ID number (type 111) or credit code (type 001)
     /// must carry a correct check character (checked locally, nothing sent otherwise).

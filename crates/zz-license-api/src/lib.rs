@@ -27,7 +27,7 @@
 //! ```
 //!
 //! - **Tokens** (4.3.1): password grant with `scope=read write`, client credentials as
-//!   form fields (the seed's parameter table, the default) or by HTTP Basic
+//!   form fields (the standard's parameter table, the default) or by HTTP Basic
 //!   ([`ClientAuth::Basic`]); cached, renewed
 //!   ahead of `expires_in` by the `refresh_token` grant first; one token request however
 //!   many calls find the cache cold (single flight); a call refused with

@@ -31,7 +31,7 @@ impl ZzRequest for ShareQueryCertInfoByQrcode {
 impl ZzRequest for ShareQueryCertInfoByHolderCode {
     const AUDIT: AuditScope = AuditScope::Full;
 
-    /// The holder code type is required for the city interface (the seed: 省库数据非必填,
+    /// The holder code type is required for the city interface (the standard: 省库数据非必填,
     /// 市库数据必填); a resident ID number (111) or credit code (001) must carry a correct
     /// check character; a page or size must be positive.
     fn check(&self) -> Result<(), Error> {

@@ -461,7 +461,7 @@ deserialize_via_shape!(DataVerification);
 
 /// Result of a licence file check (4.3.5).
 ///
-/// The seed documents `data.result` / `data.message` but its example answers `data` as
+/// The standard documents `data.result` / `data.message` but its example answers `data` as
 /// one opaque string; that string is kept in [`FileVerification::text`] and
 /// [`FileVerification::outcome`] is then `None`.
 #[derive(Debug, Clone, PartialEq)]

@@ -33,7 +33,7 @@ pub static TOKEN: Endpoint = Endpoint {
     deprecated: false,
 };
 
-/// Token lifetime assumed when the server does not say (the seed: 12 hours).
+/// Token lifetime assumed when the server does not say (the standard: 12 hours).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 /// Longest token lifetime believed: a larger `expires_in` is clamped to this (the
@@ -56,7 +56,7 @@ const PUBLIC_ANSWER_FIELDS: &[&str] = &["error", "error_description", "token_typ
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` as form fields beside `grant_type`, `scope`,
-    /// `username` and `password`: what the seed's parameter table for 4.3.1 lists (the
+    /// `username` and `password`: what the standard's parameter table for 4.3.1 lists (the
     /// default).
     #[default]
     Form,
@@ -80,7 +80,7 @@ impl std::str::FromStr for ClientAuth {
 /// Where the access token goes on share calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenPlacement {
-    /// `access_token` in the JSON body (as the seed lists it) and an
+    /// `access_token` in the JSON body (as the standard lists it) and an
     /// `Authorization: Bearer` header (what Spring's resource filter reads). The default.
     #[default]
     BodyAndHeader,
@@ -756,7 +756,7 @@ fn collect_secret_values(value: &serde_json::Value, key: Option<&str>, out: &mut
 
 /// The lifetime a token answer's `expires_in` gives, in whole seconds:
 ///
-/// - absent or `null`: 12 hours (the seed's documented lifetime);
+/// - absent or `null`: 12 hours (the standard's documented lifetime);
 /// - a positive number, or a numeric string: that many seconds, fractions dropped,
 ///   clamped to [`MAX_TOKEN_LIFETIME`] (`1e30` and `18446744073709551615` included);
 /// - zero, negative, or below one second (`0.5`): **expires now**: the token is used for

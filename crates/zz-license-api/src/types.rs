@@ -303,7 +303,7 @@ impl DataCheck {
         self == DataCheck::Valid
     }
 
-    /// The seed's words for it.
+    /// The standard's words for it.
     pub fn description(self) -> &'static str {
         match self {
             DataCheck::Valid => "信息正确且有效",
@@ -359,7 +359,7 @@ impl FileCheck {
         self == FileCheck::Passed
     }
 
-    /// The seed's words for it.
+    /// The standard's words for it.
     pub fn description(self) -> &'static str {
         match self {
             FileCheck::Passed => "验证通过",
@@ -396,7 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn result_codes_have_the_seed_meanings() {
+    fn result_codes_have_the_standards_meanings() {
         assert_eq!(DataCheck::from_code(0), DataCheck::Valid);
         assert_eq!(DataCheck::from_code(4).description(), "信息不全无法验证");
         assert_eq!(DataCheck::from_code(5), DataCheck::NotFound);

@@ -266,7 +266,7 @@ async fn file_check_sends_base64_of_the_bytes_and_reads_both_answers() {
         Some(FileCheck::SealInvalid)
     );
 
-    // The seed's example answers `data` as an opaque string.
+    // The standard's example answers `data` as an opaque string.
     let path = std::env::temp_dir().join(format!("zz-file-{}.pdf", std::process::id()));
     std::fs::write(&path, file).unwrap();
     let server2 = MockServer::start_async().await;

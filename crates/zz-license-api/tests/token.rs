@@ -43,7 +43,7 @@ async fn the_token_is_fetched_once_and_sent_in_body_and_header() {
 }
 
 #[test]
-fn client_credentials_go_as_form_fields_by_default_as_the_seed_lists_them() {
+fn client_credentials_go_as_form_fields_by_default_as_the_standard_lists_them() {
     assert_eq!(ClientAuth::default(), ClientAuth::Form);
     let config = zz_license_api::Config::new("http://x/y", "u", "p", "c", "s");
     assert_eq!(config.client_auth, ClientAuth::Form);

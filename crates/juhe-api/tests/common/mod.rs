@@ -8,10 +8,10 @@ use juhe_api::{Client, ClientBuilder, ConLicByName, QualificationResult};
 
 /// Test key generated for this project; valid nowhere.
 pub const KEY: &str = "credkit0test0juhe0key0not0real00";
-/// The seed's sample company.
+/// The document's sample company.
 pub const COMPANY: &str = "河南省建筑科学研究院有限公司";
 
-/// The seed's success sample, plus a second item with non-date validity.
+/// The document's success sample, plus a second item with non-date validity.
 pub const SUCCESS_BODY: &str = r#"{
   "result": {
     "total": 8,

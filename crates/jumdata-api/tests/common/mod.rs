@@ -16,7 +16,7 @@ pub const ID_NUMBER: &str = "321083197812162119";
 /// A test name.
 pub const NAME: &str = "王小明";
 
-/// The seed's success sample, with a second item exercising other field shapes.
+/// The document's success sample, with a second item exercising other field shapes.
 pub const SUCCESS_BODY: &str = r#"{
   "code": 200,
   "msg": "成功",

@@ -26,7 +26,7 @@ pub const REFRESH_1: &str = "bc2d74f1-88ad-42ad-af9d-12b4d57d16bf";
 pub const ID: &str = "321083197812162119";
 pub const CERT_ID: &str = "1.2.156.3005.2.11100010000013127D001.11370000004504927A.CFD93524173848F3A2ED4AB7A36E7A50.001.8";
 
-/// The audit context of the seed's example (4.3.2).
+/// The audit context of the standard's example (4.3.2).
 pub fn audit() -> AuditContext {
     AuditContext::new()
         .system_name("XXXX 服务平台")
@@ -93,7 +93,7 @@ pub fn object(fields: &[(&str, &str)]) -> Value {
     )
 }
 
-/// The token answer of the seed, with `access` and `expires_in`.
+/// The token answer of the standard (4.3.1), with `access` and `expires_in`.
 pub fn token_body(access: &str, expires_in: i64) -> Value {
     json!({
         "access_token": access,
@@ -152,7 +152,7 @@ pub async fn refresh_grant<'a>(server: &'a MockServer, access: &str) -> Mock<'a>
         .await
 }
 
-/// The city answer of 4.3.3 (seed sample).
+/// The city answer of 4.3.3 (the standard's sample).
 pub fn city_licences() -> Value {
     json!({
         "head": {"message": "接口调用成功", "status": "0"},
@@ -174,7 +174,7 @@ pub fn city_licences() -> Value {
     })
 }
 
-/// The province answer of 4.3.3 (seed sample).
+/// The province answer of 4.3.3 (the standard's sample).
 pub fn province_licences() -> Value {
     json!({
         "head": {"message": "接口调用成功！", "type": "1", "status": "0"},
