@@ -430,9 +430,18 @@ pub enum SandboxCommand {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8787")]
         addr: SocketAddr,
-        /// Print `export NAME='value'` lines for a POSIX shell instead of the table:
-        /// `cred sandbox serve --env > sandbox.env &` then `. ./sandbox.env`.
+        /// Print `export NAME='value'` lines for a POSIX shell instead of the table.
         #[arg(long, conflicts_with = "json")]
         env: bool,
+        /// Write the `export NAME='value'` lines to FILE once the sandbox listens (written
+        /// whole, then renamed into place: never seen half-written), with
+        /// CRED_SANDBOX_PID: `cred sandbox serve --env-file sandbox.env --background &&
+        /// . ./sandbox.env`, and `kill "$CRED_SANDBOX_PID"` to stop it.
+        #[arg(long, value_name = "FILE")]
+        env_file: Option<std::path::PathBuf>,
+        /// Serve from a process of its own and return once the sandbox listens and the
+        /// --env-file is written (needs --env-file).
+        #[arg(long, requires = "env_file")]
+        background: bool,
     },
 }

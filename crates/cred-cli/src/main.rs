@@ -81,13 +81,23 @@ fn pointless_option(cli: &Cli) -> Option<Error> {
 }
 
 async fn run(cli: &Cli) -> ExitCode {
-    if let Command::Sandbox(SandboxCommand::Serve { addr, env }) = &cli.command {
+    if let Command::Sandbox(SandboxCommand::Serve {
+        addr,
+        env,
+        env_file,
+        background,
+    }) = &cli.command
+    {
         let print = match (cli.json, env) {
             (true, _) => sandbox::Print::Json,
             (false, true) => sandbox::Print::Env,
             (false, false) => sandbox::Print::Table,
         };
-        return match sandbox::serve(*addr, print).await {
+        let served = match (background, env_file) {
+            (true, Some(file)) => sandbox::background(*addr, file).await,
+            _ => sandbox::serve(*addr, print, env_file.as_deref()).await,
+        };
+        return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => emit(Err(f), cli.json),
         };

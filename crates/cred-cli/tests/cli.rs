@@ -1242,3 +1242,48 @@ fn completions_for_every_shell() {
     let (code, _, _) = run(cred().args(["completions", "tcsh"]));
     assert_eq!(code, 2);
 }
+
+#[test]
+fn the_sandbox_recipe_cannot_race_and_a_taken_address_says_what_to_do() {
+    let dir = std::env::temp_dir().join(format!("cred-sandbox-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sandbox.env");
+    std::fs::write(&file, "stale").unwrap();
+    // Returns once the file is there, whole: sourcing it right after cannot race.
+    let (code, out, err) = run(cred()
+        .args(["sandbox", "serve", "--addr", "127.0.0.1:0", "--env-file"])
+        .arg(&file)
+        .arg("--background"));
+    assert_eq!(code, 0, "{out} {err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let var = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .map(|v| v.trim_matches('\'').to_owned())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    let base = var("JUMDATA_BASE_URL");
+    let pid = var("CRED_SANDBOX_PID");
+    assert!(out.contains(&base) && out.contains(&pid), "{out}");
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read as _, Write as _};
+    stream
+        .write_all(b"GET /__sandbox/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The address is taken now: the error says how to pick another.
+    let (code, _, err) = run(cred().args(["sandbox", "serve", "--addr", addr]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("--addr"), "{err}");
+    let (code, _, err) = run(cred()
+        .args(["sandbox", "serve", "--addr", addr, "--env-file"])
+        .arg(dir.join("second.env"))
+        .arg("--background"));
+    assert_ne!(code, 0);
+    assert!(err.contains("--addr"), "{err}");
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,8 +3,7 @@
 //! Run it against the offline sandbox (no credentials, nothing billed):
 //!
 //! ```sh
-//! cargo run -q -p cred-cli -- sandbox serve --env > sandbox.env &   # or: cred sandbox serve --env
-//! sleep 1; . ./sandbox.env
+//! cargo run -q -p cred-cli -- sandbox serve --env-file sandbox.env --background && . ./sandbox.env
 //! cargo run -p jumdata-api --example idcard_check -- 王小明 321083197812162119
 //! ```
 

@@ -4,8 +4,7 @@
 //! Run it against the offline sandbox (no credentials, nothing billed):
 //!
 //! ```sh
-//! cargo run -q -p cred-cli -- sandbox serve --env > sandbox.env &   # or: cred sandbox serve --env
-//! sleep 1; . ./sandbox.env
+//! cargo run -q -p cred-cli -- sandbox serve --env-file sandbox.env --background && . ./sandbox.env
 //! cargo run -p zhima-api --example jobworth_authentication -- once-token-0001 2088102910292100
 //! ```
 //!

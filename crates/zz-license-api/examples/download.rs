@@ -5,8 +5,7 @@
 //! comes from the ZZ_LICENSE_* variables it prints):
 //!
 //! ```sh
-//! cargo run -q -p cred-cli -- sandbox serve --env > sandbox.env &   # or: cred sandbox serve --env
-//! sleep 1; . ./sandbox.env
+//! cargo run -q -p cred-cli -- sandbox serve --env-file sandbox.env --background && . ./sandbox.env
 //! cargo run -p zz-license-api --example download -- 1.2.156.3005.2.11100000000013127D.11370400MB2856291X.C0000001.001.N licence.pdf
 //! ```
 

@@ -4,8 +4,7 @@
 //! comes from the ZZ_LICENSE_* variables it prints):
 //!
 //! ```sh
-//! cargo run -q -p cred-cli -- sandbox serve --env > sandbox.env &   # or: cred sandbox serve --env
-//! sleep 1; . ./sandbox.env
+//! cargo run -q -p cred-cli -- sandbox serve --env-file sandbox.env --background && . ./sandbox.env
 //! cargo run -p zz-license-api --example share_verify_cert_file -- T01 licence.pdf
 //! ```
 //!
