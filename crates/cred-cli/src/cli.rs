@@ -158,7 +158,9 @@ pub enum Command {
     /// The offline sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
-    /// Print a shell completion script: `cred completions bash > /etc/bash_completion.d/cred`.
+    /// Print a shell completion script. Bash, for this user: `mkdir -p
+    /// ~/.local/share/bash-completion/completions && cred completions bash >
+    /// ~/.local/share/bash-completion/completions/cred`.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -168,9 +170,20 @@ pub enum Command {
 /// `cred jumdata ...`
 #[derive(Debug, Subcommand)]
 pub enum JumdataCommand {
-    /// 职业资格证书查询: professional-qualification certificates of a person.
+    /// 职业资格证书查询: professional-qualification certificates of a person (Jumdata lists
+    /// it as discontinued).
     #[command(after_help = JUMDATA_ENV)]
     Credential(CredentialArgs),
+    /// 身份证实名核验: whether a name and a resident ID number belong together.
+    #[command(after_help = JUMDATA_ENV)]
+    Idcard {
+        /// The name (姓名).
+        #[arg(long)]
+        name: String,
+        /// The 18-character resident ID number (身份证号).
+        #[arg(long)]
+        idcard: String,
+    },
 }
 
 /// `cred jumdata credential`
@@ -196,6 +209,16 @@ pub enum JuheCommand {
         /// Company full name, registration number or unified social credit code.
         #[arg(long, value_name = "NAME_OR_CREDIT_CODE")]
         name: String,
+    },
+    /// 企业行政许可: administrative licences of a company, a page at a time.
+    #[command(after_help = JUHE_ENV)]
+    AdministrativeLicense {
+        /// Company full name, registration number or unified social credit code.
+        #[arg(long, value_name = "NAME_OR_CREDIT_CODE")]
+        name: String,
+        /// Records to skip (paging; default 0).
+        #[arg(long, value_name = "N")]
+        skip: Option<i64>,
     },
 }
 

@@ -1,7 +1,10 @@
 //! `cred juhe ...`
 
 use cred_core::{Answer, Error};
-use juhe_api::{Client, ConLicByName, Config, Qualification, QualificationResult};
+use juhe_api::{
+    AdministrativeLicense, AdministrativeLicenseListByName, AdministrativeLicenseResult, Client,
+    ConLicByName, Config, Qualification, QualificationResult,
+};
 
 use crate::cli::JuheCommand;
 use crate::context::Context;
@@ -13,6 +16,9 @@ const PROVIDER: &str = "juhe";
 pub async fn run(ctx: &Context, command: &JuheCommand) -> Result<Output, Failure> {
     match command {
         JuheCommand::Qualification { name } => qualification(ctx, name)
+            .await
+            .map_err(|e| Failure::of(PROVIDER, e)),
+        JuheCommand::AdministrativeLicense { name, skip } => administrative(ctx, name, *skip)
             .await
             .map_err(|e| Failure::of(PROVIDER, e)),
     }
@@ -45,6 +51,65 @@ async fn qualification(ctx: &Context, name: &str) -> Result<Output, Error> {
     cred_core::ApiRequest::validate(&request)?;
     let answer = client(ctx)?.con_lic_by_name(&request).await?;
     Ok(answer_output(answer))
+}
+
+async fn administrative(ctx: &Context, name: &str, skip: Option<i64>) -> Result<Output, Error> {
+    let mut request = AdministrativeLicenseListByName::new(name);
+    if let Some(n) = skip {
+        request = request.skip(n);
+    }
+    cred_core::ApiRequest::validate(&request)?;
+    let answer = client(ctx)?
+        .administrative_license_list_by_name(&request)
+        .await?;
+    Ok(administrative_output(answer))
+}
+
+fn administrative_output(answer: Answer<AdministrativeLicenseResult>) -> Output {
+    let (result, meta) = answer.into_parts();
+    let mut head = Block::titled(format!(
+        "企业行政许可 ({} {})",
+        meta.provider, meta.operation
+    ));
+    let count = result.as_ref().map_or(0, |r| r.items.len());
+    head.row(
+        "found",
+        match &result {
+            Some(_) => format!("yes, {count} licence{}", if count == 1 { "" } else { "s" }),
+            None => "no (查询无结果)".to_owned(),
+        },
+    )
+    .row("charged", meta.charged.as_str())
+    .opt("total", result.as_ref().and_then(|r| r.total));
+    let mut blocks = vec![head];
+    if let Some(r) = &result {
+        blocks.extend(
+            r.items
+                .iter()
+                .enumerate()
+                .map(|(i, l)| licence_block(i + 1, l)),
+        );
+    }
+    Output::answer(meta, &result, blocks)
+}
+
+fn licence_block(n: usize, l: &AdministrativeLicense) -> Block {
+    let mut b = Block::titled(format!("licence {n}"));
+    b.opt("许可文件名称 name", l.name.as_deref())
+        .opt("许可文件编号 number", l.number.as_deref())
+        .opt("许可机关 issued by", l.department.as_deref())
+        .opt("开始日期 valid from", l.start_date.as_ref())
+        .opt("结束日期 valid until", l.end_date.as_ref())
+        .opt("内容 content", l.content.as_deref())
+        .opt(
+            "公示 record",
+            l.disabled.as_deref().map(|d| match d {
+                "0" => "0 current (当前公示信息)".to_owned(),
+                "1" => "1 historical (历史公示信息)".to_owned(),
+                other => other.to_owned(),
+            }),
+        );
+    b
 }
 
 fn answer_output(answer: Answer<QualificationResult>) -> Output {

@@ -1,7 +1,10 @@
 //! `cred jumdata ...`
 
 use cred_core::{Answer, Error};
-use jumdata_api::{CertificateItem, Client, Config, CredentialQuery, CredentialQueryResult};
+use jumdata_api::{
+    CertificateItem, Client, Config, CredentialQuery, CredentialQueryResult, IdcardCheck,
+    IdcardCheckResult,
+};
 
 use crate::cli::{CredentialArgs, JumdataCommand};
 use crate::context::Context;
@@ -13,6 +16,9 @@ const PROVIDER: &str = "jumdata";
 pub async fn run(ctx: &Context, command: &JumdataCommand) -> Result<Output, Failure> {
     match command {
         JumdataCommand::Credential(args) => credential(ctx, args)
+            .await
+            .map_err(|e| Failure::of(PROVIDER, e)),
+        JumdataCommand::Idcard { name, idcard } => idcard_check(ctx, name, idcard)
             .await
             .map_err(|e| Failure::of(PROVIDER, e)),
     }
@@ -50,6 +56,48 @@ async fn credential(ctx: &Context, args: &CredentialArgs) -> Result<Output, Erro
     cred_core::ApiRequest::validate(&request)?;
     let answer = client(ctx)?.credential_query(&request).await?;
     Ok(answer_output(answer))
+}
+
+async fn idcard_check(ctx: &Context, name: &str, idcard: &str) -> Result<Output, Error> {
+    let request = IdcardCheck::new(name, idcard);
+    cred_core::ApiRequest::validate(&request)?;
+    let answer = client(ctx)?.idcard_check(&request).await?;
+    Ok(idcard_output(answer))
+}
+
+fn idcard_output(answer: Answer<IdcardCheckResult>) -> Output {
+    let (result, meta) = answer.into_parts();
+    let mut head = Block::titled(format!(
+        "身份证实名核验 ({} {})",
+        meta.provider, meta.operation
+    ));
+    head.row(
+        "found",
+        if result.is_some() {
+            "yes"
+        } else {
+            "no (查无记录)"
+        },
+    )
+    .row("charged", meta.charged.as_str())
+    .opt("request id", meta.request_id.as_deref());
+    let mut blocks = vec![head];
+    if let Some(r) = &result {
+        let mut b = Block::titled("result");
+        b.opt(
+            "核验结果 result",
+            r.result.map(|code| match code {
+                0 => "✓ 0 一致 (name and ID number belong together)".to_owned(),
+                1 => "✗ 1 不一致 (they do not)".to_owned(),
+                2 => "? 2 无记录 (no such ID number)".to_owned(),
+                other => other.to_string(),
+            }),
+        )
+        .opt("描述 description", r.desc.as_deref())
+        .opt("性别 sex", r.sex.as_deref());
+        blocks.push(b);
+    }
+    Output::answer(meta, &result, blocks)
 }
 
 fn answer_output(answer: Answer<CredentialQueryResult>) -> Output {

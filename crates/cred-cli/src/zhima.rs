@@ -110,10 +110,14 @@ fn answer_output(answer: Answer<JobworthAuthenticationResult>) -> Output {
         if let Some(identity) = &r.identity_result {
             b.row(
                 "认证结果 identity",
-                format!(
-                    "{} {identity}",
-                    if identity.is_success() { "✓" } else { "✗" }
-                ),
+                match identity {
+                    zhima_api::IdentityResult::Success => format!("✓ {identity}"),
+                    zhima_api::IdentityResult::Failed => format!("✗ {identity}"),
+                    zhima_api::IdentityResult::WaitingVerify => {
+                        format!("… {identity} (not decided yet: ask again later)")
+                    }
+                    other => format!("? {other}"),
+                },
             );
         }
         b.opt("token 状态 token status", r.token_status.as_deref())

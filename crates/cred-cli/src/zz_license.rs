@@ -238,6 +238,19 @@ fn count(n: usize, what: &str) -> String {
     format!("yes, {n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A readable label for a field the province answers carry beyond the documented ones
+/// (pinyin abbreviations of the vendor's), its wire name kept.
+fn field_label(key: &str) -> String {
+    match key {
+        "zzlx" => "证照类型 licence type (zzlx)".to_owned(),
+        "zzmc" => "证照名称 licence name (zzmc)".to_owned(),
+        "zzbh" => "证照编号 licence number (zzbh)".to_owned(),
+        "fzjg" => "发证机构 issued by (fzjg)".to_owned(),
+        "fzrq" => "发证日期 issued on (fzrq)".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 fn licences_output(title: &str, answer: Answer<Licences>) -> Output {
     let found = match answer.result() {
         Some(l) => format!(
@@ -266,7 +279,7 @@ fn licences_output(title: &str, answer: Answer<Licences>) -> Output {
                     );
                 for (k, v) in &l.fields {
                     b.row(
-                        k.as_str(),
+                        field_label(k),
                         v.as_str().map_or_else(|| v.to_string(), str::to_owned),
                     );
                 }

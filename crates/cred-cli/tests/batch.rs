@@ -580,6 +580,16 @@ fn every_query_operation_runs_as_a_batch_with_a_json_summary() {
     let fixture = cred_sandbox::zz_license::FIXTURE_IDS[0];
     let cases: Vec<(Vec<&str>, String, Vec<&str>)> = vec![
         (
+            vec!["jumdata", "idcard"],
+            "{\"name\":\"王小明\",\"idcard\":\"321083197812162119\"}\n{\"name\":\"王小明\",\"idcard\":\"123\"}\n".to_owned(),
+            vec![],
+        ),
+        (
+            vec!["juhe", "administrative-license"],
+            "{\"name\":\"河南省建筑科学研究院有限公司\"}\n{\"name\":\"x\",\"skip\":\"many\"}\n".to_owned(),
+            vec![],
+        ),
+        (
             vec!["juhe", "qualification"],
             "{\"name\":\"河南省建筑科学研究院有限公司\"}\n{\"name\":\"\"}\n".to_owned(),
             vec![],

@@ -1287,3 +1287,63 @@ fn the_sandbox_recipe_cannot_race_and_a_taken_address_says_what_to_do() {
     assert!(Command::new("kill").arg(&pid).status().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_readmes_commands_exist_for_every_sdk_operation() {
+    // The crate table lists Jumdata 身份证实名核验 and Juhe 企业行政许可: the CLI has them.
+    let (code, out, err) = run(cred().args([
+        "--sandbox",
+        "--json",
+        "jumdata",
+        "idcard",
+        "--name",
+        "王小明",
+        "--idcard",
+        ID,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let v = one_json(&out);
+    assert_eq!(v["operation"], "idcard_check");
+    assert_eq!(v["result"]["result"], 0);
+    let (code, out, err) = run(cred().args([
+        "--sandbox",
+        "jumdata",
+        "idcard",
+        "--name",
+        "王小明",
+        "--idcard",
+        ID,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("一致"), "{out}");
+    let (code, out, err) = run(cred().args([
+        "--sandbox",
+        "--json",
+        "juhe",
+        "administrative-license",
+        "--name",
+        "河南省建筑科学研究院有限公司",
+        "--skip",
+        "0",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let v = one_json(&out);
+    assert_eq!(v["operation"], "administrative_license_list_by_name");
+    assert!(
+        v["result"]["items"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{v}"
+    );
+    // Checked locally like every command: nothing sent for a bad ID number.
+    let (code, _, err) = run(cred().args([
+        "--sandbox",
+        "jumdata",
+        "idcard",
+        "--name",
+        "王小明",
+        "--idcard",
+        "123",
+    ]));
+    assert_eq!(code, 2, "{err}");
+}

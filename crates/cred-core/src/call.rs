@@ -49,8 +49,14 @@ impl fmt::Debug for ClientCore {
 /// the trailing `/` is dropped.
 pub fn normalize_base_url(base_url: &str) -> Result<String, Error> {
     let trimmed = base_url.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed)
-        .map_err(|e| Error::config(format!("base URL `{trimmed}` is not a URL: {e}")))?;
+    let url = reqwest::Url::parse(trimmed).map_err(|e| {
+        let hint = if trimmed.contains("://") {
+            String::new()
+        } else {
+            format!(" (did you mean `http://{trimmed}`?)")
+        };
+        Error::config(format!("base URL `{trimmed}` is not a URL: {e}{hint}"))
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::config(format!(
             "base URL `{trimmed}` must start with http:// or https://"

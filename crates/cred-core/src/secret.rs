@@ -18,6 +18,15 @@ pub fn var_from_env(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The error of a `Config::from_env` whose variable `name` is not set: names it, and how
+/// to try the SDK without credentials (the `cred` command's sandbox writes every provider's
+/// variables).
+pub fn missing_var(name: &str) -> crate::Error {
+    crate::Error::config(format!(
+        "{name} is not set (to try without credentials: `cred sandbox serve --env-file sandbox.env --background && . ./sandbox.env` sets every provider's variables to the sandbox's test values)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

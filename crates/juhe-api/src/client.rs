@@ -54,8 +54,8 @@ impl Config {
 
     /// Reads `JUHE_KEY` and, optionally, `JUHE_BASE_URL`.
     pub fn from_env() -> Result<Self, Error> {
-        let key = secret_from_env(ENV_KEY)
-            .ok_or_else(|| Error::config(format!("{ENV_KEY} is not set")))?;
+        let key =
+            secret_from_env(ENV_KEY).ok_or_else(|| cred_core::secret::missing_var(ENV_KEY))?;
         Ok(Self {
             key,
             base_url: var_from_env(ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),

@@ -37,7 +37,15 @@ pub fn decode<T: DeserializeOwned>(
         payload: envelope.result,
         payload_field: "result",
     };
-    let mut answer = body::conclude(endpoint, raw, redactor, CODES, reply, body::table_kind)?;
+    let mut answer = body::conclude(endpoint, raw, redactor, CODES, reply, body::table_kind)
+        .map_err(|e| match e {
+            // A refused key says which variable holds it.
+            Error::Provider(mut p) if p.kind == cred_core::ErrorKind::Auth => {
+                p.message.push_str(" (check JUHE_KEY)");
+                Error::Provider(p)
+            }
+            other => other,
+        })?;
     if let Some(sign) = envelope.sign {
         answer.meta_mut().attributes.push(("sign", sign));
     }

@@ -76,6 +76,6 @@ async fn shares_the_system_codes() {
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert_eq!(
         err.to_string(),
-        "juhe administrative_license_list_by_name: provider error 10001 (auth): 错误的请求KEY"
+        "juhe administrative_license_list_by_name: provider error 10001 (auth): 错误的请求KEY (check JUHE_KEY)"
     );
 }

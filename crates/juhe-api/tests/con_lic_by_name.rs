@@ -187,7 +187,13 @@ async fn each_code_family_maps_to_its_kind_and_structure() {
             "{code}"
         );
         assert_eq!(err.is_retryable(), retryable, "{code}");
-        assert_eq!(p.message, format!("reason {code}"));
+        // The provider's words; a refused key also says which variable holds it.
+        let hint = if kind == ErrorKind::Auth {
+            " (check JUHE_KEY)"
+        } else {
+            ""
+        };
+        assert_eq!(p.message, format!("reason {code}{hint}"));
         let structure = JuheCode::of_error(&err).unwrap();
         match structure {
             JuheCode::System(n) => assert_eq!(n.to_string(), code),

@@ -60,10 +60,10 @@ impl Config {
 
     /// Reads `JUMDATA_APP_ID`, `JUMDATA_APP_SECRET` and, optionally, `JUMDATA_BASE_URL`.
     pub fn from_env() -> Result<Self, Error> {
-        let app_id = var_from_env(ENV_APP_ID)
-            .ok_or_else(|| Error::config(format!("{ENV_APP_ID} is not set")))?;
+        let app_id =
+            var_from_env(ENV_APP_ID).ok_or_else(|| cred_core::secret::missing_var(ENV_APP_ID))?;
         let app_secret = secret_from_env(ENV_APP_SECRET)
-            .ok_or_else(|| Error::config(format!("{ENV_APP_SECRET} is not set")))?;
+            .ok_or_else(|| cred_core::secret::missing_var(ENV_APP_SECRET))?;
         Ok(Self {
             app_id,
             app_secret,

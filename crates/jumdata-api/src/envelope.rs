@@ -75,9 +75,26 @@ pub fn decode<T: DeserializeOwned>(
         && let Ok(envelope) = serde_json::from_slice::<Envelope<body::Payload<T>>>(&raw.body)
     {
         let (head, data) = envelope.head();
-        return body::conclude_decoded(endpoint, raw, redactor, CODES, head, data.0, refine_kind);
+        return body::conclude_decoded(endpoint, raw, redactor, CODES, head, data.0, refine_kind)
+            .map_err(with_credential_hint);
     }
-    decode_raw(endpoint, raw, redactor)
+    decode_raw(endpoint, raw, redactor).map_err(with_credential_hint)
+}
+
+/// An `auth` error says what to check: the credentials' variables, and the clock (the
+/// signature covers a timestamp).
+fn with_credential_hint(e: Error) -> Error {
+    match e {
+        Error::Provider(mut p) if p.kind == ErrorKind::Auth => {
+            p.message.push_str(if p.code == "400" {
+                " (check JUMDATA_APP_ID and JUMDATA_APP_SECRET, and this machine's clock: the signature covers a timestamp)"
+            } else {
+                " (check the account of JUMDATA_APP_ID with Jumdata)"
+            });
+            Error::Provider(p)
+        }
+        other => other,
+    }
 }
 
 /// [`decode`]'s second reading: `data` kept raw, then decoded.

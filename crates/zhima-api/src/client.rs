@@ -127,10 +127,10 @@ impl Config {
     /// (value or `@path`) or the three certificate variables, and optionally
     /// `ALIPAY_ENCRYPT_KEY` and `ALIPAY_BASE_URL`.
     pub fn from_env() -> Result<Self, Error> {
-        let app_id = var_from_env(ENV_APP_ID)
-            .ok_or_else(|| Error::config(format!("{ENV_APP_ID} is not set")))?;
+        let app_id =
+            var_from_env(ENV_APP_ID).ok_or_else(|| cred_core::secret::missing_var(ENV_APP_ID))?;
         let private_key = value_or_file(ENV_PRIVATE_KEY)?
-            .ok_or_else(|| Error::config(format!("{ENV_PRIVATE_KEY} is not set")))?;
+            .ok_or_else(|| cred_core::secret::missing_var(ENV_PRIVATE_KEY))?;
         let certificates = match (
             value_or_file(ENV_APP_CERT)?,
             value_or_file(ENV_ALIPAY_CERT)?,

@@ -70,7 +70,7 @@ impl fmt::Debug for Config {
 }
 
 fn required(name: &str) -> Result<SecretString, Error> {
-    secret_from_env(name).ok_or_else(|| Error::config(format!("{name} is not set")))
+    secret_from_env(name).ok_or_else(|| cred_core::secret::missing_var(name))
 }
 
 impl Config {

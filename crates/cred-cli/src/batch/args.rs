@@ -57,6 +57,9 @@ pub enum BatchJumdata {
     /// 职业资格证书查询 for every row. Columns: name, idcard, certificate-no (optional).
     #[command(after_help = BATCH_HELP)]
     Credential(BatchOptions),
+    /// 身份证实名核验 for every row. Columns: name, idcard.
+    #[command(after_help = BATCH_HELP)]
+    Idcard(BatchOptions),
 }
 
 /// `cred batch juhe ...`
@@ -66,6 +69,10 @@ pub enum BatchJuhe {
     /// number or unified social credit code).
     #[command(after_help = BATCH_HELP)]
     Qualification(BatchOptions),
+    /// 企业行政许可 for every row. Columns: name (company name, registration number or
+    /// unified social credit code), skip (optional: records to skip).
+    #[command(after_help = BATCH_HELP)]
+    AdministrativeLicense(BatchOptions),
 }
 
 /// `cred batch zz-license ...`

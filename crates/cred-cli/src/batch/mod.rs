@@ -102,8 +102,16 @@ pub async fn run(ctx: &Context, command: &BatchCommand, json: bool) -> ExitCode 
             Ok(c) => run_op(ops::JumdataCredential(c), o, json).await,
             Err(e) => Err(e.into()),
         },
+        BatchCommand::Jumdata(BatchJumdata::Idcard(o)) => match crate::jumdata::client(ctx) {
+            Ok(c) => run_op(ops::JumdataIdcard(c), o, json).await,
+            Err(e) => Err(e.into()),
+        },
         BatchCommand::Juhe(BatchJuhe::Qualification(o)) => match crate::juhe::client(ctx) {
             Ok(c) => run_op(ops::JuheQualification(c), o, json).await,
+            Err(e) => Err(e.into()),
+        },
+        BatchCommand::Juhe(BatchJuhe::AdministrativeLicense(o)) => match crate::juhe::client(ctx) {
+            Ok(c) => run_op(ops::JuheAdministrative(c), o, json).await,
             Err(e) => Err(e.into()),
         },
         BatchCommand::ZzLicense(z) => {
@@ -500,7 +508,7 @@ fn print_summary(
     }
     let [(_, answered), (_, not_found), (_, errors)] = summary.charged_by_outcome;
     text.push_str(&format!(
-        "  charged    {} ({} this run): answered {answered}, not found {not_found}, errors {errors}\n",
+        "  charged    {} calls in all, {} of them this run\n             by outcome: {answered} found, {not_found} not found, {errors} errors\n",
         summary.charged, summary.charged_this_run
     ));
     if let Some(out) = &options.output {

@@ -37,6 +37,67 @@ impl Operation for JumdataCredential {
     }
 }
 
+/// `cred batch jumdata idcard`
+pub struct JumdataIdcard(pub jumdata_api::Client);
+
+#[async_trait]
+impl Operation for JumdataIdcard {
+    type Request = jumdata_api::IdcardCheck;
+    type Result = jumdata_api::IdcardCheckResult;
+
+    fn name(&self) -> &str {
+        "jumdata idcard"
+    }
+    fn provider(&self) -> &str {
+        "jumdata"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &["name", "idcard"]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        Ok(jumdata_api::IdcardCheck::new(
+            row.get("name").unwrap_or_default(),
+            row.get("idcard").unwrap_or_default(),
+        ))
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.0.idcard_check(q).await
+    }
+}
+
+/// `cred batch juhe administrative-license`
+pub struct JuheAdministrative(pub juhe_api::Client);
+
+#[async_trait]
+impl Operation for JuheAdministrative {
+    type Request = juhe_api::AdministrativeLicenseListByName;
+    type Result = juhe_api::AdministrativeLicenseResult;
+
+    fn name(&self) -> &str {
+        "juhe administrative-license"
+    }
+    fn provider(&self) -> &str {
+        "juhe"
+    }
+    fn columns(&self) -> &[&'static str] {
+        &["name", "skip"]
+    }
+    fn request(&self, row: &Row) -> Result<Self::Request, Error> {
+        let mut q =
+            juhe_api::AdministrativeLicenseListByName::new(row.get("name").unwrap_or_default());
+        if let Some(skip) = row.get("skip") {
+            let n = skip
+                .parse::<i64>()
+                .map_err(|_| Error::invalid("skip", "must be a whole number of records"))?;
+            q = q.skip(n);
+        }
+        Ok(q)
+    }
+    async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
+        self.0.administrative_license_list_by_name(q).await
+    }
+}
+
 /// `cred batch juhe qualification`
 pub struct JuheQualification(pub juhe_api::Client);
 
