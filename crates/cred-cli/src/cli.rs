@@ -422,6 +422,10 @@ pub enum ZhimaCommand {
         /// 4 Taiwan permit, 5 HK/Macau ID (cert_type).
         #[arg(long, value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
         cert_type: Option<u8>,
+        /// Send without credkit's reading of the document (a once_token, and one of
+        /// --user-id, --open-id, --cert-no); the document marks every parameter optional.
+        #[arg(long)]
+        skip_reading_checks: bool,
     },
 }
 

@@ -15,14 +15,17 @@ const PROVIDER: &str = "juhe";
 /// Runs a `cred juhe` command.
 pub async fn run(ctx: &Context, command: &JuheCommand) -> Result<Output, Failure> {
     match command {
-        JuheCommand::Qualification { name } => qualification(ctx, name)
-            .await
-            .map_err(|e| Failure::of(PROVIDER, e)),
-        JuheCommand::AdministrativeLicense { name, skip } => administrative(ctx, name, *skip)
-            .await
-            .map_err(|e| Failure::of(PROVIDER, e)),
+        JuheCommand::Qualification { name } => qualification(ctx, name).await,
+        JuheCommand::AdministrativeLicense { name, skip } => administrative(ctx, name, *skip).await,
     }
+    .map_err(|e| Failure::of(PROVIDER, crate::flags::name_flags(e, FLAGS)))
 }
+
+/// The parameters' flags.
+const FLAGS: &[crate::flags::Flag] = &[
+    crate::flags::flag("name", "--name"),
+    crate::flags::flag("skip", "--skip"),
+];
 
 /// A client for the sandbox (test key) or from `JUHE_*` variables.
 pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {

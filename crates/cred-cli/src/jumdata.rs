@@ -15,14 +15,18 @@ const PROVIDER: &str = "jumdata";
 /// Runs a `cred jumdata` command.
 pub async fn run(ctx: &Context, command: &JumdataCommand) -> Result<Output, Failure> {
     match command {
-        JumdataCommand::Credential(args) => credential(ctx, args)
-            .await
-            .map_err(|e| Failure::of(PROVIDER, e)),
-        JumdataCommand::Idcard { name, idcard } => idcard_check(ctx, name, idcard)
-            .await
-            .map_err(|e| Failure::of(PROVIDER, e)),
+        JumdataCommand::Credential(args) => credential(ctx, args).await,
+        JumdataCommand::Idcard { name, idcard } => idcard_check(ctx, name, idcard).await,
     }
+    .map_err(|e| Failure::of(PROVIDER, crate::flags::name_flags(e, FLAGS)))
 }
+
+/// The parameters' flags.
+const FLAGS: &[crate::flags::Flag] = &[
+    crate::flags::flag("name", "--name"),
+    crate::flags::flag("idcard", "--idcard"),
+    crate::flags::flag("certificate_no", "--certificate-no"),
+];
 
 /// A client for the sandbox (test credentials) or from `JUMDATA_*` variables.
 pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {

@@ -4,6 +4,7 @@ mod batch;
 mod check;
 mod cli;
 mod context;
+mod flags;
 mod juhe;
 mod jumdata;
 mod output;

@@ -24,6 +24,7 @@ pub async fn run(ctx: &Context, command: &ZhimaCommand) -> Result<Output, Failur
             open_id,
             cert_no,
             cert_type,
+            skip_reading_checks,
         } => {
             let mut q = JobworthAuthentication::new();
             if let Some(v) = conn_key {
@@ -56,15 +57,33 @@ pub async fn run(ctx: &Context, command: &ZhimaCommand) -> Result<Output, Failur
             if let Some(code) = cert_type.and_then(CertType::from_code) {
                 q = q.cert_type(code);
             }
-            jobworth(ctx, &q)
+            jobworth(ctx, &q, *skip_reading_checks)
                 .await
-                .map_err(|e| Failure::of(PROVIDER, e))
+                .map_err(|e| Failure::of(PROVIDER, in_flags(e)))
         }
     }
 }
 
+/// The parameters' flags.
+const FLAGS: &[crate::flags::Flag] = &[
+    crate::flags::flag("once_token", "--once-token"),
+    crate::flags::flag("user_id", "--user-id"),
+    crate::flags::flag("open_id", "--open-id"),
+    crate::flags::flag("cert_no", "--cert-no"),
+    crate::flags::flag("cert_type", "--cert-type"),
+    crate::flags::flag("conn_key", "--conn-key"),
+    crate::flags::flag("query_type", "--query-type"),
+    crate::flags::flag("identity_type", "--identity-type"),
+    crate::flags::flag("service_id", "--service-id"),
+];
+
 /// A client for the sandbox (its published test keys) or from `ALIPAY_*` variables.
 pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
+    client_with(ctx, true)
+}
+
+/// [`client`], with credkit's reading of the jobworth document on or off.
+fn client_with(ctx: &Context, reading_checks: bool) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;
     let mut config = match &ctx.sandbox {
         Some(sandbox) => {
@@ -83,14 +102,39 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
         config.base_url = url.clone();
     }
     let account = config.app_id.clone();
-    ctx.configure(Client::builder().config(config), "zhima", &account)?
-        .build()
+    ctx.configure(
+        Client::builder()
+            .config(config)
+            .reading_checks(reading_checks),
+        "zhima",
+        &account,
+    )?
+    .build()
 }
 
-async fn jobworth(ctx: &Context, query: &JobworthAuthentication) -> Result<Output, Error> {
+async fn jobworth(
+    ctx: &Context,
+    query: &JobworthAuthentication,
+    skip_reading_checks: bool,
+) -> Result<Output, Error> {
     cred_core::ApiRequest::validate(query)?;
-    let answer = client(ctx)?.jobworth_authentication(query).await?;
+    let client = client_with(ctx, !skip_reading_checks)?;
+    let answer = client.jobworth_authentication(query).await?;
     Ok(answer_output(answer))
+}
+
+/// An error in the command's words: flags, and the flag that turns the reading off.
+fn in_flags(e: Error) -> Error {
+    match crate::flags::name_flags(e, FLAGS) {
+        Error::InvalidInput { field, reason } => Error::InvalidInput {
+            field,
+            reason: reason.replace(
+                "build the client with reading_checks(false)",
+                "give --skip-reading-checks",
+            ),
+        },
+        other => other,
+    }
 }
 
 fn answer_output(answer: Answer<JobworthAuthenticationResult>) -> Output {

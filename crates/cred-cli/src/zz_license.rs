@@ -26,24 +26,29 @@ pub async fn run(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, Fa
         .map_err(|e| Failure::of(PROVIDER, with_flag_hint(e)))
 }
 
-/// Names the flag for a missing audit field (the SDK names the wire field).
+/// An error about a parameter in the words typed: the flag (and its variable).
 pub(crate) fn with_flag_hint(e: Error) -> Error {
-    let Error::InvalidInput { field, reason } = &e else {
-        return e;
-    };
-    let flag = match *field {
-        "certificateSystemName" => "--system-name",
-        "certificateCallCategory" => "--call-category",
-        "certificateMatterName" => "--matter-name",
-        "certificateEventCode" => "--event-code",
-        "certificateCopyCause" => "--cause",
-        _ => return e,
-    };
-    let reason = match reason.split_once(": set it with") {
-        Some((head, _)) => format!("{head}: pass {flag} or set its ZZ_LICENSE_* variable"),
-        None => reason.clone(),
-    };
-    Error::InvalidInput { field, reason }
+    use crate::flags::{AUDIT, flag, name_flags};
+    const FLAGS: &[crate::flags::Flag] = &[
+        flag("holder_code", "--holder-code"),
+        flag("certificate_holder_code", "--holder-code"),
+        flag("holder_code_type", "--holder-type"),
+        flag("holder_type", "--holder-type"),
+        flag("cert_type_code", "--cert-type"),
+        flag("certificate_number", "--certificate-number"),
+        flag("certificate_id", "--certificate-id"),
+        flag("expiry_time", "--expiry"),
+        flag("qr_value", "--qr"),
+        flag("certificate_data", "--data"),
+        flag("use_for", "--use-for"),
+        flag("content", "--file"),
+        flag("file", "--file"),
+        flag("use_cause", "--use-cause"),
+        flag("call_category", "--call-category"),
+        flag("output", "--output"),
+    ];
+    let e = name_flags(e, AUDIT);
+    name_flags(e, FLAGS)
 }
 
 fn level(city: bool) -> InterfaceType {

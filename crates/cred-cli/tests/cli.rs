@@ -525,7 +525,10 @@ fn requests_that_cannot_be_answered_are_refused_before_sending() {
     for sub in ["info", "download-url"] {
         let (code, _, err) = zz(&[sub, "--certificate-id", "1.2.156.3005.2.X.Y"]);
         assert_eq!(code, 2, "{sub}: {err}");
-        assert!(one_error_line(&err).contains("certificate_id"), "{err}");
+        assert!(
+            one_error_line(&err).contains("invalid --certificate-id"),
+            "{err}"
+        );
     }
     // 4.3.7: the holder code type is required by the city interface only.
     let holder = ["by-holder", "--holder-code", ID, "--cert-type", "T01"];
@@ -773,7 +776,7 @@ fn zz_license_status_families_and_local_refusals() {
                 "--cert-type",
                 "T",
             ],
-            "certificate_holder_code",
+            "--holder-code",
         ),
         (
             vec![
@@ -785,7 +788,7 @@ fn zz_license_status_families_and_local_refusals() {
                 "--cert-type",
                 "T",
             ],
-            "holder_type",
+            "--holder-type",
         ),
         (
             vec![
@@ -795,7 +798,7 @@ fn zz_license_status_families_and_local_refusals() {
                 "--expiry",
                 "2030-02-30",
             ],
-            "expiry_time",
+            "--expiry",
         ),
         (
             vec![
@@ -809,11 +812,11 @@ fn zz_license_status_families_and_local_refusals() {
                 "--use-for",
                 "x",
             ],
-            "certificate_data",
+            "--data",
         ),
         (
             vec!["info", "--certificate-id", LICENCE, "--call-category", "7"],
-            "call_category",
+            "--call-category",
         ),
     ] {
         let (code, _, err) = zz(&args);
@@ -1346,4 +1349,90 @@ fn the_readmes_commands_exist_for_every_sdk_operation() {
         "123",
     ]));
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn errors_name_the_flags_typed_and_their_variables() {
+    // The city interface needs the holder code's type: the error names --holder-type and
+    // a value, not the SDK's field or a Rust type.
+    let (code, _, err) = zz(&[
+        "by-holder",
+        "--holder-code",
+        ID,
+        "--cert-type",
+        "T01",
+        "--city",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let line = one_error_line(&err);
+    assert!(line.starts_with("error: invalid --holder-type:"), "{line}");
+    assert!(line.contains("111"), "{line}");
+    assert!(
+        !line.contains("holder_code_type") && !line.contains("HolderCodeType"),
+        "{line}"
+    );
+    // zhima: the once token, then one of the three ids, each by its flag.
+    let (code, _, err) = run(cred().args(["--sandbox", "zhima", "jobworth"]));
+    assert_eq!(code, 2);
+    assert!(
+        one_error_line(&err).starts_with("error: invalid --once-token:"),
+        "{err}"
+    );
+    let (code, _, err) =
+        run(cred().args(["--sandbox", "zhima", "jobworth", "--once-token", "tok"]));
+    assert_eq!(code, 2);
+    let line = one_error_line(&err);
+    assert!(
+        line.contains("one of --user-id, --open-id or --cert-no"),
+        "{line}"
+    );
+    assert!(line.contains("--skip-reading-checks"), "{line}");
+    assert!(
+        !line.contains("user_id") && !line.contains("reading_checks("),
+        "{line}"
+    );
+    let (code, _, err) = run(cred().args([
+        "--sandbox",
+        "zhima",
+        "jobworth",
+        "--once-token",
+        "tok",
+        "--cert-no",
+        "33010219200403064A",
+        "--cert-type",
+        "0",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        one_error_line(&err).starts_with("error: invalid --cert-no:"),
+        "{err}"
+    );
+    // A missing audit field names its flag and its variable.
+    let (code, _, err) = run(cred()
+        .env(
+            "ZZ_LICENSE_BASE_URL",
+            "http://127.0.0.1:9/license-api-release",
+        )
+        .env("ZZ_LICENSE_USERNAME", "u")
+        .env("ZZ_LICENSE_PASSWORD", "p")
+        .env("ZZ_LICENSE_CLIENT_ID", "c")
+        .env("ZZ_LICENSE_CLIENT_SECRET", "s")
+        .args([
+            "zz-license",
+            "info",
+            "--certificate-id",
+            LICENCE,
+            "--system-name",
+            "s",
+            "--matter-name",
+            "m",
+            "--event-code",
+            "e",
+            "--call-category",
+            "1",
+        ]));
+    assert_eq!(code, 2, "{err}");
+    let line = one_error_line(&err);
+    assert!(line.starts_with("error: invalid --cause:"), "{line}");
+    assert!(line.contains("ZZ_LICENSE_COPY_CAUSE"), "{line}");
 }

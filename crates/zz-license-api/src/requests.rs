@@ -40,7 +40,7 @@ impl ZzRequest for ShareQueryCertInfoByHolderCode {
             None if self.get_interface_type() == Some(&InterfaceType::City) => {
                 return Err(Error::invalid(
                     "holder_code_type",
-                    "is required by the city interface (interfaceType=1; 市库数据必填): set it, e.g. HolderCodeType::ResidentId (111)",
+                    "is required by the city interface (interfaceType=1; 市库数据必填): the holder code's type, e.g. 111 for a resident ID number or 001 for a unified social credit code",
                 ));
             }
             None => {}
