@@ -80,6 +80,12 @@ pub static MAGIC: &[Magic] = &[
     },
     Magic {
         on: "serial",
+        value: "RESTRICTED23",
+        outcome: Outcome::Status(23, "证照已限制使用", None),
+        description: "restricted licence (status 23)",
+    },
+    Magic {
+        on: "serial",
         value: "NOSERVICE02",
         outcome: Outcome::Status(2, "接口调用失败！", Some("证照源未提供此服务接口")),
         description: "status 2 with the failure text in `data`",
@@ -119,6 +125,12 @@ pub static MAGIC: &[Magic] = &[
         value: "370402199003070135",
         outcome: Outcome::Status(22, "证照已过期", None),
         description: "the holder's licence expired (status 22)",
+    },
+    Magic {
+        on: "holder",
+        value: "370402199003070207",
+        outcome: Outcome::Status(23, "证照已限制使用", None),
+        description: "the holder's licence is restricted (status 23)",
     },
     Magic {
         on: "holder",

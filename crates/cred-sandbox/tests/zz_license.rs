@@ -339,37 +339,54 @@ async fn every_magic_input_through_the_sdk() {
     let sandbox = Sandbox::start().await.unwrap();
     let client = sdk(&sandbox, |b| b);
     for m in MAGIC {
-        let result: Result<bool, cred_core::Error> = match m.on {
+        // (found or valid, head.status) of an answer.
+        let result: Result<(bool, String), cred_core::Error> = match m.on {
             "serial" => client
                 .share_query_cert_info(&ShareQueryCertInfo::new(format!(
                     "1.2.156.3005.2.11100000000013127D.11370400MB2856291X.{}.001.0",
                     m.value
                 )))
                 .await
-                .map(|a| a.found()),
+                .map(|a| (a.found(), a.meta().code.clone())),
             "holder" if matches!(m.outcome, Outcome::CheckResult(..)) => client
                 .share_verify_cert_info(&ShareVerifyCertInfo::new("T01", "{}", "核验", m.value))
                 .await
-                .map(|a| a.result().unwrap().outcome().is_valid()),
+                .map(|a| {
+                    (
+                        a.result().unwrap().outcome().is_valid(),
+                        a.meta().code.clone(),
+                    )
+                }),
             "holder" => client
                 .share_query_cert_info_by_holder_code(
                     &ShareQueryCertInfoByHolderCode::new(m.value, "T01")
                         .holder_code_type(HolderCodeType::ResidentId),
                 )
                 .await
-                .map(|a| a.found()),
+                .map(|a| (a.found(), a.meta().code.clone())),
             _ => client
                 .share_query_cert_info_by_qrcode(&ShareQueryCertInfoByQrcode::new(m.value))
                 .await
-                .map(|a| a.found()),
+                .map(|a| (a.found(), a.meta().code.clone())),
         };
         match m.outcome {
-            Outcome::Status(10, ..) => assert!(!result.unwrap(), "{}", m.value),
+            // No record, and a licence revoked, expired or restricted: answers.
+            Outcome::Status(code @ (10 | 21 | 22 | 23), ..) => {
+                let (found, status) = result.unwrap();
+                assert!(!found, "{}", m.value);
+                assert_eq!(status, code.to_string(), "{}", m.value);
+                assert_eq!(
+                    LicenceStatus::from_code(&status).is_some(),
+                    code != 10,
+                    "{}",
+                    m.value
+                );
+            }
             Outcome::Status(code, ..) => {
                 let err = result.unwrap_err();
                 assert_eq!(err.code(), Some(code.to_string()), "{}", m.value);
             }
-            Outcome::CheckResult(..) => assert!(!result.unwrap(), "{}", m.value),
+            Outcome::CheckResult(..) => assert!(!result.unwrap().0, "{}", m.value),
             Outcome::Truncated => {
                 let err = result.unwrap_err();
                 assert!(err.to_string().contains("malformed JSON"), "{err}");

@@ -6,9 +6,12 @@
 //! ```sh
 //! cargo run -q -p cred-cli -- sandbox serve --env-file sandbox.env --background && . ./sandbox.env
 //! cargo run -p zz-license-api --example share_query_cert_info_by_holder_code -- 321083197812162119 T01
+//! cargo run -p zz-license-api --example share_query_cert_info_by_holder_code -- 370402199003070135 T01  # expired
 //! ```
 
-use zz_license_api::{Client, Error, HolderCodeType, ShareQueryCertInfoByHolderCode};
+use zz_license_api::{
+    Client, Error, HolderCodeType, LicenceStatus, ShareQueryCertInfoByHolderCode,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -25,13 +28,16 @@ async fn main() -> Result<(), Error> {
     let answer = client
         .share_query_cert_info_by_holder_code(&request)
         .await?;
-    match answer.result() {
-        Some(licences) => println!(
+    // Revoked, expired and restricted licences are answers, not errors: no licence
+    // comes back, and LicenceStatus says why (try the sandbox's 370402199003070135).
+    match (answer.result(), LicenceStatus::of(&answer)) {
+        (Some(licences), _) => println!(
             "{} licence(s): {:?}",
             licences.len(),
             licences.identifiers()
         ),
-        None => println!("no licence for this holder"),
+        (None, Some(status)) => println!("the licence is {status} ({})", status.description()),
+        (None, None) => println!("no licence for this holder"),
     }
     Ok(())
 }

@@ -205,7 +205,14 @@ pub fn decode<T: Shaped>(
             };
             Ok(Answer::new(result, meta))
         }
-        CodeOutcome::NoRecord => Ok(Answer::new(None, meta)),
+        CodeOutcome::NoRecord => {
+            // No data is read, even if some came: a revoked licence's record is not one
+            // to use. An empty message is the code table's.
+            if meta.message.trim().is_empty() {
+                meta.message = info.map(|i| i.message).unwrap_or("").to_owned();
+            }
+            Ok(Answer::new(None, meta))
+        }
         CodeOutcome::Error(kind) => {
             let table = info.map(|i| i.message).unwrap_or("");
             let mut message = if head_message.trim().is_empty() {

@@ -46,19 +46,19 @@ pub static CODES: &[::cred_core::CodeInfo] = &[
     },
     ::cred_core::CodeInfo {
         code: "21",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        outcome: ::cred_core::CodeOutcome::NoRecord,
         charged: ::cred_core::Charged::No,
         message: "证照已注销",
     },
     ::cred_core::CodeInfo {
         code: "22",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        outcome: ::cred_core::CodeOutcome::NoRecord,
         charged: ::cred_core::Charged::No,
         message: "证照已过期",
     },
     ::cred_core::CodeInfo {
         code: "23",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        outcome: ::cred_core::CodeOutcome::NoRecord,
         charged: ::cred_core::Charged::No,
         message: "证照已限制使用",
     },

@@ -40,6 +40,9 @@
 //!   ([`Licences`], [`DownloadLinks`], [`QrLicence`], [`DataVerification`],
 //!   [`FileVerification`]) that say which shape they got. `head.status` may be a
 //!   number or a string; a failure explained in `data` keeps that text.
+//! - **A licence's status is an answer, not an error**: statuses 21 (证照已注销),
+//!   22 (证照已过期) and 23 (证照已限制使用) come back as answers with no licence
+//!   ([`Answer::found`] is `false`); [`LicenceStatus::of`] says which.
 //! - **Audit context** ([`AuditContext`]) set once on the client, overridable per call
 //!   ([`Client::with_audit`]), checked before anything is sent.
 //! - **Downloads** ([`Client::download`]) streamed to a writer with a size cap, the
@@ -55,6 +58,7 @@ mod envelope;
 mod generated;
 mod requests;
 mod results;
+mod status;
 mod token;
 mod types;
 
@@ -78,6 +82,7 @@ pub use cred_core::{
 };
 pub use requests::{MAX_FILE_BYTES, check_holder_code};
 pub use results::{DataVerification, DownloadLinks, FileVerification, Licences, QrLicence, Shaped};
+pub use status::LicenceStatus;
 pub use token::{
     ClientAuth, MAX_TOKEN_LIFETIME, TOKEN, TokenPlacement, check_token_answer, token_lifetime,
 };

@@ -434,18 +434,6 @@ async fn failure_text_in_data_and_status_table() {
             "接口调用失败！ 证照源未提供此服务接口",
         ),
         (
-            json!({"head": {"message": "证照已注销", "status": 21}, "data": null}),
-            ErrorKind::NotFound,
-            "21",
-            "证照已注销",
-        ),
-        (
-            json!({"head": {"message": "证照已过期", "status": "22"}}),
-            ErrorKind::NotFound,
-            "22",
-            "证照已过期",
-        ),
-        (
             json!({"head": {"message": "", "status": 102}, "data": ""}),
             ErrorKind::InvalidArgument,
             "102",
@@ -489,6 +477,78 @@ async fn no_matching_licence_is_an_empty_answer() {
             .unwrap();
         assert!(!answer.found());
     }
+}
+
+/// Revoked, expired and restricted are answers about the licence (the call worked): no
+/// licence comes back, even when the platform sends one beside the status, and
+/// `LicenceStatus::of` names the status. By holder and by identifier alike.
+#[tokio::test]
+async fn revoked_expired_and_restricted_are_answers_without_a_licence() {
+    let licence = json!({"total": 1, "dataList": [{"certIdentifier": CERT_ID, "name": "张三"}]});
+    let cases = [
+        (
+            json!({"message": "证照已注销", "status": 21}),
+            Value::Null,
+            LicenceStatus::Revoked,
+        ),
+        (
+            json!({"message": "证照已过期", "status": "22"}),
+            licence.clone(),
+            LicenceStatus::Expired,
+        ),
+        (
+            json!({"message": "", "status": 23}),
+            licence,
+            LicenceStatus::Restricted,
+        ),
+    ];
+    for (head, data, status) in cases {
+        let server = MockServer::start_async().await;
+        password_grant(&server, TOKEN_1, 43199).await;
+        let client = client_with(&server, |b| b);
+        let body = json!({"head": head, "data": data});
+        let mock = share(&server, "ShareQueryCertInfo", body.clone()).await;
+        let answer = client
+            .share_query_cert_info(&ShareQueryCertInfo::new(CERT_ID))
+            .await
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
+        mock.assert_calls_async(1).await;
+        mock.delete_async().await;
+        assert!(
+            !answer.found(),
+            "{status}: a licence in data must not be decoded"
+        );
+        assert_eq!(LicenceStatus::of(&answer), Some(status));
+        assert_eq!(answer.meta().code, status.code());
+        assert_eq!(answer.charged(), cred_core::Charged::No);
+        // The message is the platform's, or the code table's when it sends none.
+        assert_eq!(answer.meta().message, status.description());
+
+        share(&server, "ShareQueryCertInfoByHolderCode", body).await;
+        let answer = client
+            .share_query_cert_info_by_holder_code(&ShareQueryCertInfoByHolderCode::new(
+                "321083197812162119",
+                "T01",
+            ))
+            .await
+            .unwrap();
+        assert!(!answer.found());
+        assert_eq!(LicenceStatus::of(&answer), Some(status));
+    }
+    // Found and "no matching licence" carry no status.
+    let server = MockServer::start_async().await;
+    password_grant(&server, TOKEN_1, 43199).await;
+    share(
+        &server,
+        "ShareQueryCertInfo",
+        json!({"head": {"message": "没有符合条件的证照", "status": 10}, "data": null}),
+    )
+    .await;
+    let answer = client_with(&server, |b| b)
+        .share_query_cert_info(&ShareQueryCertInfo::new(CERT_ID))
+        .await
+        .unwrap();
+    assert_eq!(LicenceStatus::of(&answer), None);
 }
 
 #[tokio::test]
