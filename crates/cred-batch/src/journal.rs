@@ -107,6 +107,10 @@ pub struct Record {
     pub charged: &'static str,
     /// The error kind (failed rows).
     pub kind: Option<&'static str>,
+    /// A licence's status the answer carries (answered rows): `revoked`, `expired`,
+    /// `restricted` (see [`crate::Operation::licence_status`]). Stored in the `kind`
+    /// column, which answered rows do not otherwise use.
+    pub licence_status: Option<&'static str>,
     /// Whether the error is retryable.
     pub retryable: bool,
     /// The provider's request id (not personal data: kept as it is).
@@ -130,6 +134,8 @@ pub struct Stored {
     pub charged: Option<String>,
     /// The provider's request id (answered and failed rows).
     pub request_id: Option<String>,
+    /// A licence's status the answer carried (answered rows): `expired`, ...
+    pub licence_status: Option<String>,
     /// Its outcome, opened: JSON text (the result of an answered row, `{"error": ..}`
     /// of a failed or invalid one).
     pub outcome: Option<String>,
@@ -694,6 +700,22 @@ impl Journal {
             .map_err(db)
     }
 
+    /// Answered rows that carried a licence status, by status (`expired`), in name order.
+    pub fn licence_status_counts(&self) -> Result<Vec<(String, u64)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT kind, COUNT(*) FROM rows WHERE state = 'answered' AND kind IS NOT NULL AND row <= ?1 GROUP BY kind ORDER BY kind",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([self.bound()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+
     /// Pending rows after `after`, in order, at most `limit`, with their input digests.
     pub fn pending_after(&self, after: u64, limit: u32) -> Result<Vec<(u64, [u8; 32])>, Error> {
         let mut stmt = self
@@ -749,7 +771,7 @@ impl Journal {
                 record.state.as_str(),
                 record.found,
                 record.charged,
-                record.kind,
+                record.kind.or(record.licence_status),
                 record.retryable,
                 record.request_id,
             ])
@@ -877,7 +899,7 @@ impl Journal {
         let raw = self
             .conn
             .prepare_cached(
-                "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, o.data FROM rows r
+                "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, r.kind, o.data FROM rows r
                  LEFT JOIN outcomes o ON o.row = r.row WHERE r.row = ?1",
             )
             .map_err(db)?
@@ -895,7 +917,7 @@ impl Journal {
                 let mut stmt = self
                     .conn
                     .prepare_cached(
-                        "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, o.data FROM rows r
+                        "SELECT r.row, r.state, r.of, r.found, r.charged, r.rid, r.kind, o.data FROM rows r
                          LEFT JOIN outcomes o ON o.row = r.row WHERE r.row > ?1 AND r.row <= ?2 ORDER BY r.row LIMIT 2000",
                     )
                     .map_err(db)?;
@@ -915,16 +937,18 @@ impl Journal {
     }
 
     fn finish_stored(&self, raw: RawStored) -> Result<Stored, Error> {
-        let (row, state, of, found, charged, request_id, outcome) = raw;
+        let (row, state, of, found, charged, request_id, kind, outcome) = raw;
         let row = row as u64;
+        let state = State::parse(&state)
+            .ok_or_else(|| Error::journal(format!("journal: unknown state `{state}`")))?;
         Ok(Stored {
             row,
-            state: State::parse(&state)
-                .ok_or_else(|| Error::journal(format!("journal: unknown state `{state}`")))?,
+            state,
             of: of.map(|o| o as u64),
             found,
             charged,
             request_id,
+            licence_status: kind.filter(|_| state == State::Answered),
             outcome: outcome.map(|o| self.open_outcome(row, &o)).transpose()?,
         })
     }
@@ -935,6 +959,7 @@ type RawStored = (
     String,
     Option<i64>,
     Option<bool>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<Vec<u8>>,
@@ -949,6 +974,7 @@ fn raw_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawStored> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
+        r.get(7)?,
     ))
 }
 
@@ -1002,6 +1028,7 @@ mod tests {
             found: Some(true),
             charged: "yes",
             kind: None,
+            licence_status: None,
             retryable: false,
             request_id: Some("r1".to_owned()),
             outcome: serde_json::json!({"name": "王小明"}).to_string(),
@@ -1064,6 +1091,7 @@ mod tests {
                 found: None,
                 charged,
                 kind: Some(kind),
+                licence_status: None,
                 retryable,
                 request_id: None,
                 outcome: serde_json::json!({"error": {}}).to_string(),

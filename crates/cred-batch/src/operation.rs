@@ -2,7 +2,7 @@
 //! in the journal and the output (the shapes of the `cred` command's `--json`).
 
 use async_trait::async_trait;
-use cred_core::{Answer, ApiRequest, Charged, Error};
+use cred_core::{Answer, ApiRequest, Charged, Error, ResponseMeta};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -75,6 +75,14 @@ pub trait Operation: Send + Sync + 'static {
 
     /// Sends the request.
     async fn call(&self, request: &Self::Request) -> Result<Answer<Self::Result>, Error>;
+
+    /// The status of a licence an answer carries beside "not found" (`revoked`,
+    /// `expired`, `restricted`: the licence platform's statuses 21-23), written to the
+    /// output as `licence_status`. The default: none.
+    fn licence_status(&self, meta: &ResponseMeta) -> Option<&'static str> {
+        let _ = meta;
+        None
+    }
 }
 
 /// `true`, `false` or `null` for charged yes, no, unknown (as the single commands print).
@@ -110,6 +118,7 @@ pub fn record<T: Serialize>(provider: &str, outcome: &Result<Answer<T>, Error>) 
                 found: Some(answer.found()),
                 charged: meta.charged.as_str(),
                 kind: None,
+                licence_status: None,
                 retryable: false,
                 request_id: meta.request_id.clone(),
                 outcome: serde_json::to_string(&answer.result())
@@ -121,6 +130,7 @@ pub fn record<T: Serialize>(provider: &str, outcome: &Result<Answer<T>, Error>) 
             found: None,
             charged: e.charged().as_str(),
             kind: Some(e.kind().as_str()),
+            licence_status: None,
             retryable: e.is_retryable(),
             request_id: e.request_id().map(str::to_owned),
             outcome: json!({"error": error_json(provider, e)}).to_string(),

@@ -1,9 +1,10 @@
 //! The output: one line per row of the shard, in input order, written from the journal
 //! (so a resumed run rewrites the answers of earlier runs without sending them again).
 //!
-//! JSON Lines: `{"row", "status", "found", "charged", "request_id", "result" | "error"}`,
-//! with `result` and `error` in the shapes of the `cred` command's `--json`; duplicates
-//! also carry `of` (the row that was sent). CSV flattens the same objects: nested fields
+//! JSON Lines: `{"row", "status", "found", "licence_status"?, "charged", "request_id",
+//! "result" | "error"}`, with `result` and `error` in the shapes of the `cred` command's
+//! `--json` (`licence_status` only on an answer that carried one: `revoked`, `expired`,
+//! `restricted`); duplicates also carry `of` (the row that was sent). CSV flattens the same objects: nested fields
 //! become dotted columns (`result.items.0.name`), and a cell that a spreadsheet would
 //! run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
 
@@ -58,6 +59,9 @@ pub fn line(stored: &Stored, original: Option<&Stored>, provider: &str) -> Value
                 "found".into(),
                 copied.get("found").cloned().unwrap_or(Value::Null),
             );
+            if let Some(status) = copied.get("licence_status") {
+                obj.insert("licence_status".into(), status.clone());
+            }
             // This row itself cost nothing.
             obj.insert("charged".into(), json!(false));
             obj.insert(
@@ -73,6 +77,9 @@ pub fn line(stored: &Stored, original: Option<&Stored>, provider: &str) -> Value
         State::Answered => {
             obj.insert("status".into(), json!("answered"));
             obj.insert("found".into(), json!(stored.found));
+            if let Some(status) = &stored.licence_status {
+                obj.insert("licence_status".into(), json!(status));
+            }
             obj.insert("charged".into(), charged(stored.charged.as_deref()));
             obj.insert("request_id".into(), json!(stored.request_id));
             obj.insert("result".into(), parsed(stored));
@@ -136,13 +143,23 @@ fn answered_line(stored: &Stored, out: &mut impl Write) -> Option<Result<(), Err
         return None;
     }
     let result = stored.outcome.as_deref()?;
-    let head = json!({
-        "row": stored.row,
-        "status": "answered",
-        "found": stored.found,
-        "charged": charged(stored.charged.as_deref()),
-        "request_id": stored.request_id,
-    })
+    let head = match &stored.licence_status {
+        None => json!({
+            "row": stored.row,
+            "status": "answered",
+            "found": stored.found,
+            "charged": charged(stored.charged.as_deref()),
+            "request_id": stored.request_id,
+        }),
+        Some(status) => json!({
+            "row": stored.row,
+            "status": "answered",
+            "found": stored.found,
+            "licence_status": status,
+            "charged": charged(stored.charged.as_deref()),
+            "request_id": stored.request_id,
+        }),
+    }
     .to_string();
     // `{...}` without its closing brace, then `"result":<text>}`.
     let head = head.strip_suffix('}')?;

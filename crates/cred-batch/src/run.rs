@@ -150,6 +150,8 @@ pub struct Summary {
     pub found: u64,
     /// Answered rows without one.
     pub not_found: u64,
+    /// Of those, the ones whose answer was a licence's status, by status (`expired`).
+    pub licence_statuses: Vec<(String, u64)>,
     /// Charged calls in the journal (all runs).
     pub charged: u64,
     /// Those charged calls by the outcome label of `credkit_calls_total`: `answered`,
@@ -643,6 +645,7 @@ impl<O: Operation> Shared<O> {
             ],
             found,
             not_found,
+            licence_statuses: journal.licence_status_counts()?,
             charged: journal.charged()?,
             charged_by_outcome: [
                 ("answered", charged_answered),

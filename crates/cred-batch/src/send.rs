@@ -347,7 +347,10 @@ async fn call<O: Operation>(
 ) {
     let site = request.endpoint().site;
     let outcome = op.call(&request).await;
-    let rec = record(op.provider(), &outcome);
+    let mut rec = record(op.provider(), &outcome);
+    if let Ok(answer) = &outcome {
+        rec.licence_status = op.licence_status(answer.meta());
+    }
     // Whether this call's own request may have left (a failure before it, of the shared
     // state or of a token request, sent nothing and is not counted as sent).
     let left = match &outcome {

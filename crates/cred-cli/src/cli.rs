@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// With --sandbox no credentials are needed: the built-in sandbox answers with published
 /// test values.
 ///
-/// Exit codes: 0 answered (found or not found), 2 invalid input or usage (nothing sent),
+/// Exit codes: 0 answered (found, not found, or a licence revoked, expired or restricted:
+/// `licence_status` in --json), 2 invalid input or usage (nothing sent),
 /// 3 authentication or configuration, 4 try later: throttled, call quota used up,
 /// unavailable or timed out (nothing is wrong with the request), 1 any other provider
 /// error.
@@ -22,59 +23,149 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// Start the built-in sandbox on an ephemeral loopback port and send every call there
     /// with its test credentials (offline, nothing billed).
-    #[arg(long, global = true, conflicts_with = "base_url")]
+    #[arg(long, global = true, help_heading = GLOBAL, conflicts_with = "base_url")]
     pub sandbox: bool,
 
     /// Override the provider's base URL (a proxy, a test server).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
     pub base_url: Option<String>,
 
     /// Print exactly one JSON object on stdout instead of the readable view.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
 
     /// Trust the root CAs in this PEM file as well as the system's (a private or
     /// intranet CA). Also `<PROVIDER>_CA_FILE`, e.g. JUMDATA_CA_FILE.
-    #[arg(long, global = true, value_name = "PEM")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 
     /// Send every request through this HTTP(S) proxy, `http://[user:password@]host:port`.
     /// Also `<PROVIDER>_PROXY`, e.g. ZZ_LICENSE_PROXY; otherwise HTTPS_PROXY/HTTP_PROXY.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
     pub proxy: Option<String>,
 
     /// Share the provider's rate limit with every `cred` process (and SDK client) that
     /// uses this Redis and namespace (redis://, rediss:// for TLS, redis+unix://).
-    #[arg(long, global = true, value_name = "URL", env = "CRED_REDIS_URL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL", env = "CRED_REDIS_URL")]
     pub redis: Option<String>,
 
     /// Key namespace in Redis (default credkit).
-    #[arg(long, global = true, value_name = "NAME", default_value = "credkit")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "NAME", default_value = "credkit")]
     pub redis_namespace: String,
 
     /// When Redis cannot be reached, go on with a local limiter at this share of the
     /// rate (0 < SHARE <= 1; with N processes, 1/N) and a token of this process's own,
     /// instead of failing closed (the default: nothing is sent while Redis is away).
-    #[arg(long, global = true, value_name = "SHARE", value_parser = parse_share)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SHARE", value_parser = parse_share)]
     pub redis_fallback: Option<f64>,
 
     /// Requests a second for the provider being called, in any one-second window (0:
     /// no client-side limit). Also `<PROVIDER>_RATE_LIMIT`, e.g. JUMDATA_RATE_LIMIT.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "N")]
     pub rate_limit: Option<u32>,
 
     /// Overall timeout of one attempt, in seconds (default 30).
-    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
 
     /// Log to stderr (-v: credkit debug logs, -vv: everything). Personal data is masked
     /// and secrets are never printed.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = GLOBAL, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The heading of the options every command takes, shown after the command's own.
+const GLOBAL: &str = "Global options";
+
+/// The global options that mean nothing to a top-level command, as (clap id, flag):
+/// hidden from its `--help` and refused with exit 2 when given on the command line (see
+/// [`given_but_pointless`]).
+fn pointless_for(command: &str) -> &'static [(&'static str, &'static str)] {
+    const NETWORK: &[(&str, &str)] = &[
+        ("sandbox", "--sandbox"),
+        ("base_url", "--base-url"),
+        ("ca_file", "--ca-file"),
+        ("proxy", "--proxy"),
+        ("redis", "--redis"),
+        ("redis_namespace", "--redis-namespace"),
+        ("redis_fallback", "--redis-fallback"),
+        ("rate_limit", "--rate-limit"),
+        ("timeout", "--timeout"),
+    ];
+    const EVERYTHING: &[(&str, &str)] = &[
+        ("sandbox", "--sandbox"),
+        ("base_url", "--base-url"),
+        ("json", "--json"),
+        ("ca_file", "--ca-file"),
+        ("proxy", "--proxy"),
+        ("redis", "--redis"),
+        ("redis_namespace", "--redis-namespace"),
+        ("redis_fallback", "--redis-fallback"),
+        ("rate_limit", "--rate-limit"),
+        ("timeout", "--timeout"),
+        ("verbose", "-v"),
+    ];
+    match command {
+        // Runs locally, uses no network; --json and -v apply.
+        "check" => NETWORK,
+        // The sandbox itself; --json (serve's listing) and -v (its logs) apply.
+        "sandbox" => NETWORK,
+        // Prints a script: nothing applies.
+        "completions" => EVERYTHING,
+        _ => &[],
+    }
+}
+
+/// `cred`'s command tree: [`Cli`] with each top-level command showing only the global
+/// options that apply to it (the others are hidden there, and refused by
+/// [`given_but_pointless`]). Parse with this, then [`clap::FromArgMatches`].
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let globals: Vec<clap::Arg> = root
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let names: Vec<String> = root
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    names.iter().fold(root, |root, name| {
+        let hidden = pointless_for(name);
+        if hidden.is_empty() {
+            return root;
+        }
+        root.mut_subcommand(name, |sub| {
+            // A subcommand's own arg of the same id stops clap propagating the root's
+            // (still global, so it reaches nested commands and its value the root's
+            // matches): same parsing, hidden from help and completions.
+            globals
+                .iter()
+                .filter(|a| hidden.iter().any(|(id, _)| a.get_id() == *id))
+                .fold(sub, |sub, a| sub.arg(a.clone().hide(true)))
+        })
+    })
+}
+
+/// The first global option given on the command line (not from the environment, not a
+/// default) that means nothing to the command run: the flag, and what the command is.
+pub fn given_but_pointless(matches: &clap::ArgMatches) -> Option<(&'static str, &'static str)> {
+    use clap::parser::ValueSource;
+    let (name, _) = matches.subcommand()?;
+    let (_, flag) = pointless_for(name)
+        .iter()
+        .find(|(id, _)| matches.value_source(id) == Some(ValueSource::CommandLine))?;
+    let what = match name {
+        "check" => "`cred check`, which runs locally and uses no network",
+        "sandbox" => "`cred sandbox`, which is the sandbox itself",
+        _ => "`cred completions`, which only prints a script",
+    };
+    Some((flag, what))
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {
@@ -224,6 +315,7 @@ pub enum JuheCommand {
 
 /// Audit context every licence-sharing call carries (flags or ZZ_LICENSE_* variables).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Audit context (调用审计)")]
 pub struct AuditArgs {
     /// 调用系统名称 (certificateSystemName).
     #[arg(long, env = "ZZ_LICENSE_SYSTEM_NAME")]

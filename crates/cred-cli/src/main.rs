@@ -14,7 +14,7 @@ mod zz_license;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use clap::error::ErrorKind as ClapErrorKind;
 use cred_core::Error;
 
@@ -24,23 +24,26 @@ use crate::output::{EXIT_USAGE, Failure, Output, emit, emit_error};
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => return usage_error(e, args.iter().any(|a| a == "--json")),
+    let json_mode = args.iter().any(|a| a == "--json");
+    let (cli, matches) = match cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)))
+    {
+        Ok(parsed) => parsed,
+        Err(e) => return usage_error(e, json_mode),
     };
+    // A global option that does nothing for the command given is refused rather than
+    // ignored, so nobody believes `cred --sandbox check ...` checked anything against a
+    // sandbox. (`--redis` from CRED_REDIS_URL, set for every command, is not refused.)
+    if let Some((flag, what)) = cli::given_but_pointless(&matches) {
+        let error = Error::invalid(flag, format!("does nothing for {what}"));
+        return emit(Err(Failure::local(error)), json_mode);
+    }
     if let Command::Completions { shell } = &cli.command {
         let mut script = Vec::new();
-        clap_complete::generate(
-            *shell,
-            &mut <Cli as clap::CommandFactory>::command(),
-            "cred",
-            &mut script,
-        );
+        clap_complete::generate(*shell, &mut cli::command(), "cred", &mut script);
         output::out(&String::from_utf8_lossy(&script));
         return ExitCode::SUCCESS;
-    }
-    if let Some(error) = pointless_option(&cli) {
-        return emit(Err(Failure::local(error)), cli.json);
     }
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -55,30 +58,6 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(&cli))
-}
-
-/// A global option that does nothing for the command given: refused rather than ignored,
-/// so nobody believes `cred --sandbox check ...` checked anything against a sandbox.
-fn pointless_option(cli: &Cli) -> Option<Error> {
-    let what = match &cli.command {
-        Command::Check(_) => "`cred check`, which runs locally and uses no network",
-        Command::Sandbox(_) => "`cred sandbox`, which is the sandbox itself",
-        _ => return None,
-    };
-    // (`--redis` may come from CRED_REDIS_URL, set for every command: not refused.)
-    let given: [(&'static str, bool); 7] = [
-        ("--sandbox", cli.sandbox),
-        ("--rate-limit", cli.rate_limit.is_some()),
-        ("--base-url", cli.base_url.is_some()),
-        ("--timeout", cli.timeout.is_some()),
-        ("--ca-file", cli.ca_file.is_some()),
-        ("--proxy", cli.proxy.is_some()),
-        ("--redis-fallback", cli.redis_fallback.is_some()),
-    ];
-    given
-        .iter()
-        .find(|(_, set)| *set)
-        .map(|(flag, _)| Error::invalid(flag, format!("does nothing for {what}")))
 }
 
 async fn run(cli: &Cli) -> ExitCode {

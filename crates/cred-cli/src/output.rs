@@ -25,7 +25,8 @@ pub fn err(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-/// Exit code: answered (found or not found).
+/// Exit code: answered: found, not found, or a licence's status (revoked, expired,
+/// restricted).
 pub const EXIT_OK: u8 = 0;
 /// Exit code: any other provider error.
 pub const EXIT_PROVIDER: u8 = 1;
@@ -106,6 +107,9 @@ pub enum Output {
         meta: ResponseMeta,
         /// Whether a record was found.
         found: bool,
+        /// A licence's status when the platform answered revoked, expired or restricted
+        /// (`expired`): an answer, not a failure.
+        licence_status: Option<&'static str>,
         /// The typed result as JSON in the provider's field order (`null` when not found).
         result: Box<RawValue>,
         /// The readable view.
@@ -131,6 +135,7 @@ impl Output {
         let json = serde_json::value::to_raw_value(result)
             .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
         Output::Answer {
+            licence_status: zz_license_api::LicenceStatus::of_meta(&meta).map(|s| s.as_str()),
             meta,
             found: result.is_some(),
             result: json,
@@ -166,12 +171,16 @@ impl Failure {
     }
 }
 
-/// `{"provider", "operation", "found", "charged", "request_id", "result"}`, in that order.
+/// `{"provider", "operation", "found", "licence_status"?, "charged", "request_id",
+/// "result"}`, in that order (`licence_status` only when the licence platform answered
+/// revoked, expired or restricted).
 #[derive(Serialize)]
 struct SuccessJson<'a> {
     provider: String,
     operation: &'a str,
     found: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    licence_status: Option<&'a str>,
     charged: Value,
     request_id: Option<&'a str>,
     result: &'a RawValue,
@@ -234,6 +243,7 @@ pub fn emit(result: Result<Output, Failure>, json_mode: bool) -> ExitCode {
         Ok(Output::Answer {
             meta,
             found,
+            licence_status,
             result,
             human,
         }) => {
@@ -242,6 +252,7 @@ pub fn emit(result: Result<Output, Failure>, json_mode: bool) -> ExitCode {
                     provider: cli_provider(meta.provider),
                     operation: meta.operation,
                     found,
+                    licence_status,
                     charged: charged_json(meta.charged),
                     request_id: meta.request_id.as_deref(),
                     result: &result,

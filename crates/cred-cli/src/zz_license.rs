@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use zz_license_api::{
     AuditContext, CallCategory, Client, Config, DataVerification, DownloadLinks, FileVerification,
-    HolderCodeType, InterfaceType, Licences, QrLicence, ShareDownloadUrl, ShareQueryCertInfo,
-    ShareQueryCertInfoByHolderCode, ShareQueryCertInfoByQrcode, ShareVerifyCertFile,
-    ShareVerifyCertInfo,
+    HolderCodeType, InterfaceType, LicenceStatus, Licences, QrLicence, ShareDownloadUrl,
+    ShareQueryCertInfo, ShareQueryCertInfoByHolderCode, ShareQueryCertInfoByQrcode,
+    ShareVerifyCertFile, ShareVerifyCertInfo,
 };
 
 use crate::cli::{AuditArgs, ZzLicenseCommand};
@@ -200,11 +200,11 @@ pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
             sc::ZZ_LICENSE_CLIENT_ID,
             sc::ZZ_LICENSE_CLIENT_SECRET,
         ),
-        None => Config::from_env().map_err(|e| match e {
-            Error::Config { message } => Error::config(format!(
-                "{message} (set ZZ_LICENSE_BASE_URL, ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD, ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET, or try --sandbox)"
-            )),
-            other => other,
+        None => Config::from_env().map_err(|e| {
+            crate::flags::missing_credentials(
+                e,
+                "ZZ_LICENSE_BASE_URL, ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD, ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET",
+            )
         })?,
     };
     if let Some(url) = &ctx.base_url {
@@ -227,11 +227,30 @@ pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
 fn head<T>(title: &str, answer: &Answer<T>, found: String) -> Block {
     let meta = answer.meta();
     let mut b = Block::titled(format!("{title} ({} {})", meta.provider, meta.operation));
-    b.row("found", found);
-    if !meta.message.is_empty() {
-        b.row("message", meta.message.as_str());
+    match LicenceStatus::of(answer) {
+        Some(status) => {
+            b.row("found", status_line(status));
+            if meta.message != status.description() && !meta.message.is_empty() {
+                b.row("message", meta.message.as_str());
+            }
+        }
+        None => {
+            b.row("found", found);
+            if !meta.message.is_empty() {
+                b.row("message", meta.message.as_str());
+            }
+        }
     }
     b
+}
+
+/// `no: the licence is expired (证照已过期, status 22)`: an answer, not a failure.
+fn status_line(status: LicenceStatus) -> String {
+    format!(
+        "no: the licence is {status} ({}, status {})",
+        status.description(),
+        status.code()
+    )
 }
 
 fn finish<T: Serialize>(answer: Answer<T>, blocks: Vec<Block>) -> Output {
@@ -457,7 +476,10 @@ async fn download(
     let mut b = Block::titled("证照文件下载 (zz-license download)");
     let Some(d) = downloaded else {
         let _ = std::fs::remove_file(&part);
-        b.row("found", "no download link (没有符合条件的证照)");
+        match LicenceStatus::of_meta(&meta) {
+            Some(status) => b.row("found", status_line(status)),
+            None => b.row("found", "no download link (没有符合条件的证照)"),
+        };
         return Ok(Output::answer::<Value>(meta, &None, vec![b]));
     };
     // The file was already fetched: a failure here is not "nothing was sent".

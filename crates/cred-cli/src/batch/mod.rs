@@ -465,6 +465,11 @@ fn print_summary(
             "statuses": statuses,
             "found": summary.found,
             "not_found": summary.not_found,
+            "licence_statuses": summary
+                .licence_statuses
+                .iter()
+                .map(|(s, n)| (s.clone(), serde_json::json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
             "charged": summary.charged,
             "charged_by_outcome": summary
                 .charged_by_outcome
@@ -497,8 +502,18 @@ fn print_summary(
     }
     for (status, n) in &summary.statuses {
         let extra = if *status == "answered" {
+            let statuses: Vec<String> = summary
+                .licence_statuses
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            let statuses = if statuses.is_empty() {
+                String::new()
+            } else {
+                format!(": licence {}", statuses.join(", "))
+            };
             format!(
-                " (found {}, not found {})",
+                " (found {}, not found {}{statuses})",
                 summary.found, summary.not_found
             )
         } else {

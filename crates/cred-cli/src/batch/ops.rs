@@ -191,6 +191,9 @@ impl Operation for ZzByHolder {
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.client.share_query_cert_info_by_holder_code(q).await
     }
+    fn licence_status(&self, meta: &cred_core::ResponseMeta) -> Option<&'static str> {
+        zz_license_api::LicenceStatus::of_meta(meta).map(|s| s.as_str())
+    }
 }
 
 /// `cred batch zz-license info`
@@ -224,6 +227,9 @@ impl Operation for ZzInfo {
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.client.share_query_cert_info(q).await
+    }
+    fn licence_status(&self, meta: &cred_core::ResponseMeta) -> Option<&'static str> {
+        zz_license_api::LicenceStatus::of_meta(meta).map(|s| s.as_str())
     }
 }
 
@@ -262,6 +268,9 @@ impl Operation for ZzVerify {
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.client.share_verify_cert_info(q).await
+    }
+    fn licence_status(&self, meta: &cred_core::ResponseMeta) -> Option<&'static str> {
+        zz_license_api::LicenceStatus::of_meta(meta).map(|s| s.as_str())
     }
 }
 
