@@ -121,6 +121,23 @@ fn replace_word(text: &str, word: &str, by: &str) -> String {
     out
 }
 
+/// A provider's configuration error from its variables, said for `cred`: which variables
+/// to set, or `--sandbox` to try without them. (The SDK's own hint, the sandbox recipe
+/// for a library user, gives way to the flag.)
+pub fn missing_credentials(error: Error, variables: &str) -> Error {
+    match error {
+        Error::Config { message } => {
+            let message = message
+                .split(cred_core::secret::SANDBOX_HINT)
+                .next()
+                .unwrap_or_default()
+                .trim_end();
+            Error::config(format!("{message} (set {variables}, or try --sandbox)"))
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

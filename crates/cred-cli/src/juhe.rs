@@ -33,12 +33,7 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
         Some(sandbox) => {
             Config::new(cred_sandbox::credentials::JUHE_KEY).with_base_url(sandbox.base_url())
         }
-        None => Config::from_env().map_err(|e| match e {
-            Error::Config { message } => {
-                Error::config(format!("{message} (set JUHE_KEY, or try --sandbox)"))
-            }
-            other => other,
-        })?,
+        None => Config::from_env().map_err(|e| crate::flags::missing_credentials(e, "JUHE_KEY"))?,
     };
     if let Some(url) = &ctx.base_url {
         config = config.with_base_url(url.clone());

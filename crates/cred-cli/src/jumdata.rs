@@ -36,11 +36,8 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
             cred_sandbox::credentials::JUMDATA_APP_SECRET,
         )
         .with_base_url(sandbox.base_url()),
-        None => Config::from_env().map_err(|e| match e {
-            Error::Config { message } => Error::config(format!(
-                "{message} (set JUMDATA_APP_ID and JUMDATA_APP_SECRET, or try --sandbox)"
-            )),
-            other => other,
+        None => Config::from_env().map_err(|e| {
+            crate::flags::missing_credentials(e, "JUMDATA_APP_ID and JUMDATA_APP_SECRET")
         })?,
     };
     if let Some(url) = &ctx.base_url {

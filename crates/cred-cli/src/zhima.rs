@@ -87,15 +87,19 @@ fn client_with(ctx: &Context, reading_checks: bool) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;
     let mut config = match &ctx.sandbox {
         Some(sandbox) => {
-            let mut c = Config::new(sc::ALIPAY_APP_ID, sc::ALIPAY_APP_PRIVATE_KEY, sc::ALIPAY_PUBLIC_KEY);
+            let mut c = Config::new(
+                sc::ALIPAY_APP_ID,
+                sc::ALIPAY_APP_PRIVATE_KEY,
+                sc::ALIPAY_PUBLIC_KEY,
+            );
             c.base_url = sandbox.base_url().to_owned();
             c
         }
-        None => Config::from_env().map_err(|e| match e {
-            Error::Config { message } => Error::config(format!(
-                "{message} (set ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, or try --sandbox)"
-            )),
-            other => other,
+        None => Config::from_env().map_err(|e| {
+            crate::flags::missing_credentials(
+                e,
+                "ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY",
+            )
         })?,
     };
     if let Some(url) = &ctx.base_url {

@@ -23,9 +23,13 @@ pub fn var_from_env(name: &str) -> Option<String> {
 /// variables).
 pub fn missing_var(name: &str) -> crate::Error {
     crate::Error::config(format!(
-        "{name} is not set (to try without credentials: `cred sandbox serve --env-file sandbox.env --background && . ./sandbox.env` sets every provider's variables to the sandbox's test values)"
+        "{name} is not set{SANDBOX_HINT}`cred sandbox serve --env-file sandbox.env --background && . ./sandbox.env` sets every provider's variables to the sandbox's test values)"
     ))
 }
+
+/// Where [`missing_var`]'s hint begins (a tool with a better one, such as `cred`'s
+/// `--sandbox`, cuts the message there).
+pub const SANDBOX_HINT: &str = " (to try without credentials: ";
 
 #[cfg(test)]
 mod tests {
