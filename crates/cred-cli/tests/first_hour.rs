@@ -181,3 +181,42 @@ fn a_batch_summary_says_plainly_what_was_charged() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_discontinued_headline_query_fails_as_the_readme_says() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let head: String = readme.lines().take(10).collect::<Vec<_>>().join(" ");
+    assert!(
+        head.contains("which Jumdata lists as discontinued"),
+        "the main job does not say its query is discontinued"
+    );
+    assert!(
+        readme.contains("`cred` exits 3 or 1"),
+        "the Example section"
+    );
+    let (_, help, _) = run(cred().args(["jumdata", "--help"]));
+    assert!(help.contains("discontinued"), "{help}");
+    // What the README says to expect once it stops answering: 604 exits 3, 404 exits 1,
+    // neither charged.
+    for (idcard, exit, kind, provider_code) in [
+        ("110101199003070150", 3, "permission", "604"),
+        ("110101199003070142", 1, "not-found", "404"),
+    ] {
+        let (code, out, _) = run(cred().args([
+            "--sandbox",
+            "--json",
+            "jumdata",
+            "credential",
+            "--name",
+            NAME,
+            "--idcard",
+            idcard,
+        ]));
+        assert_eq!(code, exit, "{out}");
+        let error = &one_json(&out)["error"];
+        assert_eq!(error["kind"], kind, "{out}");
+        assert_eq!(error["code"], provider_code, "{out}");
+        assert_eq!(error["charged"], false, "{out}");
+    }
+}
