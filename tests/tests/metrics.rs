@@ -126,7 +126,7 @@ fn every_outcome_leaves_its_series_and_no_personal_data() {
         ))
     };
     assert_eq!(attempts("first"), 7, "{series:#?}");
-    let retries = u64::from(RetryPolicy::default().max_attempts) - 1;
+    let retries = u64::from(RetryPolicy::default().max_attempts()) - 1;
     assert_eq!(attempts("retry_after_throttled"), retries, "{series:#?}");
     assert_eq!(
         get(

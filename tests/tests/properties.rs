@@ -134,11 +134,7 @@ fn raw(status: u16, body: Vec<u8>) -> RawResponse {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert("alipay-trace-id", HeaderValue::from_static("trace-prop-1"));
-    RawResponse {
-        status,
-        headers,
-        body: Bytes::from(body),
-    }
+    RawResponse::new(status, headers, Bytes::from(body))
 }
 
 fn redactor() -> Redactor<'static> {

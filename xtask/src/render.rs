@@ -56,12 +56,7 @@ pub fn render(spec: &Spec, spec_path: &str) -> Result<String, String> {
         };
         let charged = format_ident!("{}", camel(&c.charged));
         quote! {
-            ::cred_core::CodeInfo {
-                code: #code,
-                outcome: #outcome,
-                charged: ::cred_core::Charged::#charged,
-                message: #message,
-            }
+            ::cred_core::CodeInfo::new(#code, #outcome, ::cred_core::Charged::#charged, #message)
         }
     });
     let code_doc = format!(
@@ -160,7 +155,19 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
     let method = format_ident!("{}", camel(&e.method.to_lowercase()));
     let encoding = format_ident!("{}", camel(&e.encoding));
     let billing = format_ident!("{}", camel(&e.billing));
-    let deprecated = e.deprecated.is_some();
+    let mut endpoint_value = quote! {
+        Endpoint::new(
+            ::cred_core::CallSite::new(#provider, #name),
+            #title,
+            ::cred_core::Method::#method,
+            #path,
+            ::cred_core::Encoding::#encoding,
+            ::cred_core::Billing::#billing,
+        )
+    };
+    if e.deprecated.is_some() {
+        endpoint_value = quote!(#endpoint_value.deprecated());
+    }
     let mut doc_text = format!(
         "{} (`{} {}`).\n\n{}",
         e.title,
@@ -339,15 +346,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
 
     quote! {
         #endpoint_doc
-        pub static #static_ident: Endpoint = Endpoint {
-            site: ::cred_core::CallSite::new(#provider, #name),
-            title: #title,
-            method: ::cred_core::Method::#method,
-            path: #path,
-            encoding: ::cred_core::Encoding::#encoding,
-            billing: ::cred_core::Billing::#billing,
-            deprecated: #deprecated,
-        };
+        pub static #static_ident: Endpoint = #endpoint_value;
 
         #req_docs
         #[derive(Clone, PartialEq, Eq)]

@@ -58,18 +58,19 @@ pub fn run(args: &CheckArgs) -> Result<Output, Failure> {
             }
             let mut b = Block::titled("electronic-licence identifier (GB/T 36904-2018): valid");
             b.row("value", id.to_string())
-                .row("type code", id.type_code.as_str())
-                .row("issuer", id.issuer.as_str())
-                .row("serial", id.serial.as_str())
-                .row("version", id.version.as_str())
+                .row("type code", id.type_code())
+                .row("issuer", id.issuer())
+                .row("serial", id.serial())
+                .row("version", id.version())
                 .row(
                     "check character",
                     if id.check_ok() {
-                        format!("{} (matches)", id.check)
+                        format!("{} (matches)", id.check())
                     } else {
                         format!(
                             "{} (expected {}: non-standard)",
-                            id.check, id.expected_check
+                            id.check(),
+                            id.expected_check()
                         )
                     },
                 );
@@ -78,11 +79,11 @@ pub fn run(args: &CheckArgs) -> Result<Output, Failure> {
                     "check": "license-id",
                     "valid": true,
                     "value": id.to_string(),
-                    "type_code": id.type_code,
-                    "issuer": id.issuer,
-                    "serial": id.serial,
-                    "version": id.version,
-                    "check_character": id.check.to_string(),
+                    "type_code": id.type_code(),
+                    "issuer": id.issuer(),
+                    "serial": id.serial(),
+                    "version": id.version(),
+                    "check_character": id.check().to_string(),
                     "check_ok": id.check_ok(),
                     "warning": warning,
                 }),

@@ -141,7 +141,7 @@ impl Context {
             .namespace(self.redis_namespace.as_str())
             .fall_back_to_local(self.redis_fallback.is_some());
         if let Some(key) = cred_core::secret::secret_from_env(ENV_TOKEN_KEY) {
-            let key = TokenKey::parse(cred_core::ExposeSecret::expose_secret(&key))
+            let key = TokenKey::parse(key.expose())
                 .map_err(|e| Error::config(format!("{ENV_TOKEN_KEY}: {e}")))?;
             builder = builder.token_key(key);
         }

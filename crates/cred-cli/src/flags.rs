@@ -75,7 +75,7 @@ pub const AUDIT: &[Flag] = &[
 /// (and its variable), and every SDK name in its reason becomes its flag; anything else
 /// is returned as it is.
 pub fn name_flags(e: Error, flags: &[Flag]) -> Error {
-    let Error::InvalidInput { field, reason } = &e else {
+    let Error::InvalidInput { field, reason, .. } = &e else {
         return e;
     };
     let Some(own) = flags.iter().find(|f| f.field == *field) else {
@@ -95,10 +95,7 @@ pub fn name_flags(e: Error, flags: &[Flag]) -> Error {
     {
         reason.push_str(&format!(" (give {} or set {env})", own.flag));
     }
-    Error::InvalidInput {
-        field: own.flag,
-        reason,
-    }
+    Error::invalid(own.flag, reason)
 }
 
 /// `text` with `word` (not part of a longer identifier) replaced by `by`.
@@ -126,7 +123,7 @@ fn replace_word(text: &str, word: &str, by: &str) -> String {
 /// for a library user, gives way to the flag.)
 pub fn missing_credentials(error: Error, variables: &str) -> Error {
     match error {
-        Error::Config { message } => {
+        Error::Config { message, .. } => {
             let message = message
                 .split(cred_core::secret::SANDBOX_HINT)
                 .next()

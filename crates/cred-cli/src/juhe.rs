@@ -39,7 +39,7 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
         config = config.with_base_url(url.clone());
     }
     // Juhe has only a key: it is hashed into the Redis key, never stored readable.
-    let account = cred_core::ExposeSecret::expose_secret(&config.key).to_owned();
+    let account = config.key.expose().to_owned();
     ctx.configure(Client::builder().config(config), "juhe", &account)?
         .build()
 }

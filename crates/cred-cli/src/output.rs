@@ -330,10 +330,7 @@ mod tests {
         assert_eq!(exit_code(&p(ErrorKind::QuotaExhausted)), EXIT_UNAVAILABLE);
         assert_eq!(exit_code(&p(ErrorKind::InsufficientBalance)), EXIT_PROVIDER);
         assert_eq!(exit_code(&p(ErrorKind::InvalidArgument)), EXIT_PROVIDER);
-        let timeout = Error::Timeout {
-            site,
-            after: std::time::Duration::from_secs(1),
-        };
+        let timeout = Error::timeout(site, std::time::Duration::from_secs(1));
         assert_eq!(exit_code(&timeout), EXIT_UNAVAILABLE);
     }
 }

@@ -130,13 +130,13 @@ async fn jobworth(
 /// An error in the command's words: flags, and the flag that turns the reading off.
 fn in_flags(e: Error) -> Error {
     match crate::flags::name_flags(e, FLAGS) {
-        Error::InvalidInput { field, reason } => Error::InvalidInput {
+        Error::InvalidInput { field, reason, .. } => Error::invalid(
             field,
-            reason: reason.replace(
+            reason.replace(
                 "build the client with reading_checks(false)",
                 "give --skip-reading-checks",
             ),
-        },
+        ),
         other => other,
     }
 }

@@ -214,7 +214,7 @@ pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
     let account = format!(
         "{}|{}|{}",
         config.base_url,
-        cred_core::ExposeSecret::expose_secret(&config.username),
+        config.username.expose(),
         config.client_id
     );
     let mut builder = ctx.configure(Client::builder().config(config), "zz-license", &account)?;
@@ -483,9 +483,11 @@ async fn download(
         return Ok(Output::answer::<Value>(meta, &None, vec![b]));
     };
     // The file was already fetched: a failure here is not "nothing was sent".
-    std::fs::rename(&part, output).map_err(|e| Error::Io {
-        site: zz_license_api::DOWNLOAD.site,
-        message: format!("cannot move the downloaded file into place: {e}"),
+    std::fs::rename(&part, output).map_err(|e| {
+        Error::io(
+            zz_license_api::DOWNLOAD.site,
+            format!("cannot move the downloaded file into place: {e}"),
+        )
     })?;
     b.row("found", "yes")
         .row("format", d.format.to_string())

@@ -146,7 +146,7 @@ async fn cred_processes_share_one_licence_platform_token_through_redis() {
     let url = redis.url();
     // A test key, generated for this test: tokens are sealed in Redis.
     let key = cred_redis::TokenKey::generate().unwrap();
-    let key = cred_core::ExposeSecret::expose_secret(&key.to_base64()).to_owned();
+    let key = key.to_base64().expose().to_owned();
     tokio::task::block_in_place(|| run_zz_processes(&zz, Some(&url), Some(&key), 6));
     let shared = sandbox_token_requests(shared_sandbox.base_url()).await;
     eprintln!(

@@ -3,20 +3,22 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
 
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::mask::Redactor;
 use crate::transport::RawResponse;
 
-/// A request about to be sent, as the auth hook sees it.
+/// A request about to be sent, as the auth hook sees it (built by the pipeline; the
+/// hook changes its fields).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct OutgoingRequest {
     /// The endpoint being called.
     pub endpoint: &'static Endpoint,
     /// Full URL (base + path), without the parameters of [`OutgoingRequest::params`].
-    pub url: reqwest::Url,
+    pub url: url::Url,
     /// Extra headers.
     pub headers: HeaderMap,
     /// Wire parameters in order; where they go depends on the endpoint's encoding.
@@ -48,6 +50,20 @@ impl fmt::Debug for OutgoingRequest {
 }
 
 impl OutgoingRequest {
+    /// A request to `endpoint` at `url`, with no headers, parameters or body yet (for
+    /// token requests and other calls a provider crate makes outside the pipeline).
+    pub fn new(endpoint: &'static Endpoint, url: url::Url) -> Self {
+        Self {
+            endpoint,
+            url,
+            headers: HeaderMap::new(),
+            params: Vec::new(),
+            body: None,
+            credential: 0,
+            signed: None,
+        }
+    }
+
     /// Registers for redaction what this request carries that is secret: the values of
     /// the parameters named in `fields` (in the body or the query), the fields themselves
     /// wherever an echo quotes them, and every header marked sensitive (whole, and its

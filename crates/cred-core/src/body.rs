@@ -50,8 +50,10 @@ pub fn parse_envelope<'a, E: Deserialize<'a>>(
     })
 }
 
-/// The parts every provider envelope has, under whatever names the provider uses.
+/// The parts every provider envelope has, under whatever names the provider uses
+/// (start from [`Reply::new`], then set what the envelope has).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Reply<'a> {
     /// The result code, if the envelope had one.
     pub code: Option<String>,
@@ -67,6 +69,22 @@ pub struct Reply<'a> {
     pub payload: Option<&'a RawValue>,
     /// The payload's wire name (`data`, `result`), for error messages.
     pub payload_field: &'static str,
+}
+
+impl<'a> Reply<'a> {
+    /// An envelope whose code is named `code_field` and payload `payload_field`, with
+    /// nothing in it yet.
+    pub fn new(code_field: &'static str, payload_field: &'static str) -> Self {
+        Self {
+            code: None,
+            code_field,
+            message: None,
+            charged: None,
+            request_id: None,
+            payload: None,
+            payload_field,
+        }
+    }
 }
 
 /// Turns an envelope's parts into an answer or an error, through the provider's code
@@ -115,8 +133,9 @@ pub fn conclude<T: DeserializeOwned>(
     )
 }
 
-/// The fields of an envelope beside its payload.
+/// The fields of an envelope beside its payload (start from [`Head::new`]).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Head {
     /// The provider's code, as text.
     pub code: Option<String>,
@@ -128,6 +147,19 @@ pub struct Head {
     pub charged: Option<bool>,
     /// The provider's request id.
     pub request_id: Option<String>,
+}
+
+impl Head {
+    /// The head of an envelope whose code is named `code_field`, with nothing in it yet.
+    pub fn new(code_field: &'static str) -> Self {
+        Self {
+            code: None,
+            code_field,
+            message: None,
+            charged: None,
+            request_id: None,
+        }
+    }
 }
 
 /// As [`conclude`], for an envelope whose payload was decoded in the same pass

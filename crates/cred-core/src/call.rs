@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
 use tracing::Instrument;
 
 use crate::answer::Answer;
@@ -29,7 +29,7 @@ pub struct ClientCore {
     retry: RetryPolicy,
     base_url: Arc<str>,
     /// Full URLs of the provider's known endpoints by operation, parsed once.
-    urls: Arc<[(&'static str, reqwest::Url)]>,
+    urls: Arc<[(&'static str, url::Url)]>,
     /// The metric series of each endpoint, kept after first use.
     series: Arc<[(&'static str, crate::telemetry::SiteSeries)]>,
 }
@@ -49,7 +49,7 @@ impl fmt::Debug for ClientCore {
 /// the trailing `/` is dropped.
 pub fn normalize_base_url(base_url: &str) -> Result<String, Error> {
     let trimmed = base_url.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed).map_err(|e| {
+    let url = url::Url::parse(trimmed).map_err(|e| {
         let hint = if trimmed.contains("://") {
             String::new()
         } else {
@@ -125,7 +125,7 @@ impl ClientCore {
     }
 
     /// The URL calls of `endpoint` go to.
-    pub fn url_for(&self, endpoint: &'static Endpoint) -> Result<reqwest::Url, Error> {
+    pub fn url_for(&self, endpoint: &'static Endpoint) -> Result<url::Url, Error> {
         if let Some((_, url)) = self
             .urls
             .iter()
@@ -136,8 +136,8 @@ impl ClientCore {
         self.join(endpoint.path)
     }
 
-    fn join(&self, path: &str) -> Result<reqwest::Url, Error> {
-        reqwest::Url::parse(&format!("{}{}", self.base_url, path))
+    fn join(&self, path: &str) -> Result<url::Url, Error> {
+        url::Url::parse(&format!("{}{}", self.base_url, path))
             .map_err(|e| Error::config(format!("cannot build the request URL: {e}")))
     }
 

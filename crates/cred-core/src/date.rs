@@ -2,18 +2,31 @@
 
 use std::fmt;
 
-/// A proleptic Gregorian calendar date.
+/// A proleptic Gregorian calendar date that exists: made only by [`Date::new`] and
+/// [`Date::parse`], read with [`Date::year`], [`Date::month`], [`Date::day`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date {
-    /// Year, e.g. 2024.
-    pub year: u16,
-    /// Month, 1-12.
-    pub month: u8,
-    /// Day of month, 1-31.
-    pub day: u8,
+    year: u16,
+    month: u8,
+    day: u8,
 }
 
 impl Date {
+    /// Year, e.g. 2024.
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    /// Month, 1-12.
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// Day of the month, 1-31.
+    pub fn day(self) -> u8 {
+        self.day
+    }
+
     /// A date, if it exists in the calendar.
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
         if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {

@@ -1,10 +1,16 @@
 //! Static descriptions of endpoints and provider code tables, as generated from `api.toml`.
+//!
+//! Every type here may grow (a new method, encoding, field): they are
+//! `#[non_exhaustive]`, and generated code builds them with `const fn` constructors
+//! ([`Endpoint::new`], [`CodeInfo::new`]) so that a provider crate keeps compiling
+//! against a `cred-core` that adds one.
 
 use crate::error::{CallSite, Charged, Error, ErrorKind};
 use crate::mask::Redactor;
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Method {
     /// `GET`: parameters in the query string.
     Get,
@@ -24,6 +30,7 @@ impl Method {
 
 /// How parameters travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Encoding {
     /// `application/x-www-form-urlencoded` body (POST) or query string (GET).
     Form,
@@ -35,6 +42,7 @@ pub enum Encoding {
 
 /// Whether a call costs money; decides what the retry policy may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Billing {
     /// The provider bills (some) calls: never retried when a charge may have happened,
     /// unless the caller opted in.
@@ -43,8 +51,10 @@ pub enum Billing {
     Free,
 }
 
-/// One endpoint of a provider.
+/// One endpoint of a provider. Built with [`Endpoint::new`]; its fields are read-only
+/// outside this crate in spirit (they describe a provider's API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Endpoint {
     /// Provider and operation id.
     pub site: CallSite,
@@ -62,8 +72,38 @@ pub struct Endpoint {
     pub deprecated: bool,
 }
 
+impl Endpoint {
+    /// An endpoint of `site` at `path` (below the base URL, starting with `/`), not
+    /// deprecated.
+    pub const fn new(
+        site: CallSite,
+        title: &'static str,
+        method: Method,
+        path: &'static str,
+        encoding: Encoding,
+        billing: Billing,
+    ) -> Self {
+        Self {
+            site,
+            title,
+            method,
+            path,
+            encoding,
+            billing,
+            deprecated: false,
+        }
+    }
+
+    /// The same endpoint, marked discontinued by the provider.
+    pub const fn deprecated(mut self) -> Self {
+        self.deprecated = true;
+        self
+    }
+}
+
 /// What a provider's result code means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CodeOutcome {
     /// Success with data.
     Ok,
@@ -73,8 +113,9 @@ pub enum CodeOutcome {
     Error(ErrorKind),
 }
 
-/// One row of a provider's code table.
+/// One row of a provider's code table. Built with [`CodeInfo::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CodeInfo {
     /// The code as text (`603`, `260204`).
     pub code: &'static str,
@@ -84,6 +125,23 @@ pub struct CodeInfo {
     pub charged: Charged,
     /// The provider's documented message.
     pub message: &'static str,
+}
+
+impl CodeInfo {
+    /// The row of `code`: what it means, whether it is billed, the provider's message.
+    pub const fn new(
+        code: &'static str,
+        outcome: CodeOutcome,
+        charged: Charged,
+        message: &'static str,
+    ) -> Self {
+        Self {
+            code,
+            outcome,
+            charged,
+            message,
+        }
+    }
 }
 
 /// Looks `code` up in a code table.

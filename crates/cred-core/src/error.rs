@@ -67,8 +67,10 @@ impl fmt::Display for TransportFailure {
     }
 }
 
-/// Where a call was going: the provider and the operation, as short static names.
+/// Where a call was going: the provider and the operation, as short static names
+/// (built with [`CallSite::new`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct CallSite {
     /// Provider id, e.g. `jumdata`.
     pub provider: &'static str,
@@ -92,7 +94,8 @@ impl fmt::Display for CallSite {
     }
 }
 
-/// Whether a call was billed, as far as anyone can tell.
+/// Whether a call was billed, as far as anyone can tell. Exhaustive by design: a call
+/// was billed, was not, or nobody can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Charged {
@@ -269,11 +272,16 @@ impl fmt::Display for ProviderError {
 }
 
 /// Every failure a credkit call can return.
+///
+/// The enum and each of its variants are `#[non_exhaustive]`: match with `..`, and build
+/// errors with the constructors ([`Error::config`], [`Error::decode`], ...), so that a
+/// new variant or field is not a breaking change.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Input rejected locally; nothing was sent and nothing was charged.
     #[error("invalid {field}: {reason} (nothing was sent)")]
+    #[non_exhaustive]
     InvalidInput {
         /// The parameter, by its Rust name.
         field: &'static str,
@@ -282,6 +290,7 @@ pub enum Error {
     },
     /// The client is not configured correctly (missing credential, bad base URL, ...).
     #[error("configuration error: {message}")]
+    #[non_exhaustive]
     Config {
         /// What is wrong and how to fix it.
         message: String,
@@ -290,6 +299,7 @@ pub enum Error {
     /// it needs was unavailable). [`Error::transport_failure`] says what failed;
     /// [`std::error::Error::source`] gives the underlying error.
     #[error("{site}: transport error ({}): {message}", if *.sent { "the request may have reached the provider" } else { "the request was not sent" })]
+    #[non_exhaustive]
     Transport {
         /// Provider and operation.
         site: CallSite,
@@ -305,6 +315,7 @@ pub enum Error {
     },
     /// No complete answer arrived in time.
     #[error("{site}: timed out after {:.1}s (the request may have reached the provider)", after.as_secs_f64())]
+    #[non_exhaustive]
     Timeout {
         /// Provider and operation.
         site: CallSite,
@@ -313,6 +324,7 @@ pub enum Error {
     },
     /// The provider answered with an HTTP status and a body that is not its envelope.
     #[error("{site}: HTTP {status}: {snippet}")]
+    #[non_exhaustive]
     HttpStatus {
         /// Provider and operation.
         site: CallSite,
@@ -327,6 +339,7 @@ pub enum Error {
     /// follow one: the request would carry its credentials, signature and personal data
     /// to another server. Nothing was processed, so nothing was charged.
     #[error("{site}: HTTP {status} redirect to {} not followed: {reason} (nothing was charged)", target.as_deref().unwrap_or("no location"))]
+    #[non_exhaustive]
     Redirect {
         /// Provider and operation.
         site: CallSite,
@@ -339,6 +352,7 @@ pub enum Error {
     },
     /// The answer was larger than the configured cap; it was not read to the end.
     #[error("{site}: response body larger than the {limit}-byte cap")]
+    #[non_exhaustive]
     ResponseTooLarge {
         /// Provider and operation.
         site: CallSite,
@@ -347,6 +361,7 @@ pub enum Error {
     },
     /// The answer could not be decoded.
     #[error("{site}: unreadable response: {reason}; body starts: {snippet}")]
+    #[non_exhaustive]
     Decode {
         /// Provider and operation.
         site: CallSite,
@@ -360,6 +375,7 @@ pub enum Error {
     Provider(Box<ProviderError>),
     /// Writing a downloaded file to its destination failed.
     #[error("{site}: could not write the download: {message}")]
+    #[non_exhaustive]
     Io {
         /// Provider and operation.
         site: CallSite,
@@ -368,6 +384,7 @@ pub enum Error {
     },
     /// A response failed signature verification (or a request signature was refused).
     #[error("{site}: signature error: {message}")]
+    #[non_exhaustive]
     Signature {
         /// Provider and operation.
         site: CallSite,
@@ -413,6 +430,91 @@ impl Error {
             status,
             snippet: snippet.into(),
             retry_after: None,
+        }
+    }
+
+    /// An [`Error::Transport`] with its underlying error (kept for
+    /// [`std::error::Error::source`], never shown).
+    pub fn transport_with_source(
+        site: CallSite,
+        failure: TransportFailure,
+        message: impl Into<String>,
+        sent: bool,
+        source: Source,
+    ) -> Self {
+        Error::Transport {
+            site,
+            message: message.into(),
+            sent,
+            failure,
+            source: Some(source),
+        }
+    }
+
+    /// An [`Error::Timeout`] after `after`.
+    pub fn timeout(site: CallSite, after: Duration) -> Self {
+        Error::Timeout { site, after }
+    }
+
+    /// An [`Error::Redirect`]: `target` is the scheme, host and port of the `Location`
+    /// only.
+    pub fn redirect(
+        site: CallSite,
+        status: u16,
+        target: Option<String>,
+        reason: &'static str,
+    ) -> Self {
+        Error::Redirect {
+            site,
+            status,
+            target,
+            reason,
+        }
+    }
+
+    /// An [`Error::ResponseTooLarge`] at the cap of `limit` bytes.
+    pub fn response_too_large(site: CallSite, limit: usize) -> Self {
+        Error::ResponseTooLarge { site, limit }
+    }
+
+    /// An [`Error::Decode`]: `reason` and `snippet` must already be redacted.
+    pub fn decode(site: CallSite, reason: impl Into<String>, snippet: impl Into<String>) -> Self {
+        Error::Decode {
+            site,
+            reason: reason.into(),
+            snippet: snippet.into(),
+        }
+    }
+
+    /// An [`Error::Io`] (writing a download); `message` names no path.
+    pub fn io(site: CallSite, message: impl Into<String>) -> Self {
+        Error::Io {
+            site,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Signature`]; `message` holds no secret.
+    pub fn signature(site: CallSite, message: impl Into<String>) -> Self {
+        Error::Signature {
+            site,
+            message: message.into(),
+        }
+    }
+
+    /// The message of an [`Error::Config`], the reason of an [`Error::InvalidInput`],
+    /// the message of other variants that carry one (`None` otherwise): the text
+    /// without the site and the variant's framing.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Error::InvalidInput { reason, .. } => Some(reason),
+            Error::Config { message }
+            | Error::Transport { message, .. }
+            | Error::Io { message, .. }
+            | Error::Signature { message, .. } => Some(message),
+            Error::Decode { reason, .. } => Some(reason),
+            Error::Provider(p) => Some(&p.message),
+            _ => None,
         }
     }
 

@@ -55,10 +55,19 @@ pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError, TransportFai
 pub use mask::{Pii, Redactor};
 pub use ratelimit::{LocalRateLimiter, RateLimiter};
 pub use retry::RetryPolicy;
-pub use secret::{ExposeSecret, SecretString};
+pub use secret::Secret;
 pub use settings::{ClientSettings, LimiterChoice};
 pub use token_store::{Lease, MemoryTokenStore, NewToken, StoredToken, TokenStore};
 pub use transport::{ProxyUrl, RawResponse, RootCa, Streamed, Transport, TransportConfig};
+
+/// The `http` crate (1.x), whose `HeaderMap` is part of this API
+/// ([`OutgoingRequest::headers`], [`RawResponse::headers`]). Re-exported deliberately:
+/// a new major version of `http` in credkit is a breaking release of `cred-core`.
+pub use http;
+/// The `url` crate (2.x), whose `Url` is part of this API ([`OutgoingRequest::url`]).
+/// Re-exported deliberately: a new major version of `url` in credkit is a breaking
+/// release of `cred-core`.
+pub use url;
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_millis() -> u64 {

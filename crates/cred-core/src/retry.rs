@@ -16,16 +16,16 @@ use crate::error::{Charged, Error};
 ///   [`RetryPolicy::retry_possibly_charged`].
 ///
 /// An attempt the provider reports as billed is never retried.
+///
+/// Built from [`RetryPolicy::default`] or [`RetryPolicy::none`] and its `with_*`
+/// methods, which keep it consistent (at least one attempt, a cap no lower than the
+/// base delay).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included (1 = no retry).
-    pub max_attempts: u32,
-    /// Backoff before the first retry; doubles each time.
-    pub base_delay: Duration,
-    /// Upper bound of one backoff.
-    pub max_delay: Duration,
-    /// Retry paid calls whose outcome is unknown (may bill twice).
-    pub retry_possibly_charged: bool,
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    retry_possibly_charged: bool,
 }
 
 impl Default for RetryPolicy {
@@ -41,6 +41,26 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Attempts in all, the first included (1 = no retry).
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// Backoff before the first retry; doubles each time.
+    pub fn base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
+    /// Upper bound of one backoff.
+    pub fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
+    /// Whether paid calls whose outcome is unknown are retried (may bill twice).
+    pub fn retries_possibly_charged(&self) -> bool {
+        self.retry_possibly_charged
+    }
+
     /// Never retry.
     pub fn none() -> Self {
         Self {

@@ -1,13 +1,66 @@
-//! Secrets: credentials are [`SecretString`]s, exposed only inside a signer.
+//! Secrets: credentials are [`Secret`]s, exposed only inside a signer.
 
-pub use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+/// A credential (an app secret, a key, a password, a token): `Debug` never shows it, it
+/// is zeroed in memory when dropped, and [`Secret::expose`] is the one way to read it,
+/// meant for signers and token requests only.
+///
+/// credkit's own type, so that no third-party pre-1.0 type is part of the public API
+/// (it wraps `secrecy`'s `SecretString`, an implementation detail).
+///
+/// ```
+/// use cred_core::Secret;
+///
+/// let secret = Secret::from("hunter2-hunter2");
+/// assert_eq!(format!("{secret:?}"), "Secret([redacted])");
+/// assert_eq!(secret.expose(), "hunter2-hunter2");
+/// ```
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
+
+impl Secret {
+    /// A secret holding `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(secrecy::SecretString::from(value.into()))
+    }
+
+    /// The secret's value. Call it only where the value is used (a signature, a token
+    /// request), never to print or log it.
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+
+    /// Whether the value is empty or only whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.expose().trim().is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
 
 /// Reads an environment variable as a secret; `None` when unset or empty.
-pub fn secret_from_env(name: &str) -> Option<SecretString> {
+pub fn secret_from_env(name: &str) -> Option<Secret> {
     std::env::var(name)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .map(|v| SecretString::from(v.trim().to_owned()))
+        .map(|v| Secret::new(v.trim()))
 }
 
 /// Reads a non-secret environment variable; `None` when unset or empty.
@@ -37,9 +90,10 @@ mod tests {
 
     #[test]
     fn debug_of_a_secret_is_redacted() {
-        let s = SecretString::from("hunter2-hunter2".to_owned());
+        let s = Secret::from("hunter2-hunter2".to_owned());
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
-        assert_eq!(s.expose_secret(), "hunter2-hunter2");
+        assert_eq!(s.expose(), "hunter2-hunter2");
+        assert!(Secret::from(" \t").is_blank() && !s.is_blank());
     }
 }

@@ -16,6 +16,7 @@ use crate::transport::{ProxyUrl, RootCa, Transport, TransportConfig};
 
 /// Which client-side rate limiter a client uses.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum LimiterChoice {
     /// A [`LocalRateLimiter`] at this many requests a second, burst 1: no one-second
     /// window admits more.
@@ -46,8 +47,10 @@ impl fmt::Debug for LimiterChoice {
     }
 }
 
-/// Transport, rate-limit and retry settings of one client.
+/// Transport, rate-limit and retry settings of one client (built by
+/// [`ClientSettings::new`]; new fields may be added).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientSettings {
     /// Timeouts, body cap, user agent.
     pub transport: TransportConfig,

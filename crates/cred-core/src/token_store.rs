@@ -28,15 +28,16 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::error::Error;
-use crate::secret::SecretString;
+use crate::secret::Secret;
 
-/// A token as a store hands it out.
+/// A token as a store hands it out (built with [`StoredToken::new`]).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct StoredToken {
     /// The access token.
-    pub access: SecretString,
+    pub access: Secret,
     /// The refresh token that came with it, if any.
-    pub refresh: Option<SecretString>,
+    pub refresh: Option<Secret>,
     /// Numbers tokens of one account so a refused one is dropped once (see
     /// [`TokenStore::invalidate`]). Never 0.
     pub generation: u64,
@@ -44,6 +45,26 @@ pub struct StoredToken {
     pub lifetime: Duration,
     /// What is left of it now.
     pub remaining: Duration,
+}
+
+impl StoredToken {
+    /// A token numbered `generation` (never 0), obtained with `lifetime`, of which
+    /// `remaining` is left.
+    pub fn new(
+        access: Secret,
+        refresh: Option<Secret>,
+        generation: u64,
+        lifetime: Duration,
+        remaining: Duration,
+    ) -> Self {
+        Self {
+            access,
+            refresh,
+            generation,
+            lifetime,
+            remaining,
+        }
+    }
 }
 
 impl fmt::Debug for StoredToken {
@@ -58,16 +79,29 @@ impl fmt::Debug for StoredToken {
     }
 }
 
-/// A token just obtained from the provider, to be published.
+/// A token just obtained from the provider, to be published (built with
+/// [`NewToken::new`]).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct NewToken {
     /// The access token.
-    pub access: SecretString,
+    pub access: Secret,
     /// The refresh token that came with it, if any.
-    pub refresh: Option<SecretString>,
+    pub refresh: Option<Secret>,
     /// Its lifetime (zero: it expires at once; it is handed to the callers that waited
     /// for it and not kept).
     pub lifetime: Duration,
+}
+
+impl NewToken {
+    /// A token valid for `lifetime`, with the refresh token that came with it.
+    pub fn new(access: Secret, refresh: Option<Secret>, lifetime: Duration) -> Self {
+        Self {
+            access,
+            refresh,
+            lifetime,
+        }
+    }
 }
 
 impl fmt::Debug for NewToken {
@@ -270,11 +304,10 @@ impl TokenStore for MemoryTokenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::ExposeSecret;
 
     fn new_token(value: &str, lifetime: Duration) -> NewToken {
         NewToken {
-            access: SecretString::from(value.to_owned()),
+            access: Secret::from(value.to_owned()),
             refresh: None,
             lifetime,
         }
@@ -337,7 +370,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let got = store.get("a").await.unwrap().unwrap();
-        assert_eq!(got.access.expose_secret(), "t1");
+        assert_eq!(got.access.expose(), "t1");
         assert_eq!(got.generation, first.generation);
         assert!(got.remaining <= Duration::from_secs(60));
         let second = store
@@ -374,8 +407,8 @@ mod tests {
     #[test]
     fn debug_shows_no_token() {
         let t = StoredToken {
-            access: SecretString::from("tok-secret".to_owned()),
-            refresh: Some(SecretString::from("ref-secret".to_owned())),
+            access: Secret::from("tok-secret".to_owned()),
+            refresh: Some(Secret::from("ref-secret".to_owned())),
             generation: 3,
             lifetime: Duration::from_secs(1),
             remaining: Duration::from_secs(1),

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::redirect;
 
 use crate::auth::OutgoingRequest;
@@ -91,12 +91,12 @@ impl RootCa {
 /// An HTTP(S) proxy every request of a client goes through. Its password (in
 /// `http://user:password@host:port`) never appears in `Debug`, `Display` or errors.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ProxyUrl(reqwest::Url);
+pub struct ProxyUrl(url::Url);
 
 impl ProxyUrl {
     /// Parses `http://[user:password@]host:port` (or `https://`, `socks5://`).
     pub fn parse(url: &str) -> Result<Self, Error> {
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|_| {
+        let parsed = url::Url::parse(url.trim()).map_err(|_| {
             Error::config("the proxy is not a URL (expected http://[user:password@]host:port)")
         })?;
         if !matches!(parsed.scheme(), "http" | "https" | "socks5" | "socks5h")
@@ -130,8 +130,10 @@ impl fmt::Debug for ProxyUrl {
     }
 }
 
-/// Transport settings.
+/// Transport settings: start from [`TransportConfig::default`] and set fields (new
+/// fields may be added: build it no other way).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportConfig {
     /// Overall timeout of one attempt (connect, send, read the whole body).
     pub timeout: Duration,
@@ -146,6 +148,32 @@ pub struct TransportConfig {
     /// A proxy for every request (`None`: the `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
     /// variables, as `reqwest` reads them).
     pub proxy: Option<ProxyUrl>,
+}
+
+impl TransportConfig {
+    /// The same settings with an overall timeout of one attempt of `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The same settings with a connect timeout of `timeout`.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The same settings, trusting `ca` as well.
+    pub fn with_root_ca(mut self, ca: RootCa) -> Self {
+        self.root_cas.push(ca);
+        self
+    }
+
+    /// The same settings, sending every request through `proxy`.
+    pub fn with_proxy(mut self, proxy: ProxyUrl) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
 }
 
 impl Default for TransportConfig {
@@ -163,6 +191,7 @@ impl Default for TransportConfig {
 
 /// A complete HTTP response, body read (within the cap).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RawResponse {
     /// HTTP status code.
     pub status: u16,
@@ -173,6 +202,16 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// A response with `status`, `headers` and `body` (for decoders' tests, sandboxes
+    /// and custom transports).
+    pub fn new(status: u16, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
     /// A header's value as text, if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -212,6 +251,7 @@ const PREFIX_BYTES: usize = 64;
 
 /// What [`Transport::download`] streamed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Streamed {
     /// HTTP status code (2xx).
     pub status: u16,
@@ -330,7 +370,7 @@ fn redirect_error(
 
 /// `scheme://host[:port]` of a redirect's `Location` (resolved against `from`), never its
 /// path or query.
-fn redirect_target(from: &reqwest::Url, headers: &HeaderMap) -> Option<String> {
+fn redirect_target(from: &url::Url, headers: &HeaderMap) -> Option<String> {
     let location = headers.get(LOCATION)?.to_str().ok()?;
     let url = from.join(location.trim()).ok()?;
     match url.host_str() {
@@ -472,7 +512,7 @@ impl Transport {
     pub async fn download(
         &self,
         site: CallSite,
-        url: reqwest::Url,
+        url: url::Url,
         headers: HeaderMap,
         max_bytes: usize,
         sink: &mut (dyn std::io::Write + Send),

@@ -9,6 +9,7 @@ use crate::mask::mask_id_number;
 
 /// Why a value failed validation. Never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("{reason}")]
 pub struct ValidationError {
     /// What is wrong, in words a user can act on.
@@ -142,7 +143,7 @@ pub fn check_resident_id(input: &str) -> Result<Date, ValidationError> {
     }
     let num = |r: std::ops::Range<usize>| body[r].parse::<u16>().unwrap_or(0);
     let birth = Date::new(num(6..10), num(10..12) as u8, num(12..14) as u8)
-        .filter(|d| d.year >= 1800 && *d <= Date::today_china())
+        .filter(|d| d.year() >= 1800 && *d <= Date::today_china())
         .ok_or_else(|| ValidationError::new("ID number does not contain a real birth date"))?;
     let expected = resident_id_check_char(body)
         .ok_or_else(|| ValidationError::new("ID number is malformed"))?;
@@ -281,21 +282,52 @@ pub const LICENSE_ID_PREFIX: &str = "1.2.156.3005.2.";
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LicenseId {
     /// 证照类型代码: licence type code.
-    pub type_code: String,
+    type_code: String,
     /// 颁发机构代码: the issuing authority's code (usually its credit code).
-    pub issuer: String,
+    issuer: String,
     /// 顺序号: serial within type and issuer.
-    pub serial: String,
+    serial: String,
     /// 版本号: three-digit version.
-    pub version: String,
+    version: String,
     /// 校验位: the check character as written.
-    pub check: char,
+    check: char,
     /// The ISO/IEC 7064 MOD 37,36 check character computed over type, issuer, serial and
     /// version.
-    pub expected_check: char,
+    expected_check: char,
 }
 
 impl LicenseId {
+    /// 证照类型代码: licence type code.
+    pub fn type_code(&self) -> &str {
+        &self.type_code
+    }
+
+    /// 颁发机构代码: the issuing authority's code (usually its credit code).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// 顺序号: serial within type and issuer.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// 版本号: three-digit version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// 校验位: the check character as written.
+    pub fn check(&self) -> char {
+        self.check
+    }
+
+    /// The ISO/IEC 7064 MOD 37,36 check character computed over type, issuer, serial and
+    /// version.
+    pub fn expected_check(&self) -> char {
+        self.expected_check
+    }
+
     /// Whether the written check character is the computed one. Some platforms issue
     /// identifiers with a non-standard check character: a mismatch is a warning, not a
     /// reason to reject the identifier.

@@ -14,15 +14,14 @@ use cred_core::{
 };
 use httpmock::prelude::*;
 
-static PING: Endpoint = Endpoint {
-    site: CallSite::new("demo", "ping"),
-    title: "ping",
-    method: Method::Get,
-    path: "/v1/ping",
-    encoding: Encoding::Query,
-    billing: Billing::Free,
-    deprecated: false,
-};
+static PING: Endpoint = Endpoint::new(
+    CallSite::new("demo", "ping"),
+    "ping",
+    Method::Get,
+    "/v1/ping",
+    Encoding::Query,
+    Billing::Free,
+);
 
 struct Ping {
     word: String,
@@ -53,18 +52,14 @@ fn decode(
     redactor: &Redactor<'_>,
 ) -> Result<Answer<serde_json::Value>, Error> {
     if !raw.is_success() {
-        return Err(Error::HttpStatus {
-            site: endpoint.site,
-            status: raw.status,
-            snippet: redactor.snippet(&String::from_utf8_lossy(&raw.body), 80),
-            retry_after: None,
-        });
+        return Err(Error::http_status(
+            endpoint.site,
+            raw.status,
+            redactor.snippet(&String::from_utf8_lossy(&raw.body), 80),
+        ));
     }
-    let value = serde_json::from_slice(&raw.body).map_err(|e| Error::Decode {
-        site: endpoint.site,
-        reason: e.to_string(),
-        snippet: String::new(),
-    })?;
+    let value = serde_json::from_slice(&raw.body)
+        .map_err(|e| Error::decode(endpoint.site, e.to_string(), String::new()))?;
     let mut meta = ResponseMeta::new(endpoint.site.provider, endpoint.site.operation);
     meta.charged = Charged::No;
     Ok(Answer::new(Some(value), meta))
@@ -108,14 +103,7 @@ fn core(
     retry: RetryPolicy,
     timeout: Duration,
 ) -> ClientCore {
-    let transport = Transport::new(
-        TransportConfig {
-            timeout,
-            ..TransportConfig::default()
-        },
-        None,
-    )
-    .unwrap();
+    let transport = Transport::new(TransportConfig::default().with_timeout(timeout), None).unwrap();
     ClientCore::new(transport, auth, retry, &format!("{}/", server.base_url()))
         .unwrap()
         .with_endpoints(&[&PING])

@@ -16,15 +16,14 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-static PING: Endpoint = Endpoint {
-    site: CallSite::new("demo", "ping"),
-    title: "ping",
-    method: Method::Get,
-    path: "/ping",
-    encoding: Encoding::Query,
-    billing: Billing::Free,
-    deprecated: false,
-};
+static PING: Endpoint = Endpoint::new(
+    CallSite::new("demo", "ping"),
+    "ping",
+    Method::Get,
+    "/ping",
+    Encoding::Query,
+    Billing::Free,
+);
 
 const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}";
 
@@ -35,15 +34,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn request(url: &str) -> OutgoingRequest {
-    OutgoingRequest {
-        endpoint: &PING,
-        url: reqwest::Url::parse(url).unwrap(),
-        headers: HeaderMap::new(),
-        params: vec![("word", "hello".to_owned())],
-        body: None,
-        credential: 0,
-        signed: None,
-    }
+    let mut request = OutgoingRequest::new(&PING, cred_core::url::Url::parse(url).unwrap());
+    request.params = vec![("word", "hello".to_owned())];
+    request
 }
 
 /// An HTTPS server on loopback with the fixture certificate (issued by `ca.pem`).
@@ -101,10 +94,7 @@ async fn a_private_ca_is_trusted_only_when_added() {
     let ca = RootCa::from_file(fixture("ca.pem")).unwrap();
     assert_eq!(ca.len(), 1);
     assert!(format!("{ca:?}").contains("ca.pem"));
-    let config = TransportConfig {
-        root_cas: vec![ca],
-        ..TransportConfig::default()
-    };
+    let config = TransportConfig::default().with_root_ca(ca);
     let trusted = Transport::new(config, None).unwrap();
     let raw = trusted.send(request(&url), &Redactor::new()).await.unwrap();
     assert_eq!((raw.status, &raw.body[..]), (200, &b"{\"ok\":true}"[..]));
@@ -136,10 +126,7 @@ async fn every_request_goes_through_the_proxy_and_its_password_never_shows() {
     });
     let proxy = ProxyUrl::parse(&format!("http://ops:pr0xy-Secret-9@127.0.0.1:{port}")).unwrap();
     assert!(!format!("{proxy} {proxy:?}").contains("pr0xy-Secret-9"));
-    let config = TransportConfig {
-        proxy: Some(proxy),
-        ..TransportConfig::default()
-    };
+    let config = TransportConfig::default().with_proxy(proxy);
     assert!(!format!("{config:?}").contains("pr0xy-Secret-9"));
     let transport = Transport::new(config, None).unwrap();
     // A host that does not resolve: only the proxy can answer.
@@ -164,14 +151,7 @@ async fn every_request_goes_through_the_proxy_and_its_password_never_shows() {
 
     // A proxy that refuses connections: the error names no password.
     let dead = ProxyUrl::parse("http://ops:pr0xy-Secret-9@127.0.0.1:1").unwrap();
-    let transport = Transport::new(
-        TransportConfig {
-            proxy: Some(dead),
-            ..TransportConfig::default()
-        },
-        None,
-    )
-    .unwrap();
+    let transport = Transport::new(TransportConfig::default().with_proxy(dead), None).unwrap();
     let err = transport
         .send(
             request("http://provider.credkit.invalid/ping"),
@@ -210,10 +190,7 @@ async fn a_download_never_follows_a_redirect_from_https_down_to_http() {
     );
     let url = tls_server_answering(redirect.into_bytes()).await;
     let transport = Transport::new(
-        TransportConfig {
-            root_cas: vec![RootCa::from_file(fixture("ca.pem")).unwrap()],
-            ..TransportConfig::default()
-        },
+        TransportConfig::default().with_root_ca(RootCa::from_file(fixture("ca.pem")).unwrap()),
         None,
     )
     .unwrap();

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cred_core::{
-    CallSite, LocalRateLimiter, MemoryTokenStore, NewToken, RateLimiter, SecretString, TokenStore,
+    CallSite, LocalRateLimiter, MemoryTokenStore, NewToken, RateLimiter, Secret, TokenStore,
 };
 use cred_redis::{RedisRateLimiter, RedisTokenStore, TokenKey};
 
@@ -74,13 +74,13 @@ async fn per_get(store: &dyn TokenStore, n: u32) -> Duration {
         .await
         .unwrap()
         .unwrap();
-    let token = NewToken {
-        access: SecretString::from("f54922eb-62da-43df-acee-c2e7d69b0a9c".to_owned()),
-        refresh: Some(SecretString::from(
+    let token = NewToken::new(
+        Secret::from("f54922eb-62da-43df-acee-c2e7d69b0a9c".to_owned()),
+        Some(Secret::from(
             "bc2d74f1-88ad-42ad-af9d-12b4d57d16bf".to_owned(),
         )),
-        lifetime: Duration::from_secs(3600),
-    };
+        Duration::from_secs(3600),
+    );
     store.publish("bench", &lease, token).await.unwrap();
     for _ in 0..1000 {
         store.get("bench").await.unwrap().unwrap();

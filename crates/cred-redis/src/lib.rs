@@ -156,13 +156,13 @@ pub(crate) fn unavailable(
             "{message} (Redis refused the credentials: check the password in the Redis URL)"
         ));
     }
-    Error::Transport {
+    Error::transport_with_source(
         site,
+        cred_core::TransportFailure::SharedState,
         message,
-        sent: false,
-        failure: cred_core::TransportFailure::SharedState,
-        source: Some(std::sync::Arc::new(e)),
-    }
+        false,
+        std::sync::Arc::new(e),
+    )
 }
 
 /// Whether Redis refused the connection's credentials (`NOAUTH`, `WRONGPASS`, ...).

@@ -11,7 +11,7 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cred_core::seal::SealingKey;
-use cred_core::{Error, ExposeSecret, SecretString};
+use cred_core::{Error, Secret};
 
 /// The environment variable the `cred` CLI reads the token key from.
 pub const ENV_TOKEN_KEY: &str = "CRED_REDIS_TOKEN_KEY";
@@ -68,8 +68,8 @@ impl TokenKey {
     }
 
     /// The key as standard base64, the form [`TokenKey::parse`] reads.
-    pub fn to_base64(&self) -> SecretString {
-        SecretString::from(STANDARD.encode(self.key.expose_bytes()))
+    pub fn to_base64(&self) -> Secret {
+        Secret::from(STANDARD.encode(self.key.expose_bytes()))
     }
 
     /// The first 8 hex digits of SHA-256 over the key: tells keys apart in logs.
@@ -88,27 +88,23 @@ impl TokenKey {
 pub(crate) fn seal(
     key: Option<&TokenKey>,
     context: &str,
-    secret: &SecretString,
+    secret: &Secret,
 ) -> Result<String, Error> {
     let Some(key) = key else {
-        return Ok(format!("p1.{}", secret.expose_secret()));
+        return Ok(format!("p1.{}", secret.expose()));
     };
     let sealed = key
         .key
-        .seal(context.as_bytes(), secret.expose_secret().as_bytes())?;
+        .seal(context.as_bytes(), secret.expose().as_bytes())?;
     Ok(format!("s1.{}", STANDARD.encode(sealed)))
 }
 
 /// Reads a stored form back. A sealed value without a key, a plain one with a key, or
 /// one that does not open under the key is a configuration error (processes sharing a
 /// namespace must share the key). Errors never quote the value.
-pub(crate) fn open(
-    key: Option<&TokenKey>,
-    context: &str,
-    stored: &str,
-) -> Result<SecretString, Error> {
+pub(crate) fn open(key: Option<&TokenKey>, context: &str, stored: &str) -> Result<Secret, Error> {
     match (stored.split_once('.'), key) {
-        (Some(("p1", plain)), None) => Ok(SecretString::from(plain.to_owned())),
+        (Some(("p1", plain)), None) => Ok(Secret::from(plain.to_owned())),
         (Some(("p1", _)), Some(_)) => Err(Error::config(
             "the token in Redis is stored unsealed but this process has a token key: every process sharing the namespace must use the same token key (or none)",
         )),
@@ -120,7 +116,7 @@ pub(crate) fn open(
             .ok()
             .and_then(|data| key.key.open(context.as_bytes(), &data))
             .and_then(|plain| String::from_utf8(plain).ok())
-            .map(SecretString::from)
+            .map(Secret::from)
             .ok_or_else(|| {
                 Error::config(format!(
                     "the token in Redis does not open with this token key (fingerprint {}): every process sharing the namespace must use the same key",
@@ -137,8 +133,8 @@ pub(crate) fn open(
 mod tests {
     use super::*;
 
-    fn secret(s: &str) -> SecretString {
-        SecretString::from(s.to_owned())
+    fn secret(s: &str) -> Secret {
+        Secret::from(s.to_owned())
     }
 
     #[test]
@@ -153,7 +149,7 @@ mod tests {
             seal(Some(&key), "ns:token:{a}/tok", &secret("tok-123")).unwrap()
         );
         let opened = open(Some(&key), "ns:token:{a}/tok", &stored).unwrap();
-        assert_eq!(opened.expose_secret(), "tok-123");
+        assert_eq!(opened.expose(), "tok-123");
         // Moved to another key or field, or opened under another key: refused.
         assert!(open(Some(&key), "ns:token:{b}/tok", &stored).is_err());
         let other = TokenKey::generate().unwrap();
@@ -172,7 +168,7 @@ mod tests {
     fn plain_forms_and_mismatches() {
         let stored = seal(None, "c", &secret("tok")).unwrap();
         assert_eq!(stored, "p1.tok");
-        assert_eq!(open(None, "c", &stored).unwrap().expose_secret(), "tok");
+        assert_eq!(open(None, "c", &stored).unwrap().expose(), "tok");
         let key = TokenKey::generate().unwrap();
         assert!(open(Some(&key), "c", &stored).is_err());
         assert!(open(None, "c", "garbage").is_err());
@@ -184,7 +180,7 @@ mod tests {
     fn keys_parse_from_hex_or_base64_and_never_show() {
         let key = TokenKey::generate().unwrap();
         let b64 = key.to_base64();
-        let parsed = TokenKey::parse(b64.expose_secret()).unwrap();
+        let parsed = TokenKey::parse(b64.expose()).unwrap();
         assert_eq!(parsed.fingerprint(), key.fingerprint());
         let hex = cred_core::digest::hex_lower(key.key.expose_bytes());
         assert_eq!(
@@ -197,7 +193,7 @@ mod tests {
         }
         let shown = format!("{key:?}");
         assert!(
-            !shown.contains(b64.expose_secret()) && !shown.contains(&hex),
+            !shown.contains(b64.expose()) && !shown.contains(&hex),
             "{shown}"
         );
     }

@@ -292,13 +292,13 @@ impl RedisTokenStore {
                     &refresh,
                 )?)
             };
-            Ok(StoredToken {
+            Ok(StoredToken::new(
                 access,
                 refresh,
                 generation,
-                lifetime: Duration::from_millis(life_ms),
-                remaining: Duration::from_millis(remaining),
-            })
+                Duration::from_millis(life_ms),
+                Duration::from_millis(remaining),
+            ))
         };
         Ok(read().map(Some))
     }
@@ -393,13 +393,13 @@ impl TokenStore for RedisTokenStore {
             return local.publish(account, &lease, token).await;
         }
         let generation = self.publish_remote(account, lease, &token).await?;
-        Ok(StoredToken {
-            access: token.access,
-            refresh: token.refresh,
+        Ok(StoredToken::new(
+            token.access,
+            token.refresh,
             generation,
-            lifetime: token.lifetime,
-            remaining: token.lifetime,
-        })
+            token.lifetime,
+            token.lifetime,
+        ))
     }
 
     async fn release(&self, account: &str, lease: &Lease) -> Result<(), Error> {

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use cred_core::{
-    Charged, Error, ErrorKind, ExposeSecret, Lease, NewToken, SecretString, TokenStore,
-};
+use cred_core::{Charged, Error, ErrorKind, Lease, NewToken, Secret, TokenStore};
 use cred_redis::{RedisRateLimiter, RedisTokenStore, TokenKey};
 use cred_sandbox::Sandbox;
 use cred_sandbox::credentials::{ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_USERNAME};
@@ -37,11 +35,11 @@ fn clients_sharing(zz_base_url: &str, url: &str, n: usize) -> Vec<zz_license_api
 }
 
 fn new_token(value: &str, lifetime: Duration) -> NewToken {
-    NewToken {
-        access: SecretString::from(value.to_owned()),
-        refresh: Some(SecretString::from(format!("{value}-refresh"))),
+    NewToken::new(
+        Secret::from(value.to_owned()),
+        Some(Secret::from(format!("{value}-refresh"))),
         lifetime,
-    }
+    )
 }
 
 /// The fields of the token hash `name`, and its `tok` field.
@@ -103,8 +101,8 @@ async fn the_store_keeps_leases_generations_and_lifetimes_on_the_server() {
         .unwrap()
         .expect("published: the lease is free");
     let seen = b.get("acct").await.unwrap().unwrap();
-    assert_eq!(seen.access.expose_secret(), "tok-1");
-    assert_eq!(seen.refresh.unwrap().expose_secret(), "tok-1-refresh");
+    assert_eq!(seen.access.expose(), "tok-1");
+    assert_eq!(seen.refresh.unwrap().expose(), "tok-1-refresh");
     assert_eq!(seen.generation, first.generation);
     assert_eq!(seen.lifetime, Duration::from_secs(60));
     assert!(seen.remaining <= Duration::from_secs(60) && seen.remaining > Duration::from_secs(58));
@@ -128,7 +126,7 @@ async fn the_store_keeps_leases_generations_and_lifetimes_on_the_server() {
     // A late report on the first token does not drop the second.
     assert!(!b.invalidate("acct", first.generation).await.unwrap());
     assert_eq!(
-        b.get("acct").await.unwrap().unwrap().access.expose_secret(),
+        b.get("acct").await.unwrap().unwrap().access.expose(),
         "tok-2"
     );
     assert!(b.invalidate("acct", second.generation).await.unwrap());
@@ -263,7 +261,7 @@ async fn tokens_at_rest_are_sealed_with_the_configured_key() {
     let same_key = zz_builder(&zz)
         .token_store(Arc::new(
             RedisTokenStore::builder(redis.url())
-                .token_key(TokenKey::parse(key.to_base64().expose_secret()).unwrap())
+                .token_key(TokenKey::parse(key.to_base64().expose()).unwrap())
                 .build()
                 .unwrap(),
         ))

@@ -3,11 +3,11 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use cred_core::{Authorizer, Error, ExposeSecret, OutgoingRequest, Redactor, SecretString};
+use cred_core::{Authorizer, Error, OutgoingRequest, Redactor, Secret};
 
 /// Prepends `key` to every request's parameters; registers it for redaction.
 pub(crate) struct KeyAuth {
-    pub(crate) key: SecretString,
+    pub(crate) key: Secret,
 }
 
 impl fmt::Debug for KeyAuth {
@@ -21,7 +21,7 @@ impl Authorizer for KeyAuth {
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
         request
             .params
-            .insert(0, ("key", self.key.expose_secret().to_owned()));
+            .insert(0, ("key", self.key.expose().to_owned()));
         Ok(())
     }
 
@@ -30,6 +30,6 @@ impl Authorizer for KeyAuth {
     }
 
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
-        redactor.secret(self.key.expose_secret());
+        redactor.secret(self.key.expose());
     }
 }

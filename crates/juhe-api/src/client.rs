@@ -5,9 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use cred_core::secret::{secret_from_env, var_from_env};
-use cred_core::{
-    Answer, ApiRequest, ClientCore, ClientSettings, Error, ExposeSecret, SecretString,
-};
+use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error, Secret};
 
 use crate::auth::KeyAuth;
 use crate::envelope;
@@ -29,7 +27,7 @@ pub const ENV_BASE_URL: &str = "JUHE_BASE_URL";
 #[derive(Clone)]
 pub struct Config {
     /// The API key (个人中心 -> 我的数据); sent as the `key` parameter.
-    pub key: SecretString,
+    pub key: Secret,
     /// Base URL; [`DEFAULT_BASE_URL`] unless overridden.
     pub base_url: String,
 }
@@ -47,7 +45,7 @@ impl Config {
     /// A configuration for the production endpoint.
     pub fn new(key: impl Into<String>) -> Self {
         Self {
-            key: SecretString::from(key.into()),
+            key: Secret::from(key.into()),
             base_url: DEFAULT_BASE_URL.to_owned(),
         }
     }
@@ -120,11 +118,11 @@ impl ClientBuilder {
         let config = self
             .config
             .ok_or_else(|| Error::config(format!("Juhe key is not set (set {ENV_KEY})")))?;
-        if config.key.expose_secret().trim().is_empty() {
+        if config.key.expose().trim().is_empty() {
             return Err(Error::config(format!("Juhe key is empty (set {ENV_KEY})")));
         }
         let auth = KeyAuth {
-            key: SecretString::from(config.key.expose_secret().trim().to_owned()),
+            key: Secret::from(config.key.expose().trim().to_owned()),
         };
         let core = self
             .settings

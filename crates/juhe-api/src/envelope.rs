@@ -28,15 +28,10 @@ pub fn decode<T: DeserializeOwned>(
     redactor: &Redactor<'_>,
 ) -> Result<Answer<T>, Error> {
     let envelope: Envelope<'_> = body::parse_envelope(endpoint, raw, redactor)?;
-    let reply = body::Reply {
-        code: envelope.error_code,
-        code_field: "error_code",
-        message: envelope.reason,
-        charged: None,
-        request_id: None,
-        payload: envelope.result,
-        payload_field: "result",
-    };
+    let mut reply = body::Reply::new("error_code", "result");
+    reply.code = envelope.error_code;
+    reply.message = envelope.reason;
+    reply.payload = envelope.result;
     let mut answer = body::conclude(endpoint, raw, redactor, CODES, reply, body::table_kind)
         .map_err(|e| match e {
             // A refused key says which variable holds it.

@@ -4,136 +4,132 @@ use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
 /// The Juhe (聚合数据) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
-    ::cred_core::CodeInfo {
-        code: "0",
-        outcome: ::cred_core::CodeOutcome::Ok,
-        charged: ::cred_core::Charged::Yes,
-        message: "success",
-    },
-    ::cred_core::CodeInfo {
-        code: "260200",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
-        charged: ::cred_core::Charged::No,
-        message: "网络超时,请稍后再试",
-    },
-    ::cred_core::CodeInfo {
-        code: "260201",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "参数缺失",
-    },
-    ::cred_core::CodeInfo {
-        code: "260202",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "参数不合法",
-    },
-    ::cred_core::CodeInfo {
-        code: "260203",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
-        charged: ::cred_core::Charged::No,
-        message: "内部错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "260204",
-        outcome: ::cred_core::CodeOutcome::NoRecord,
-        charged: ::cred_core::Charged::No,
-        message: "查询无结果",
-    },
-    ::cred_core::CodeInfo {
-        code: "260205",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
-        charged: ::cred_core::Charged::Unknown,
-        message: "未知错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "10001",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "错误的请求KEY",
-    },
-    ::cred_core::CodeInfo {
-        code: "10002",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "该KEY无请求权限",
-    },
-    ::cred_core::CodeInfo {
-        code: "10003",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "KEY过期",
-    },
-    ::cred_core::CodeInfo {
-        code: "10004",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "错误的OPENID",
-    },
-    ::cred_core::CodeInfo {
-        code: "10005",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "应用未审核超时, 请提交认证",
-    },
-    ::cred_core::CodeInfo {
-        code: "10007",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "未知的请求源",
-    },
-    ::cred_core::CodeInfo {
-        code: "10008",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "被禁止的IP",
-    },
-    ::cred_core::CodeInfo {
-        code: "10009",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "被禁止的KEY",
-    },
-    ::cred_core::CodeInfo {
-        code: "10011",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
-        charged: ::cred_core::Charged::No,
-        message: "当前IP请求超过限制",
-    },
-    ::cred_core::CodeInfo {
-        code: "10012",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
-        charged: ::cred_core::Charged::No,
-        message: "请求超过次数限制",
-    },
-    ::cred_core::CodeInfo {
-        code: "10013",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
-        charged: ::cred_core::Charged::No,
-        message: "测试KEY超过请求限制",
-    },
-    ::cred_core::CodeInfo {
-        code: "10014",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
-        charged: ::cred_core::Charged::Unknown,
-        message: "系统内部异常(调用充值类业务时, 请务必联系客服或通过订单查询接口检测订单, 避免造成损失)",
-    },
-    ::cred_core::CodeInfo {
-        code: "10020",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
-        charged: ::cred_core::Charged::No,
-        message: "接口维护",
-    },
-    ::cred_core::CodeInfo {
-        code: "10021",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "接口停用",
-    },
+    ::cred_core::CodeInfo::new(
+        "0",
+        ::cred_core::CodeOutcome::Ok,
+        ::cred_core::Charged::Yes,
+        "success",
+    ),
+    ::cred_core::CodeInfo::new(
+        "260200",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
+        ::cred_core::Charged::No,
+        "网络超时,请稍后再试",
+    ),
+    ::cred_core::CodeInfo::new(
+        "260201",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "参数缺失",
+    ),
+    ::cred_core::CodeInfo::new(
+        "260202",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "参数不合法",
+    ),
+    ::cred_core::CodeInfo::new(
+        "260203",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
+        ::cred_core::Charged::No,
+        "内部错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "260204",
+        ::cred_core::CodeOutcome::NoRecord,
+        ::cred_core::Charged::No,
+        "查询无结果",
+    ),
+    ::cred_core::CodeInfo::new(
+        "260205",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
+        ::cred_core::Charged::Unknown,
+        "未知错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10001",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "错误的请求KEY",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10002",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "该KEY无请求权限",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10003",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "KEY过期",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10004",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "错误的OPENID",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10005",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "应用未审核超时, 请提交认证",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10007",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "未知的请求源",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10008",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "被禁止的IP",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10009",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "被禁止的KEY",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10011",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
+        ::cred_core::Charged::No,
+        "当前IP请求超过限制",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10012",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
+        ::cred_core::Charged::No,
+        "请求超过次数限制",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10013",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::QuotaExhausted),
+        ::cred_core::Charged::No,
+        "测试KEY超过请求限制",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10014",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
+        ::cred_core::Charged::Unknown,
+        "系统内部异常(调用充值类业务时, 请务必联系客服或通过订单查询接口检测订单, 避免造成损失)",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10020",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
+        ::cred_core::Charged::No,
+        "接口维护",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10021",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "接口停用",
+    ),
 ];
 
 /// Every endpoint of this crate, in spec order.
@@ -143,15 +139,14 @@ pub static ENDPOINTS: &[&Endpoint] = &[
 ];
 
 /// Endpoint descriptor of 企业工程资质资格查询.
-pub static CON_LIC_BY_NAME: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("juhe", "con_lic_by_name"),
-    title: "企业工程资质资格查询",
-    method: ::cred_core::Method::Post,
-    path: "/enterprise/App/ConLicByName/query",
-    encoding: ::cred_core::Encoding::Form,
-    billing: ::cred_core::Billing::Paid,
-    deprecated: false,
-};
+pub static CON_LIC_BY_NAME: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("juhe", "con_lic_by_name"),
+    "企业工程资质资格查询",
+    ::cred_core::Method::Post,
+    "/enterprise/App/ConLicByName/query",
+    ::cred_core::Encoding::Form,
+    ::cred_core::Billing::Paid,
+);
 
 /// Request of 企业工程资质资格查询 (`con_lic_by_name`).
 ///
@@ -230,15 +225,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 企业行政许可.
-pub static ADMINISTRATIVE_LICENSE_LIST_BY_NAME: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("juhe", "administrative_license_list_by_name"),
-    title: "企业行政许可",
-    method: ::cred_core::Method::Post,
-    path: "/enterprise/App/AdministrativeLicenseListByName/query.php",
-    encoding: ::cred_core::Encoding::Form,
-    billing: ::cred_core::Billing::Paid,
-    deprecated: false,
-};
+pub static ADMINISTRATIVE_LICENSE_LIST_BY_NAME: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("juhe", "administrative_license_list_by_name"),
+    "企业行政许可",
+    ::cred_core::Method::Post,
+    "/enterprise/App/AdministrativeLicenseListByName/query.php",
+    ::cred_core::Encoding::Form,
+    ::cred_core::Billing::Paid,
+);
 
 /// Request of 企业行政许可 (`administrative_license_list_by_name`).
 ///

@@ -115,7 +115,7 @@ async fn a_credit_code_is_checked_locally_and_sent_normalised() {
             .await
             .unwrap_err();
         match &err {
-            Error::InvalidInput { field, reason } => {
+            Error::InvalidInput { field, reason, .. } => {
                 assert_eq!(*field, "name");
                 assert!(reason.contains("check character"), "{reason}");
             }

@@ -5,9 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use cred_core::secret::{secret_from_env, var_from_env};
-use cred_core::{
-    Answer, ApiRequest, ClientCore, ClientSettings, Error, ExposeSecret, SecretString,
-};
+use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error, Secret};
 
 use crate::envelope;
 use crate::signer::{Clock, JumdataAuth};
@@ -33,7 +31,7 @@ pub struct Config {
     /// 客户唯一标识 `appId`, assigned by Jumdata.
     pub app_id: String,
     /// `appSecret`, assigned by Jumdata; used only to sign.
-    pub app_secret: SecretString,
+    pub app_secret: Secret,
     /// Base URL; [`DEFAULT_BASE_URL`] unless overridden.
     pub base_url: String,
 }
@@ -53,7 +51,7 @@ impl Config {
     pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
         Self {
             app_id: app_id.into(),
-            app_secret: SecretString::from(app_secret.into()),
+            app_secret: Secret::from(app_secret.into()),
             base_url: DEFAULT_BASE_URL.to_owned(),
         }
     }
@@ -123,7 +121,7 @@ impl ClientBuilder {
             None => {
                 self.config = Some(Config {
                     app_id: String::new(),
-                    app_secret: SecretString::from(String::new()),
+                    app_secret: Secret::from(String::new()),
                     base_url,
                 })
             }
@@ -147,7 +145,7 @@ impl ClientBuilder {
                 "Jumdata app id is empty (set {ENV_APP_ID})"
             )));
         }
-        if config.app_secret.expose_secret().trim().is_empty() {
+        if config.app_secret.expose().trim().is_empty() {
             return Err(Error::config(format!(
                 "Jumdata app secret is empty (set {ENV_APP_SECRET})"
             )));

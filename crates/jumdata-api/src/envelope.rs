@@ -28,13 +28,11 @@ struct Envelope<P> {
 
 impl<P> Envelope<P> {
     fn head(self) -> (body::Head, P) {
-        let head = body::Head {
-            code: self.code,
-            code_field: "code",
-            message: self.msg,
-            charged: self.charge,
-            request_id: self.task_no,
-        };
+        let mut head = body::Head::new("code");
+        head.code = self.code;
+        head.message = self.msg;
+        head.charged = self.charge;
+        head.request_id = self.task_no;
         (head, self.data)
     }
 }
@@ -107,15 +105,12 @@ fn decode_raw<T: DeserializeOwned>(
     // borrowed, so one envelope type serves both.
     let envelope: Envelope<Option<Box<RawValue>>> = body::parse_envelope(endpoint, raw, redactor)?;
     let (head, data) = envelope.head();
-    let reply = body::Reply {
-        code: head.code,
-        code_field: head.code_field,
-        message: head.message,
-        charged: head.charged,
-        request_id: head.request_id,
-        payload: data.as_deref(),
-        payload_field: "data",
-    };
+    let mut reply = body::Reply::new(head.code_field, "data");
+    reply.code = head.code;
+    reply.message = head.message;
+    reply.charged = head.charged;
+    reply.request_id = head.request_id;
+    reply.payload = data.as_deref();
     body::conclude(endpoint, raw, redactor, CODES, reply, refine_kind)
 }
 
@@ -125,11 +120,7 @@ mod tests {
     use crate::CredentialQueryResult;
 
     fn raw(status: u16, body: &str) -> RawResponse {
-        RawResponse {
-            status,
-            headers: Default::default(),
-            body: body.to_owned().into_bytes().into(),
-        }
+        RawResponse::new(status, Default::default(), body.to_owned().into_bytes())
     }
 
     /// What a decoding says, in a comparable form.

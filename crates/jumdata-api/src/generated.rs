@@ -4,110 +4,105 @@ use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
 /// The Jumdata (聚美智数) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
-    ::cred_core::CodeInfo {
-        code: "200",
-        outcome: ::cred_core::CodeOutcome::Ok,
-        charged: ::cred_core::Charged::Yes,
-        message: "成功(计费)",
-    },
-    ::cred_core::CodeInfo {
-        code: "400",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "参数错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "404",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "接口地址不正确",
-    },
-    ::cred_core::CodeInfo {
-        code: "500",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
-        charged: ::cred_core::Charged::No,
-        message: "系统维护,请稍候再试",
-    },
-    ::cred_core::CodeInfo {
-        code: "601",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "接口未开通",
-    },
-    ::cred_core::CodeInfo {
-        code: "602",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "账号停用",
-    },
-    ::cred_core::CodeInfo {
-        code: "603",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InsufficientBalance,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "余额不足请充值",
-    },
-    ::cred_core::CodeInfo {
-        code: "604",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "接口停用",
-    },
-    ::cred_core::CodeInfo {
-        code: "606",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
-        charged: ::cred_core::Charged::No,
-        message: "调用超限,请稍候再试",
-    },
-    ::cred_core::CodeInfo {
-        code: "607",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "ip不在白名单",
-    },
-    ::cred_core::CodeInfo {
-        code: "609",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
-        charged: ::cred_core::Charged::No,
-        message: "请求过于频繁,请稍候再试",
-    },
-    ::cred_core::CodeInfo {
-        code: "610",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
-        charged: ::cred_core::Charged::Unknown,
-        message: "请求超时",
-    },
-    ::cred_core::CodeInfo {
-        code: "701",
-        outcome: ::cred_core::CodeOutcome::NoRecord,
-        charged: ::cred_core::Charged::No,
-        message: "查无记录",
-    },
-    ::cred_core::CodeInfo {
-        code: "999",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
-        charged: ::cred_core::Charged::Unknown,
-        message: "其他,以实际返回为准",
-    },
+    ::cred_core::CodeInfo::new(
+        "200",
+        ::cred_core::CodeOutcome::Ok,
+        ::cred_core::Charged::Yes,
+        "成功(计费)",
+    ),
+    ::cred_core::CodeInfo::new(
+        "400",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "参数错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "404",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "接口地址不正确",
+    ),
+    ::cred_core::CodeInfo::new(
+        "500",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
+        ::cred_core::Charged::No,
+        "系统维护,请稍候再试",
+    ),
+    ::cred_core::CodeInfo::new(
+        "601",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "接口未开通",
+    ),
+    ::cred_core::CodeInfo::new(
+        "602",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "账号停用",
+    ),
+    ::cred_core::CodeInfo::new(
+        "603",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InsufficientBalance),
+        ::cred_core::Charged::No,
+        "余额不足请充值",
+    ),
+    ::cred_core::CodeInfo::new(
+        "604",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "接口停用",
+    ),
+    ::cred_core::CodeInfo::new(
+        "606",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
+        ::cred_core::Charged::No,
+        "调用超限,请稍候再试",
+    ),
+    ::cred_core::CodeInfo::new(
+        "607",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "ip不在白名单",
+    ),
+    ::cred_core::CodeInfo::new(
+        "609",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
+        ::cred_core::Charged::No,
+        "请求过于频繁,请稍候再试",
+    ),
+    ::cred_core::CodeInfo::new(
+        "610",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
+        ::cred_core::Charged::Unknown,
+        "请求超时",
+    ),
+    ::cred_core::CodeInfo::new(
+        "701",
+        ::cred_core::CodeOutcome::NoRecord,
+        ::cred_core::Charged::No,
+        "查无记录",
+    ),
+    ::cred_core::CodeInfo::new(
+        "999",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
+        ::cred_core::Charged::Unknown,
+        "其他,以实际返回为准",
+    ),
 ];
 
 /// Every endpoint of this crate, in spec order.
 pub static ENDPOINTS: &[&Endpoint] = &[&CREDENTIAL_QUERY, &IDCARD_CHECK];
 
 /// Endpoint descriptor of 职业资格证书查询.
-pub static CREDENTIAL_QUERY: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("jumdata", "credential_query"),
-    title: "职业资格证书查询",
-    method: ::cred_core::Method::Post,
-    path: "/credential/query",
-    encoding: ::cred_core::Encoding::Form,
-    billing: ::cred_core::Billing::Paid,
-    deprecated: true,
-};
-
+pub static CREDENTIAL_QUERY: Endpoint = Endpoint::new(
+        ::cred_core::CallSite::new("jumdata", "credential_query"),
+        "职业资格证书查询",
+        ::cred_core::Method::Post,
+        "/credential/query",
+        ::cred_core::Encoding::Form,
+        ::cred_core::Billing::Paid,
+    )
+    .deprecated();
 /// Request of 职业资格证书查询 (`credential_query`).
 ///
 /// Required parameters go to [`CredentialQuery::new`], optional ones to the setters.
@@ -252,15 +247,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 身份证实名核验.
-pub static IDCARD_CHECK: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("jumdata", "idcard_check"),
-    title: "身份证实名核验",
-    method: ::cred_core::Method::Post,
-    path: "/idcard/check",
-    encoding: ::cred_core::Encoding::Form,
-    billing: ::cred_core::Billing::Paid,
-    deprecated: false,
-};
+pub static IDCARD_CHECK: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("jumdata", "idcard_check"),
+    "身份证实名核验",
+    ::cred_core::Method::Post,
+    "/idcard/check",
+    ::cred_core::Encoding::Form,
+    ::cred_core::Billing::Paid,
+);
 
 /// Request of 身份证实名核验 (`idcard_check`).
 ///

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cred_core::digest::sha256_hex_concat;
-use cred_core::{Authorizer, Error, ExposeSecret, OutgoingRequest, Redactor, SecretString};
+use cred_core::{Authorizer, Error, OutgoingRequest, Redactor, Secret};
 
 /// A source of millisecond timestamps (the system clock unless replaced, e.g. in tests).
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -26,7 +26,7 @@ pub fn sign(app_id: &str, app_secret: &str, timestamp_ms: u64) -> String {
 /// Adds `appId`, `timestamp` and `sign` in front of every request's parameters.
 pub(crate) struct JumdataAuth {
     pub(crate) app_id: String,
-    pub(crate) app_secret: SecretString,
+    pub(crate) app_secret: Secret,
     pub(crate) clock: Clock,
 }
 
@@ -43,7 +43,7 @@ impl fmt::Debug for JumdataAuth {
 impl Authorizer for JumdataAuth {
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
         let timestamp = (self.clock)();
-        let signature = sign(&self.app_id, self.app_secret.expose_secret(), timestamp);
+        let signature = sign(&self.app_id, self.app_secret.expose(), timestamp);
         request.params.splice(
             0..0,
             [
@@ -60,7 +60,7 @@ impl Authorizer for JumdataAuth {
     }
 
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
-        redactor.secret(self.app_secret.expose_secret());
+        redactor.secret(self.app_secret.expose());
     }
 }
 

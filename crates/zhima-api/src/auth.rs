@@ -7,8 +7,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use cred_core::{
-    Authorizer, Encoding, Endpoint, Error, ExposeSecret, Method, OutgoingRequest, RawResponse,
-    Redactor, SecretString,
+    Authorizer, Encoding, Endpoint, Error, Method, OutgoingRequest, RawResponse, Redactor, Secret,
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 
@@ -25,7 +24,7 @@ pub(crate) struct AlipayAuth {
     pub(crate) alipay_key: Option<AlipayPublicKey>,
     pub(crate) encrypt: Option<EncryptKey>,
     pub(crate) certs: Option<CertSns>,
-    pub(crate) app_auth_token: Option<SecretString>,
+    pub(crate) app_auth_token: Option<Secret>,
     /// How far a signed answer's `alipay-timestamp` may be from the local clock.
     pub(crate) freshness: Option<std::time::Duration>,
 }
@@ -58,10 +57,7 @@ fn short_digest(bytes: &[u8]) -> String {
 
 impl AlipayAuth {
     fn signature_error(&self, endpoint: &'static Endpoint, message: String) -> Error {
-        Error::Signature {
-            site: endpoint.site,
-            message,
-        }
+        Error::signature(endpoint.site, message)
     }
 
     /// Verifies the response signature headers over `timestamp\nnonce\nbody\n`.
@@ -237,7 +233,7 @@ impl Authorizer for AlipayAuth {
             &nonce,
             cred_core::now_millis(),
         );
-        let token = self.app_auth_token.as_ref().map(|t| t.expose_secret());
+        let token = self.app_auth_token.as_ref().map(|t| t.expose());
         let authorization = signer::sign_request(
             &self.key,
             &auth,
@@ -290,7 +286,7 @@ impl Authorizer for AlipayAuth {
 
     fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
         if let Some(t) = &self.app_auth_token {
-            redactor.secret(t.expose_secret());
+            redactor.secret(t.expose());
         }
     }
 
@@ -329,13 +325,9 @@ impl Authorizer for AlipayAuth {
             let looks_json = matches!(response.body.trim_ascii_start().first(), Some(b'{' | b'['));
             if !looks_json && !response.body.trim_ascii().is_empty() {
                 if let Some(key) = &self.encrypt {
-                    let plain = key.decrypt(&response.body).ok_or_else(|| Error::Decode {
-                        site: endpoint.site,
-                        reason: format!(
+                    let plain = key.decrypt(&response.body).ok_or_else(|| Error::decode(endpoint.site, format!(
                             "the encrypted answer does not decrypt with ALIPAY_ENCRYPT_KEY{trace}"
-                        ),
-                        snippet: String::new(),
-                    })?;
+                        ), String::new()))?;
                     response.body = plain.into();
                 } else if response.header("alipay-encrypt-type").is_some() {
                     return Err(Error::config(format!(

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cred_core::secret::{secret_from_env, var_from_env};
-use cred_core::{
-    Answer, ApiRequest, ClientCore, ClientSettings, Error, ExposeSecret, SecretString,
-};
+use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error, Secret};
 
 use crate::auth::AlipayAuth;
 use crate::cert::{self, CertSns};
@@ -56,13 +54,13 @@ pub struct Config {
     /// APPID.
     pub app_id: String,
     /// 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64.
-    pub private_key: SecretString,
+    pub private_key: Secret,
     /// 支付宝公钥 (public-key mode): base64 SubjectPublicKeyInfo or PEM.
     pub alipay_public_key: Option<String>,
     /// 接口内容加密密钥 (optional): base64 of 16 bytes.
-    pub encrypt_key: Option<SecretString>,
+    pub encrypt_key: Option<Secret>,
     /// App authorisation token for calls made on behalf of a merchant (optional).
-    pub app_auth_token: Option<SecretString>,
+    pub app_auth_token: Option<Secret>,
     /// Certificate mode (instead of `alipay_public_key`).
     pub certificates: Option<Certificates>,
     /// Base URL; [`DEFAULT_BASE_URL`] unless overridden.
@@ -114,7 +112,7 @@ impl Config {
     ) -> Self {
         Self {
             app_id: app_id.into(),
-            private_key: SecretString::from(private_key.into()),
+            private_key: Secret::from(private_key.into()),
             alipay_public_key: Some(alipay_public_key.into()),
             encrypt_key: None,
             app_auth_token: None,
@@ -150,7 +148,7 @@ impl Config {
         };
         Ok(Self {
             app_id,
-            private_key: SecretString::from(private_key),
+            private_key: Secret::from(private_key),
             alipay_public_key: value_or_file(ENV_PUBLIC_KEY)?,
             encrypt_key: secret_from_env(ENV_ENCRYPT_KEY),
             app_auth_token: None,
@@ -209,7 +207,7 @@ impl ClientBuilder {
 
     /// Sets the app private key (PKCS#8 or PKCS#1, PEM or bare base64).
     pub fn private_key(mut self, key: impl Into<String>) -> Self {
-        self.config_mut().private_key = SecretString::from(key.into());
+        self.config_mut().private_key = Secret::from(key.into());
         self
     }
 
@@ -221,13 +219,13 @@ impl ClientBuilder {
 
     /// Turns on content encryption with the console's `encrypt_key` (base64).
     pub fn encrypt_key(mut self, key: impl Into<String>) -> Self {
-        self.config_mut().encrypt_key = Some(SecretString::from(key.into()));
+        self.config_mut().encrypt_key = Some(Secret::from(key.into()));
         self
     }
 
     /// Calls on behalf of a merchant with its app authorisation token.
     pub fn app_auth_token(mut self, token: impl Into<String>) -> Self {
-        self.config_mut().app_auth_token = Some(SecretString::from(token.into()));
+        self.config_mut().app_auth_token = Some(Secret::from(token.into()));
         self
     }
 
@@ -286,12 +284,12 @@ impl ClientBuilder {
                 "the app id is not set ({ENV_APP_ID})"
             )));
         }
-        if config.private_key.expose_secret().trim().is_empty() {
+        if config.private_key.expose().trim().is_empty() {
             return Err(Error::config(format!(
                 "the app private key is not set ({ENV_PRIVATE_KEY})"
             )));
         }
-        let key = AppKey::parse(config.private_key.expose_secret())?;
+        let key = AppKey::parse(config.private_key.expose())?;
         let (alipay_key, certs) = match &config.certificates {
             Some(c) => {
                 if config.alipay_public_key.is_some() {
@@ -346,7 +344,7 @@ impl ClientBuilder {
         let encrypt = config
             .encrypt_key
             .as_ref()
-            .map(|k| EncryptKey::parse(k.expose_secret()))
+            .map(|k| EncryptKey::parse(k.expose()))
             .transpose()?;
         let auth = AlipayAuth {
             app_id: app_id.clone(),

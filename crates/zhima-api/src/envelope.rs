@@ -71,30 +71,34 @@ pub fn decode<T: DeserializeOwned>(
         let result = if empty {
             None
         } else {
-            let value: serde_json::Value =
-                serde_json::from_slice(&raw.body).map_err(|e| Error::Decode {
+            let value: serde_json::Value = serde_json::from_slice(&raw.body).map_err(|e| {
+                Error::decode(
                     site,
-                    reason: body::unreadable_reason(raw, &e),
-                    snippet: body::snippet(raw, redactor),
-                })?;
+                    body::unreadable_reason(raw, &e),
+                    body::snippet(raw, redactor),
+                )
+            })?;
             if value.as_object().is_some_and(|o| o.is_empty()) {
                 None
             } else {
-                Some(T::deserialize(&value).map_err(|e| Error::Decode {
-                    site,
-                    reason: format!(
-                        "the answer does not have the documented shape: {}",
-                        lenient::describe_json_error(&e)
-                    ),
-                    snippet: body::snippet(raw, redactor),
+                Some(T::deserialize(&value).map_err(|e| {
+                    Error::decode(
+                        site,
+                        format!(
+                            "the answer does not have the documented shape: {}",
+                            lenient::describe_json_error(&e)
+                        ),
+                        body::snippet(raw, redactor),
+                    )
                 })?)
             }
         };
         let mut meta = ResponseMeta::new(site.provider, site.operation);
         meta.request_id = trace;
         meta.charged = match endpoint.billing {
-            Billing::Paid => Charged::Yes,
             Billing::Free => Charged::No,
+            // Paid, or a billing class this crate does not know: assume billed.
+            _ => Charged::Yes,
         };
         meta.code = raw.status.to_string();
         meta.http_status = raw.status;
@@ -107,12 +111,11 @@ pub fn decode<T: DeserializeOwned>(
         links,
     }) = parsed
     else {
-        return Err(Error::HttpStatus {
+        return Err(Error::http_status(
             site,
-            status: raw.status,
-            snippet: body::snippet(raw, redactor),
-            retry_after: None,
-        });
+            raw.status,
+            body::snippet(raw, redactor),
+        ));
     };
     let info = lookup_code(CODES, &code);
     let kind = match info.map(|i| i.outcome) {

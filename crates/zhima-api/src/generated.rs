@@ -4,145 +4,134 @@ use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
 /// The Alipay Zhima (芝麻信用) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
-    ::cred_core::CodeInfo {
-        code: "invalid-signature",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "验签出错",
-    },
-    ::cred_core::CodeInfo {
-        code: "invalid-app-id",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "无效的 app_id",
-    },
-    ::cred_core::CodeInfo {
-        code: "invalid-timestamp",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "时间戳无效",
-    },
-    ::cred_core::CodeInfo {
-        code: "invalid-auth-token",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "无效的 app_auth_token",
-    },
-    ::cred_core::CodeInfo {
-        code: "invalid-app-cert-sn",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "无效的应用公钥证书序列号",
-    },
-    ::cred_core::CodeInfo {
-        code: "invalid-alipay-root-cert-sn",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "无效的支付宝根证书序列号",
-    },
-    ::cred_core::CodeInfo {
-        code: "app-call-limited",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
-        charged: ::cred_core::Charged::No,
-        message: "调用频次超限",
-    },
-    ::cred_core::CodeInfo {
-        code: "illegal-client-ip",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "IP 不在白名单",
-    },
-    ::cred_core::CodeInfo {
-        code: "insufficient-isv-permissions",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "ISV 权限不足",
-    },
-    ::cred_core::CodeInfo {
-        code: "missing-parameter",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "缺少必选参数",
-    },
-    ::cred_core::CodeInfo {
-        code: "invalid-parameter",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "参数无效",
-    },
-    ::cred_core::CodeInfo {
-        code: "decryption-error",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Config),
-        charged: ::cred_core::Charged::No,
-        message: "解密出错 (check ALIPAY_ENCRYPT_KEY)",
-    },
-    ::cred_core::CodeInfo {
-        code: "USER_NOT_AUTHORIZE",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "用户未授权",
-    },
-    ::cred_core::CodeInfo {
-        code: "TOKEN_INVALID",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "token 无效或已使用",
-    },
-    ::cred_core::CodeInfo {
-        code: "NOT_OPEN_ZM",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "用户未开通芝麻",
-    },
-    ::cred_core::CodeInfo {
-        code: "JOB_WORTH_BLACK_LIST",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "用户在职得黑名单中",
-    },
-    ::cred_core::CodeInfo {
-        code: "CARD_NO_NOT_MATCH",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "证件号不匹配",
-    },
-    ::cred_core::CodeInfo {
-        code: "USER_NAME_NOT_MATCH",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "姓名不匹配",
-    },
-    ::cred_core::CodeInfo {
-        code: "SYSTEM_ERROR",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
-        charged: ::cred_core::Charged::Unknown,
-        message: "系统繁忙",
-    },
+    ::cred_core::CodeInfo::new(
+        "invalid-signature",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "验签出错",
+    ),
+    ::cred_core::CodeInfo::new(
+        "invalid-app-id",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "无效的 app_id",
+    ),
+    ::cred_core::CodeInfo::new(
+        "invalid-timestamp",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "时间戳无效",
+    ),
+    ::cred_core::CodeInfo::new(
+        "invalid-auth-token",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "无效的 app_auth_token",
+    ),
+    ::cred_core::CodeInfo::new(
+        "invalid-app-cert-sn",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "无效的应用公钥证书序列号",
+    ),
+    ::cred_core::CodeInfo::new(
+        "invalid-alipay-root-cert-sn",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "无效的支付宝根证书序列号",
+    ),
+    ::cred_core::CodeInfo::new(
+        "app-call-limited",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Throttled),
+        ::cred_core::Charged::No,
+        "调用频次超限",
+    ),
+    ::cred_core::CodeInfo::new(
+        "illegal-client-ip",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "IP 不在白名单",
+    ),
+    ::cred_core::CodeInfo::new(
+        "insufficient-isv-permissions",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "ISV 权限不足",
+    ),
+    ::cred_core::CodeInfo::new(
+        "missing-parameter",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "缺少必选参数",
+    ),
+    ::cred_core::CodeInfo::new(
+        "invalid-parameter",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "参数无效",
+    ),
+    ::cred_core::CodeInfo::new(
+        "decryption-error",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Config),
+        ::cred_core::Charged::No,
+        "解密出错 (check ALIPAY_ENCRYPT_KEY)",
+    ),
+    ::cred_core::CodeInfo::new(
+        "USER_NOT_AUTHORIZE",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "用户未授权",
+    ),
+    ::cred_core::CodeInfo::new(
+        "TOKEN_INVALID",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "token 无效或已使用",
+    ),
+    ::cred_core::CodeInfo::new(
+        "NOT_OPEN_ZM",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "用户未开通芝麻",
+    ),
+    ::cred_core::CodeInfo::new(
+        "JOB_WORTH_BLACK_LIST",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "用户在职得黑名单中",
+    ),
+    ::cred_core::CodeInfo::new(
+        "CARD_NO_NOT_MATCH",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "证件号不匹配",
+    ),
+    ::cred_core::CodeInfo::new(
+        "USER_NAME_NOT_MATCH",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "姓名不匹配",
+    ),
+    ::cred_core::CodeInfo::new(
+        "SYSTEM_ERROR",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unavailable),
+        ::cred_core::Charged::Unknown,
+        "系统繁忙",
+    ),
 ];
 
 /// Every endpoint of this crate, in spec order.
 pub static ENDPOINTS: &[&Endpoint] = &[&JOBWORTH_AUTHENTICATION];
 
 /// Endpoint descriptor of 职得身份认证查询.
-pub static JOBWORTH_AUTHENTICATION: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("zhima", "jobworth_authentication"),
-    title: "职得身份认证查询",
-    method: ::cred_core::Method::Get,
-    path: "/v3/zhima/customer/jobworth/authentication",
-    encoding: ::cred_core::Encoding::Query,
-    billing: ::cred_core::Billing::Paid,
-    deprecated: false,
-};
+pub static JOBWORTH_AUTHENTICATION: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zhima", "jobworth_authentication"),
+    "职得身份认证查询",
+    ::cred_core::Method::Get,
+    "/v3/zhima/customer/jobworth/authentication",
+    ::cred_core::Encoding::Query,
+    ::cred_core::Billing::Paid,
+);
 
 /// Request of 职得身份认证查询 (`jobworth_authentication`).
 ///

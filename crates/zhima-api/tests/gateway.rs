@@ -427,15 +427,14 @@ async fn the_reading_of_the_document_is_said_and_can_be_turned_off() {
 
 /// A POST v3 endpoint with a body, described the way api.toml describes one.
 struct Echo;
-static ECHO: cred_core::Endpoint = cred_core::Endpoint {
-    site: cred_core::CallSite::new("zhima", "echo"),
-    title: "测试",
-    method: cred_core::Method::Post,
-    path: "/v3/test/echo",
-    encoding: cred_core::Encoding::Json,
-    billing: cred_core::Billing::Free,
-    deprecated: false,
-};
+static ECHO: cred_core::Endpoint = cred_core::Endpoint::new(
+    cred_core::CallSite::new("zhima", "echo"),
+    "测试",
+    cred_core::Method::Post,
+    "/v3/test/echo",
+    cred_core::Encoding::Json,
+    cred_core::Billing::Free,
+);
 impl ApiRequest for Echo {
     type Response = serde_json::Value;
     fn endpoint(&self) -> &'static cred_core::Endpoint {

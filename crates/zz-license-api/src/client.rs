@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use cred_core::secret::{secret_from_env, var_from_env};
 use cred_core::{
-    Answer, ClientCore, ClientSettings, Endpoint, Error, ExposeSecret, MemoryTokenStore,
-    SecretString, TokenStore, Transport, call::normalize_base_url,
+    Answer, ClientCore, ClientSettings, Endpoint, Error, MemoryTokenStore, Secret, TokenStore,
+    Transport, call::normalize_base_url,
 };
 
 use crate::audit::{AuditContext, Audited, ZzRequest};
@@ -42,13 +42,13 @@ pub struct Config {
     /// Base URL of the deployment (`http://ip:port/license-api-release`).
     pub base_url: String,
     /// 访问标识 (username).
-    pub username: SecretString,
+    pub username: Secret,
     /// 应用认证信息 (password).
-    pub password: SecretString,
+    pub password: Secret,
     /// OAuth client id.
     pub client_id: String,
     /// OAuth client secret.
-    pub client_secret: SecretString,
+    pub client_secret: Secret,
     /// How the client credentials reach the token endpoint.
     pub client_auth: ClientAuth,
     /// The audit context every call carries unless overridden.
@@ -69,7 +69,7 @@ impl fmt::Debug for Config {
     }
 }
 
-fn required(name: &str) -> Result<SecretString, Error> {
+fn required(name: &str) -> Result<Secret, Error> {
     secret_from_env(name).ok_or_else(|| cred_core::secret::missing_var(name))
 }
 
@@ -85,10 +85,10 @@ impl Config {
     ) -> Self {
         Self {
             base_url: base_url.into(),
-            username: SecretString::from(username.into()),
-            password: SecretString::from(password.into()),
+            username: Secret::from(username.into()),
+            password: Secret::from(password.into()),
             client_id: client_id.into(),
-            client_secret: SecretString::from(client_secret.into()),
+            client_secret: Secret::from(client_secret.into()),
             client_auth: ClientAuth::default(),
             audit: AuditContext::default(),
         }
@@ -113,7 +113,7 @@ impl Config {
             base_url,
             username: required(ENV_USERNAME)?,
             password: required(ENV_PASSWORD)?,
-            client_id: required(ENV_CLIENT_ID)?.expose_secret().to_owned(),
+            client_id: required(ENV_CLIENT_ID)?.expose().to_owned(),
             client_secret: required(ENV_CLIENT_SECRET)?,
             client_auth,
             audit: AuditContext::from_env()?,
@@ -182,8 +182,8 @@ impl ClientBuilder {
     /// Sets the account: 访问标识 (username) and 应用认证信息 (password).
     pub fn user(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         let c = self.config_mut();
-        c.username = SecretString::from(username.into());
-        c.password = SecretString::from(password.into());
+        c.username = Secret::from(username.into());
+        c.password = Secret::from(password.into());
         self
     }
 
@@ -195,7 +195,7 @@ impl ClientBuilder {
     ) -> Self {
         let c = self.config_mut();
         c.client_id = client_id.into();
-        c.client_secret = SecretString::from(client_secret.into());
+        c.client_secret = Secret::from(client_secret.into());
         self
     }
 
@@ -297,11 +297,11 @@ impl ClientBuilder {
             )));
         }
         for (value, what, var) in [
-            (config.username.expose_secret(), "username", ENV_USERNAME),
-            (config.password.expose_secret(), "password", ENV_PASSWORD),
+            (config.username.expose(), "username", ENV_USERNAME),
+            (config.password.expose(), "password", ENV_PASSWORD),
             (config.client_id.as_str(), "client id", ENV_CLIENT_ID),
             (
-                config.client_secret.expose_secret(),
+                config.client_secret.expose(),
                 "client secret",
                 ENV_CLIENT_SECRET,
             ),
@@ -324,12 +324,10 @@ impl ClientBuilder {
         let token_url = reqwest::Url::parse(&format!("{base_url}{}", self.token_path))
             .map_err(|e| Error::config(format!("cannot build the token URL: {e}")))?;
         let credentials = Credentials {
-            username: SecretString::from(config.username.expose_secret().trim().to_owned()),
-            password: SecretString::from(config.password.expose_secret().to_owned()),
+            username: Secret::from(config.username.expose().trim().to_owned()),
+            password: Secret::from(config.password.expose().to_owned()),
             client_id: config.client_id.trim().to_owned(),
-            client_secret: SecretString::from(
-                config.client_secret.expose_secret().trim().to_owned(),
-            ),
+            client_secret: Secret::from(config.client_secret.expose().trim().to_owned()),
             client_auth: config.client_auth,
         };
         // Token requests are few and must not wait behind share calls: own transport,

@@ -3,9 +3,7 @@
 
 use std::fmt;
 
-use cred_core::{
-    Answer, Billing, CallSite, Encoding, Endpoint, Error, ExposeSecret, Method, Redactor,
-};
+use cred_core::{Answer, Billing, CallSite, Encoding, Endpoint, Error, Method, Redactor};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 
@@ -16,15 +14,14 @@ use crate::generated::ShareDownloadUrl;
 pub const DEFAULT_MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
 
 /// Descriptor of file downloads (for errors and rate limiting).
-pub static DOWNLOAD: Endpoint = Endpoint {
-    site: CallSite::new("zz_license", "download"),
-    title: "证照文件下载",
-    method: Method::Get,
-    path: "/",
-    encoding: Encoding::Query,
-    billing: Billing::Free,
-    deprecated: false,
-};
+pub static DOWNLOAD: Endpoint = Endpoint::new(
+    CallSite::new("zz_license", "download"),
+    "证照文件下载",
+    Method::Get,
+    "/",
+    Encoding::Query,
+    Billing::Free,
+);
 
 /// The format of a licence file (GB/T 36905 allows PDF and OFD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -122,9 +119,8 @@ impl Client {
         self.core.transport().acquire(DOWNLOAD.site).await?;
         if parsed.origin() == base.origin() {
             let token = self.tokens.token().await?;
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.access.expose_secret()))
-                    .map_err(|_| Error::config("the access token is not valid header text"))?;
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.access.expose()))
+                .map_err(|_| Error::config("the access token is not valid header text"))?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
@@ -168,13 +164,9 @@ impl Client {
         };
         // The link request was sent: a link that cannot be followed is the platform's
         // answer being unusable, not the caller's input.
-        let parsed = check_link(url).map_err(|reason| Error::Decode {
-            site: DOWNLOAD.site,
-            reason: format!(
+        let parsed = check_link(url).map_err(|reason| Error::decode(DOWNLOAD.site, format!(
                 "the platform's download link {reason}; it was not followed (the link request itself was sent)"
-            ),
-            snippet: String::new(),
-        })?;
+            ), String::new()))?;
         let download = self.fetch(parsed, sink).await?;
         Ok(Answer::new(Some(download), meta))
     }

@@ -125,38 +125,35 @@ pub fn decode<T: Shaped>(
             redactor,
         ));
     }
-    let status_error = || Error::HttpStatus {
-        site,
-        status: raw.status,
-        snippet: body::snippet(raw, redactor),
-        retry_after: None,
-    };
+    let status_error = || Error::http_status(site, raw.status, body::snippet(raw, redactor));
     let Some(head) = envelope.head else {
         if !raw.is_success() {
             return Err(status_error());
         }
-        return Err(Error::Decode {
+        return Err(Error::decode(
             site,
-            reason: "the answer has no `head`".to_owned(),
-            snippet: body::snippet(raw, redactor),
-        });
+            "the answer has no `head`".to_owned(),
+            body::snippet(raw, redactor),
+        ));
     };
     let Some(status) = head.status else {
         if !raw.is_success() {
             return Err(status_error());
         }
-        return Err(Error::Decode {
+        return Err(Error::decode(
             site,
-            reason: "`head` has no `status`".to_owned(),
-            snippet: body::snippet(raw, redactor),
-        });
+            "`head` has no `status`".to_owned(),
+            body::snippet(raw, redactor),
+        ));
     };
     let hint = head.kind.as_deref().and_then(InterfaceType::from_head_type);
     let data: Option<serde_json::Value> = match envelope.data {
-        Some(d) => Some(serde_json::from_str(d.get()).map_err(|e| Error::Decode {
-            site,
-            reason: lenient::describe_json_error(&e),
-            snippet: body::snippet(raw, redactor),
+        Some(d) => Some(serde_json::from_str(d.get()).map_err(|e| {
+            Error::decode(
+                site,
+                lenient::describe_json_error(&e),
+                body::snippet(raw, redactor),
+            )
         })?),
         None => None,
     };
@@ -185,20 +182,22 @@ pub fn decode<T: Shaped>(
             let result = match data {
                 None | Some(serde_json::Value::Null) => None,
                 Some(serde_json::Value::String(text)) if !T::ACCEPTS_TEXT => {
-                    return Err(Error::Decode {
+                    return Err(Error::decode(
                         site,
-                        reason: format!(
+                        format!(
                             "status 0 but `data` is text instead of a result: {}",
                             redactor.snippet(&text, body::SNIPPET_CHARS)
                         ),
-                        snippet: body::snippet(raw, redactor),
-                    });
+                        body::snippet(raw, redactor),
+                    ));
                 }
                 Some(value) => {
-                    let parsed = T::from_data(&value, hint).map_err(|reason| Error::Decode {
-                        site,
-                        reason: format!("`data` does not have the documented shape: {reason}"),
-                        snippet: body::snippet(raw, redactor),
+                    let parsed = T::from_data(&value, hint).map_err(|reason| {
+                        Error::decode(
+                            site,
+                            format!("`data` does not have the documented shape: {reason}"),
+                            body::snippet(raw, redactor),
+                        )
                     })?;
                     (!parsed.is_empty()).then_some(parsed)
                 }
@@ -213,7 +212,12 @@ pub fn decode<T: Shaped>(
             }
             Ok(Answer::new(None, meta))
         }
-        CodeOutcome::Error(kind) => {
+        // An error, or an outcome this crate does not know (a newer cred-core's).
+        outcome => {
+            let kind = match outcome {
+                CodeOutcome::Error(kind) => kind,
+                _ => ErrorKind::Unknown,
+            };
             let table = info.map(|i| i.message).unwrap_or("");
             let mut message = if head_message.trim().is_empty() {
                 table.to_owned()

@@ -4,154 +4,138 @@ use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
 /// The Zaozhuang e-licence platform (枣庄市电子证照共享) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
-    ::cred_core::CodeInfo {
-        code: "0",
-        outcome: ::cred_core::CodeOutcome::Ok,
-        charged: ::cred_core::Charged::No,
-        message: "接口调用成功",
-    },
-    ::cred_core::CodeInfo {
-        code: "2",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "证照源未提供此服务接口",
-    },
-    ::cred_core::CodeInfo {
-        code: "10",
-        outcome: ::cred_core::CodeOutcome::NoRecord,
-        charged: ::cred_core::Charged::No,
-        message: "没有符合条件的证照",
-    },
-    ::cred_core::CodeInfo {
-        code: "11",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
-        charged: ::cred_core::Charged::No,
-        message: "认证失败",
-    },
-    ::cred_core::CodeInfo {
-        code: "12",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "必填参数为空",
-    },
-    ::cred_core::CodeInfo {
-        code: "13",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "证照类型未知",
-    },
-    ::cred_core::CodeInfo {
-        code: "21",
-        outcome: ::cred_core::CodeOutcome::NoRecord,
-        charged: ::cred_core::Charged::No,
-        message: "证照已注销",
-    },
-    ::cred_core::CodeInfo {
-        code: "22",
-        outcome: ::cred_core::CodeOutcome::NoRecord,
-        charged: ::cred_core::Charged::No,
-        message: "证照已过期",
-    },
-    ::cred_core::CodeInfo {
-        code: "23",
-        outcome: ::cred_core::CodeOutcome::NoRecord,
-        charged: ::cred_core::Charged::No,
-        message: "证照已限制使用",
-    },
-    ::cred_core::CodeInfo {
-        code: "99",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
-        charged: ::cred_core::Charged::No,
-        message: "其他错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "100",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
-        charged: ::cred_core::Charged::No,
-        message: "无权访问该证照",
-    },
-    ::cred_core::CodeInfo {
-        code: "101",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
-        charged: ::cred_core::Charged::No,
-        message: "证照状态配置错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "102",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "参数值错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "103",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "持证主体代码类型错误",
-    },
-    ::cred_core::CodeInfo {
-        code: "105",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "证照目录不存在",
-    },
-    ::cred_core::CodeInfo {
-        code: "106",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "证照目录不存在",
-    },
-    ::cred_core::CodeInfo {
-        code: "107",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "证照模板不存在",
-    },
-    ::cred_core::CodeInfo {
-        code: "108",
-        outcome: ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
-        charged: ::cred_core::Charged::No,
-        message: "证照模板不存在",
-    },
-    ::cred_core::CodeInfo {
-        code: "109",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "证照编号为空",
-    },
-    ::cred_core::CodeInfo {
-        code: "110",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "持证主体代码为空",
-    },
-    ::cred_core::CodeInfo {
-        code: "111",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "持证主体为空",
-    },
-    ::cred_core::CodeInfo {
-        code: "113",
-        outcome: ::cred_core::CodeOutcome::Error(
-            ::cred_core::ErrorKind::InvalidArgument,
-        ),
-        charged: ::cred_core::Charged::No,
-        message: "证照类型代码错误",
-    },
+    ::cred_core::CodeInfo::new(
+        "0",
+        ::cred_core::CodeOutcome::Ok,
+        ::cred_core::Charged::No,
+        "接口调用成功",
+    ),
+    ::cred_core::CodeInfo::new(
+        "2",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "证照源未提供此服务接口",
+    ),
+    ::cred_core::CodeInfo::new(
+        "10",
+        ::cred_core::CodeOutcome::NoRecord,
+        ::cred_core::Charged::No,
+        "没有符合条件的证照",
+    ),
+    ::cred_core::CodeInfo::new(
+        "11",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Auth),
+        ::cred_core::Charged::No,
+        "认证失败",
+    ),
+    ::cred_core::CodeInfo::new(
+        "12",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "必填参数为空",
+    ),
+    ::cred_core::CodeInfo::new(
+        "13",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "证照类型未知",
+    ),
+    ::cred_core::CodeInfo::new(
+        "21",
+        ::cred_core::CodeOutcome::NoRecord,
+        ::cred_core::Charged::No,
+        "证照已注销",
+    ),
+    ::cred_core::CodeInfo::new(
+        "22",
+        ::cred_core::CodeOutcome::NoRecord,
+        ::cred_core::Charged::No,
+        "证照已过期",
+    ),
+    ::cred_core::CodeInfo::new(
+        "23",
+        ::cred_core::CodeOutcome::NoRecord,
+        ::cred_core::Charged::No,
+        "证照已限制使用",
+    ),
+    ::cred_core::CodeInfo::new(
+        "99",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Unknown),
+        ::cred_core::Charged::No,
+        "其他错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "100",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Permission),
+        ::cred_core::Charged::No,
+        "无权访问该证照",
+    ),
+    ::cred_core::CodeInfo::new(
+        "101",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::Internal),
+        ::cred_core::Charged::No,
+        "证照状态配置错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "102",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "参数值错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "103",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "持证主体代码类型错误",
+    ),
+    ::cred_core::CodeInfo::new(
+        "105",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "证照目录不存在",
+    ),
+    ::cred_core::CodeInfo::new(
+        "106",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "证照目录不存在",
+    ),
+    ::cred_core::CodeInfo::new(
+        "107",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "证照模板不存在",
+    ),
+    ::cred_core::CodeInfo::new(
+        "108",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::NotFound),
+        ::cred_core::Charged::No,
+        "证照模板不存在",
+    ),
+    ::cred_core::CodeInfo::new(
+        "109",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "证照编号为空",
+    ),
+    ::cred_core::CodeInfo::new(
+        "110",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "持证主体代码为空",
+    ),
+    ::cred_core::CodeInfo::new(
+        "111",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "持证主体为空",
+    ),
+    ::cred_core::CodeInfo::new(
+        "113",
+        ::cred_core::CodeOutcome::Error(::cred_core::ErrorKind::InvalidArgument),
+        ::cred_core::Charged::No,
+        "证照类型代码错误",
+    ),
 ];
 
 /// Every endpoint of this crate, in spec order.
@@ -165,15 +149,14 @@ pub static ENDPOINTS: &[&Endpoint] = &[
 ];
 
 /// Endpoint descriptor of 证照标识获取下载地址.
-pub static SHARE_DOWNLOAD_URL: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("zz_license", "share_download_url"),
-    title: "证照标识获取下载地址",
-    method: ::cred_core::Method::Post,
-    path: "/m/v/license/external/api/ShareDownloadUrl",
-    encoding: ::cred_core::Encoding::Json,
-    billing: ::cred_core::Billing::Free,
-    deprecated: false,
-};
+pub static SHARE_DOWNLOAD_URL: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zz_license", "share_download_url"),
+    "证照标识获取下载地址",
+    ::cred_core::Method::Post,
+    "/m/v/license/external/api/ShareDownloadUrl",
+    ::cred_core::Encoding::Json,
+    ::cred_core::Billing::Free,
+);
 
 /// Request of 证照标识获取下载地址 (`share_download_url`).
 ///
@@ -287,15 +270,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 证照标识获取证照信息.
-pub static SHARE_QUERY_CERT_INFO: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("zz_license", "share_query_cert_info"),
-    title: "证照标识获取证照信息",
-    method: ::cred_core::Method::Post,
-    path: "/m/v/license/external/api/ShareQueryCertInfo",
-    encoding: ::cred_core::Encoding::Json,
-    billing: ::cred_core::Billing::Free,
-    deprecated: false,
-};
+pub static SHARE_QUERY_CERT_INFO: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zz_license", "share_query_cert_info"),
+    "证照标识获取证照信息",
+    ::cred_core::Method::Post,
+    "/m/v/license/external/api/ShareQueryCertInfo",
+    ::cred_core::Encoding::Json,
+    ::cred_core::Billing::Free,
+);
 
 /// Request of 证照标识获取证照信息 (`share_query_cert_info`).
 ///
@@ -399,15 +381,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 证照类型代码验证证照信息.
-pub static SHARE_VERIFY_CERT_INFO: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("zz_license", "share_verify_cert_info"),
-    title: "证照类型代码验证证照信息",
-    method: ::cred_core::Method::Post,
-    path: "/m/v/license/external/api/ShareVerifyCertInfo",
-    encoding: ::cred_core::Encoding::Json,
-    billing: ::cred_core::Billing::Free,
-    deprecated: false,
-};
+pub static SHARE_VERIFY_CERT_INFO: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zz_license", "share_verify_cert_info"),
+    "证照类型代码验证证照信息",
+    ::cred_core::Method::Post,
+    "/m/v/license/external/api/ShareVerifyCertInfo",
+    ::cred_core::Encoding::Json,
+    ::cred_core::Billing::Free,
+);
 
 /// Request of 证照类型代码验证证照信息 (`share_verify_cert_info`).
 ///
@@ -590,15 +571,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 证照类型代码验证证照文件.
-pub static SHARE_VERIFY_CERT_FILE: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("zz_license", "share_verify_cert_file"),
-    title: "证照类型代码验证证照文件",
-    method: ::cred_core::Method::Post,
-    path: "/m/v/license/external/api/ShareVerifyCertInfo",
-    encoding: ::cred_core::Encoding::Json,
-    billing: ::cred_core::Billing::Free,
-    deprecated: false,
-};
+pub static SHARE_VERIFY_CERT_FILE: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zz_license", "share_verify_cert_file"),
+    "证照类型代码验证证照文件",
+    ::cred_core::Method::Post,
+    "/m/v/license/external/api/ShareVerifyCertInfo",
+    ::cred_core::Encoding::Json,
+    ::cred_core::Billing::Free,
+);
 
 /// Request of 证照类型代码验证证照文件 (`share_verify_cert_file`).
 ///
@@ -751,15 +731,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 二维码获取证照信息.
-pub static SHARE_QUERY_CERT_INFO_BY_QRCODE: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new("zz_license", "share_query_cert_info_by_qrcode"),
-    title: "二维码获取证照信息",
-    method: ::cred_core::Method::Post,
-    path: "/m/v/license/external/api/ShareQueryCertInfoByQRcode",
-    encoding: ::cred_core::Encoding::Json,
-    billing: ::cred_core::Billing::Free,
-    deprecated: false,
-};
+pub static SHARE_QUERY_CERT_INFO_BY_QRCODE: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zz_license", "share_query_cert_info_by_qrcode"),
+    "二维码获取证照信息",
+    ::cred_core::Method::Post,
+    "/m/v/license/external/api/ShareQueryCertInfoByQRcode",
+    ::cred_core::Encoding::Json,
+    ::cred_core::Billing::Free,
+);
 
 /// Request of 二维码获取证照信息 (`share_query_cert_info_by_qrcode`).
 ///
@@ -1136,18 +1115,14 @@ impl crate::Client {
 }
 
 /// Endpoint descriptor of 证照持有主体代码获取证照信息.
-pub static SHARE_QUERY_CERT_INFO_BY_HOLDER_CODE: Endpoint = Endpoint {
-    site: ::cred_core::CallSite::new(
-        "zz_license",
-        "share_query_cert_info_by_holder_code",
-    ),
-    title: "证照持有主体代码获取证照信息",
-    method: ::cred_core::Method::Post,
-    path: "/m/v/license/external/api/ShareQueryCertInfoByHolderCode",
-    encoding: ::cred_core::Encoding::Json,
-    billing: ::cred_core::Billing::Free,
-    deprecated: false,
-};
+pub static SHARE_QUERY_CERT_INFO_BY_HOLDER_CODE: Endpoint = Endpoint::new(
+    ::cred_core::CallSite::new("zz_license", "share_query_cert_info_by_holder_code"),
+    "证照持有主体代码获取证照信息",
+    ::cred_core::Method::Post,
+    "/m/v/license/external/api/ShareQueryCertInfoByHolderCode",
+    ::cred_core::Encoding::Json,
+    ::cred_core::Billing::Free,
+);
 
 /// Request of 证照持有主体代码获取证照信息 (`share_query_cert_info_by_holder_code`).
 ///

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use base64::Engine as _;
 use cred_core::{
-    Authorizer, Billing, CallSite, Encoding, Endpoint, Error, ExposeSecret, Lease, Method,
-    NewToken, OutgoingRequest, RawResponse, Redactor, SecretString, StoredToken, TokenStore,
-    Transport, TransportFailure, body, lenient,
+    Authorizer, Billing, CallSite, Encoding, Endpoint, Error, Lease, Method, NewToken,
+    OutgoingRequest, RawResponse, Redactor, Secret, StoredToken, TokenStore, Transport,
+    TransportFailure, body, lenient,
 };
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -23,15 +23,14 @@ use serde::Deserialize;
 use crate::envelope::oauth_error;
 
 /// The token endpoint (用户身份验证接口, 4.3.1).
-pub static TOKEN: Endpoint = Endpoint {
-    site: CallSite::new("zz_license", "token"),
-    title: "用户身份验证",
-    method: Method::Post,
-    path: "/oauth/token",
-    encoding: Encoding::Form,
-    billing: Billing::Free,
-    deprecated: false,
-};
+pub static TOKEN: Endpoint = Endpoint::new(
+    CallSite::new("zz_license", "token"),
+    "用户身份验证",
+    Method::Post,
+    "/oauth/token",
+    Encoding::Form,
+    Billing::Free,
+);
 
 /// Token lifetime assumed when the server does not say (the standard: 12 hours).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -95,10 +94,10 @@ pub enum TokenPlacement {
 /// Credentials of one platform account. Everything but `client_id` is secret.
 #[derive(Clone)]
 pub(crate) struct Credentials {
-    pub(crate) username: SecretString,
-    pub(crate) password: SecretString,
+    pub(crate) username: Secret,
+    pub(crate) password: Secret,
     pub(crate) client_id: String,
-    pub(crate) client_secret: SecretString,
+    pub(crate) client_secret: Secret,
     pub(crate) client_auth: ClientAuth,
 }
 
@@ -106,10 +105,10 @@ pub(crate) struct Credentials {
 #[derive(Default)]
 struct Local {
     /// The last refresh token seen (a token that expired in the store leaves it here).
-    refresh: Option<SecretString>,
+    refresh: Option<Secret>,
     /// Tokens seen so far (newest last, a few), kept so that an error quoting one is
     /// still redacted.
-    seen: Vec<SecretString>,
+    seen: Vec<Secret>,
     /// The renewal running now, if any: callers that need a token meanwhile wait for its
     /// outcome instead of repeating the request (even a failure, or a token the server
     /// said expires at once).
@@ -119,11 +118,7 @@ struct Local {
 impl Local {
     fn remember(&mut self, token: &StoredToken) {
         for secret in std::iter::once(&token.access).chain(token.refresh.iter()) {
-            if !self
-                .seen
-                .iter()
-                .any(|s| s.expose_secret() == secret.expose_secret())
-            {
+            if !self.seen.iter().any(|s| s.expose() == secret.expose()) {
                 self.seen.push(secret.clone());
                 if self.seen.len() > 8 {
                     self.seen.remove(0);
@@ -228,7 +223,7 @@ pub(crate) fn account_key(url: &reqwest::Url, credentials: &Credentials) -> Stri
     let material = format!(
         "zz-license\n{}\n{}\n{}",
         url.as_str(),
-        credentials.username.expose_secret(),
+        credentials.username.expose(),
         credentials.client_id
     );
     cred_core::digest::sha256_hex(material.as_bytes())[..32].to_owned()
@@ -252,10 +247,10 @@ impl TokenManager {
             "credkit zz-license token seal v1",
             &[
                 url.as_str().as_bytes(),
-                c.username.expose_secret().as_bytes(),
-                c.password.expose_secret().as_bytes(),
+                c.username.expose().as_bytes(),
+                c.password.expose().as_bytes(),
                 c.client_id.as_bytes(),
-                c.client_secret.expose_secret().as_bytes(),
+                c.client_secret.expose().as_bytes(),
             ],
             account.as_bytes(),
         )?;
@@ -512,7 +507,7 @@ impl TokenManager {
             None
         };
         if let Some(refresh) = refresh {
-            match self.request(Grant::Refresh(refresh.expose_secret())).await {
+            match self.request(Grant::Refresh(refresh.expose())).await {
                 Ok(response) => match self.usable_token(response, "refresh_token") {
                     Ok(token) => return Ok(token),
                     Err(e) => self.refresh_refused(&e),
@@ -548,15 +543,11 @@ impl TokenManager {
             expires_in_s = lifetime.as_secs(),
             "access token obtained"
         );
-        let refresh = refresh.map(SecretString::from);
+        let refresh = refresh.map(Secret::from);
         if let Some(r) = &refresh {
             self.local().refresh = Some(r.clone());
         }
-        Ok(NewToken {
-            access: SecretString::from(access),
-            refresh,
-            lifetime,
-        })
+        Ok(NewToken::new(Secret::from(access), refresh, lifetime))
     }
 
     async fn request(&self, grant: Grant<'_>) -> Result<TokenResponse, Error> {
@@ -570,8 +561,8 @@ impl TokenManager {
             Grant::Password => {
                 params.push(("grant_type", "password".to_owned()));
                 params.push(("scope", "read write".to_owned()));
-                params.push(("username", c.username.expose_secret().to_owned()));
-                params.push(("password", c.password.expose_secret().to_owned()));
+                params.push(("username", c.username.expose().to_owned()));
+                params.push(("password", c.password.expose().to_owned()));
             }
             Grant::Refresh(token) => {
                 params.push(("grant_type", "refresh_token".to_owned()));
@@ -581,7 +572,7 @@ impl TokenManager {
         let mut headers = HeaderMap::new();
         match c.client_auth {
             ClientAuth::Basic => {
-                let pair = format!("{}:{}", c.client_id, c.client_secret.expose_secret());
+                let pair = format!("{}:{}", c.client_id, c.client_secret.expose());
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
                 let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
                     .map_err(|_| Error::config("client credentials are not valid header text"))?;
@@ -590,18 +581,12 @@ impl TokenManager {
             }
             ClientAuth::Form => {
                 params.push(("client_id", c.client_id.clone()));
-                params.push(("client_secret", c.client_secret.expose_secret().to_owned()));
+                params.push(("client_secret", c.client_secret.expose().to_owned()));
             }
         }
-        let outgoing = OutgoingRequest {
-            endpoint: &TOKEN,
-            url: self.url.clone(),
-            headers,
-            params,
-            body: None,
-            credential: 0,
-            signed: None,
-        };
+        let mut outgoing = OutgoingRequest::new(&TOKEN, self.url.clone());
+        outgoing.headers = headers;
+        outgoing.params = params;
         let mut redactor = Redactor::new();
         self.register(&mut redactor);
         // The Basic credential (header), the password and the refresh token, in every
@@ -625,12 +610,12 @@ impl TokenManager {
     /// Registers every credential and token for redaction.
     pub(crate) fn register<'a>(&'a self, redactor: &mut Redactor<'a>) {
         let c = &self.credentials;
-        redactor.secret(c.username.expose_secret());
-        redactor.secret(c.password.expose_secret());
-        redactor.secret(c.client_secret.expose_secret());
+        redactor.secret(c.username.expose());
+        redactor.secret(c.password.expose());
+        redactor.secret(c.client_secret.expose());
         let local = self.local();
         for t in local.seen.iter().chain(local.refresh.iter()) {
-            redactor.secret(t.expose_secret().to_owned());
+            redactor.secret(t.expose().to_owned());
         }
     }
 }
@@ -647,11 +632,11 @@ fn decode_answer(raw: &RawResponse, redactor: &mut Redactor<'_>) -> Result<Token
         match e {
             // A 2xx body that is not JSON may be a token answer cut short: its values
             // cannot all be found, so none of it is quoted.
-            Error::Decode { site, reason, .. } => Error::Decode {
+            Error::Decode { site, reason, .. } => Error::decode(
                 site,
                 reason,
-                snippet: "(not shown: a token answer is secret)".to_owned(),
-            },
+                "(not shown: a token answer is secret)".to_owned(),
+            ),
             other => other,
         }
     })?;
@@ -660,13 +645,15 @@ fn decode_answer(raw: &RawResponse, redactor: &mut Redactor<'_>) -> Result<Token
     for secret in answer_secrets {
         redactor.secret(secret);
     }
-    let response: TokenResponse = serde_json::from_value(value).map_err(|e| Error::Decode {
-        site: TOKEN.site,
-        reason: format!(
-            "the token answer does not have the documented shape: {}",
-            lenient::describe_json_error(&e)
-        ),
-        snippet: body::snippet(raw, redactor),
+    let response: TokenResponse = serde_json::from_value(value).map_err(|e| {
+        Error::decode(
+            TOKEN.site,
+            format!(
+                "the token answer does not have the documented shape: {}",
+                lenient::describe_json_error(&e)
+            ),
+            body::snippet(raw, redactor),
+        )
     })?;
     if let Some(error) = response.error.as_deref() {
         return Err(oauth_error(
@@ -678,12 +665,11 @@ fn decode_answer(raw: &RawResponse, redactor: &mut Redactor<'_>) -> Result<Token
         ));
     }
     if !raw.is_success() {
-        return Err(Error::HttpStatus {
-            site: TOKEN.site,
-            status: raw.status,
-            snippet: body::snippet(raw, redactor),
-            retry_after: None,
-        });
+        return Err(Error::http_status(
+            TOKEN.site,
+            raw.status,
+            body::snippet(raw, redactor),
+        ));
     }
     Ok(response)
 }
@@ -699,11 +685,7 @@ struct Usable {
 /// `expires_in` ([`token_lifetime`]). Errors never quote a value.
 fn usable(response: TokenResponse) -> Result<Usable, Error> {
     let site = TOKEN.site;
-    let decode = |reason: String| Error::Decode {
-        site,
-        reason,
-        snippet: String::new(),
-    };
+    let decode = |reason: String| Error::decode(site, reason, String::new());
     let access = response
         .access_token
         .filter(|t| !t.trim().is_empty())
@@ -797,13 +779,15 @@ fn store_error(e: Error) -> Error {
             failure,
             source,
             ..
-        } => Error::Transport {
-            site: TOKEN.site,
-            message: format!("token store: {message}"),
-            sent,
-            failure,
-            source,
-        },
+        } => {
+            let message = format!("token store: {message}");
+            match source {
+                Some(source) => {
+                    Error::transport_with_source(TOKEN.site, failure, message, sent, source)
+                }
+                None => Error::transport(TOKEN.site, failure, message, sent),
+            }
+        }
         other => other,
     }
 }
@@ -840,18 +824,19 @@ impl fmt::Debug for TokenAuth {
 impl Authorizer for TokenAuth {
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
         let token = self.tokens.token().await?;
-        let value = token.access.expose_secret();
+        let value = token.access.expose();
         request.credential = token.generation;
         if matches!(
             self.placement,
             TokenPlacement::BodyAndHeader | TokenPlacement::Query
         ) {
-            let mut header =
-                HeaderValue::from_str(&format!("Bearer {value}")).map_err(|_| Error::Decode {
-                    site: TOKEN.site,
-                    reason: "the access token is not valid header text".to_owned(),
-                    snippet: String::new(),
-                })?;
+            let mut header = HeaderValue::from_str(&format!("Bearer {value}")).map_err(|_| {
+                Error::decode(
+                    TOKEN.site,
+                    "the access token is not valid header text".to_owned(),
+                    String::new(),
+                )
+            })?;
             header.set_sensitive(true);
             request.headers.insert(AUTHORIZATION, header);
         }

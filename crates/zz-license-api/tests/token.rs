@@ -536,11 +536,11 @@ impl cred_core::TokenStore for PublishedMeanwhile {
         {
             // The other holder publishes and lets its lease go.
             let other = self.inner.try_lease(account, ttl).await?.unwrap();
-            let token = cred_core::NewToken {
-                access: cred_core::SecretString::from(TOKEN_2.to_owned()),
-                refresh: None,
-                lifetime: Duration::from_secs(3600),
-            };
+            let token = cred_core::NewToken::new(
+                cred_core::Secret::from(TOKEN_2.to_owned()),
+                None,
+                Duration::from_secs(3600),
+            );
             self.inner.publish(account, &other, token).await?;
         }
         self.inner.try_lease(account, ttl).await
