@@ -3,7 +3,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::spec::{EndpointSpec, FieldSpec, FieldType, ModelSpec, ParamSpec, Spec};
+use crate::spec::{CodeSpec, EndpointSpec, FieldSpec, FieldType, ModelSpec, ParamSpec, Spec};
 
 const KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
@@ -73,7 +73,7 @@ pub fn render(spec: &Spec, spec_path: &str) -> Result<String, String> {
             .model
             .iter()
             .any(|m| m.external && m.name == e.response);
-        render_endpoint(provider, e, external)
+        render_endpoint(provider, e, external, &code_table(&spec.code, e))
     });
     let externals: Vec<&str> = spec
         .model
@@ -137,7 +137,51 @@ fn camel(snake: &str) -> String {
         .collect()
 }
 
-fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) -> TokenStream {
+/// What can go wrong in one operation, for its rustdoc: the provider's result codes
+/// (from the spec's code table) with the error kind each becomes, whether it is billed
+/// and whether the client retries it (as `RetryPolicy::should_retry` decides: only
+/// `throttled` and `unavailable` are retried, and a possibly-charged paid call only when
+/// the caller opted in).
+pub fn code_table(codes: &[CodeSpec], e: &EndpointSpec) -> String {
+    if codes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "# Errors\n\nBefore anything is sent: [`Error::InvalidInput`] for a parameter that fails its\ncheck, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],\n[`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).\nFrom the provider, the documented result codes:\n\n| code | message | result | charged | retried |\n|---|---|---|---|---|\n",
+    );
+    for c in codes {
+        let result = match (c.outcome.as_str(), c.kind.as_deref()) {
+            ("ok", _) => "answer".to_owned(),
+            ("no_record", _) => "answer, `found() == false`".to_owned(),
+            (_, kind) => {
+                let kind = camel(&kind.unwrap_or("unknown").replace('-', "_"));
+                format!("[`Error::Provider`], [`{kind}`](::cred_core::ErrorKind::{kind})")
+            }
+        };
+        let retryable =
+            c.outcome == "error" && matches!(c.kind.as_deref(), Some("throttled" | "unavailable"));
+        let retried = match (retryable, c.charged.as_str()) {
+            (false, _) => "no",
+            (true, "no") => "yes",
+            (true, "unknown") if e.billing == "free" => "yes",
+            (true, "unknown") => "only with `retry_possibly_charged`",
+            (true, _) => "no",
+        };
+        let message = c.message.replace('|', "\\|").replace('\n', " ");
+        out.push_str(&format!(
+            "| `{}` | {} | {result} | {} | {retried} |\n",
+            c.code, message, c.charged
+        ));
+    }
+    out
+}
+
+fn render_endpoint(
+    provider: &str,
+    e: &EndpointSpec,
+    external_response: bool,
+    code_table: &str,
+) -> TokenStream {
     let static_ident = format_ident!("{}", e.name.to_uppercase());
     let method_ident = ident(&e.name);
     let req = format_ident!("{}", e.request);
@@ -183,7 +227,7 @@ fn render_endpoint(provider: &str, e: &EndpointSpec, external_response: bool) ->
     }
     let endpoint_doc = docs(&format!("Endpoint descriptor of {}.", e.title));
     let method_docs = docs(&format!(
-        "{doc_text}\n\nValidates the request locally first: an invalid parameter is an\n[`Error::InvalidInput`] and nothing is sent. \"No record\" is an answer whose\n`found()` is `false`."
+        "{doc_text}\n\nValidates the request locally first: an invalid parameter is an\n[`Error::InvalidInput`] and nothing is sent. \"No record\" is an answer whose\n`found()` is `false`.\n\n{code_table}"
     ));
     let req_docs = docs(&format!(
         "Request of {} (`{}`).\n\nRequired parameters go to [`{}::new`], optional ones to the setters.",

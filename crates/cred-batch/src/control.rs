@@ -11,6 +11,7 @@ use crate::run::Plan;
 /// Why a run stopped before sending every row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum StopReason {
     /// An error no later row can escape (`auth`, `insufficient-balance`, ...).
     Kind {
@@ -100,6 +101,7 @@ impl Stop {
 
 /// Running counts of this run's calls, for progress displays.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Tally {
     /// Calls finished whose request may have reached the provider.
     pub sent: AtomicU64,

@@ -18,6 +18,7 @@ use crate::row::{ColumnMap, Row, RowRead};
 
 /// The input's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// Comma-separated values with a header line.
     Csv,
@@ -55,6 +56,7 @@ impl std::str::FromStr for Format {
 
 /// The text encoding of a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Encoding {
     /// A byte-order mark decides; without one, the whole file: UTF-8 when it is valid
     /// UTF-8 throughout, GBK when it is valid GBK throughout (and not mostly UTF-8);
@@ -122,6 +124,7 @@ impl Default for Limits {
 
 /// Where the rows come from and how to read them.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Input {
     /// The file.
     pub path: PathBuf,

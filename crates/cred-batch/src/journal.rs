@@ -51,6 +51,7 @@ pub const STOP_KINDS: &[&str] = &[
 
 /// A row's state in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// Refused locally; never sent.
     Invalid,
@@ -98,6 +99,7 @@ impl State {
 
 /// The outcome of a call, as recorded.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Record {
     /// `Answered` or `Failed`.
     pub state: State,
@@ -121,6 +123,7 @@ pub struct Record {
 
 /// What the journal knows of one row.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Stored {
     /// Its number.
     pub row: u64,

@@ -19,6 +19,7 @@ use crate::journal::{Journal, State, Stored, create_private};
 
 /// The output's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// One JSON object per line (the default).
     #[default]
@@ -182,6 +183,7 @@ fn charged(c: Option<&str>) -> Value {
 
 /// Rows written.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct Written {
     /// Output lines (one per row of the shard).
     pub rows: u64,

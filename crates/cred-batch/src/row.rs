@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 /// A data row of the input. Values are trimmed; empty cells count as absent.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Row {
     /// 1-based, counting data rows only (the header is not a row).
     pub number: u64,
@@ -80,6 +81,7 @@ pub(crate) fn duplicates(fields: &[(String, String)]) -> Vec<String> {
 
 /// What the input gave for one data row: the row, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RowRead {
     /// A readable row.
     Row(Row),

@@ -74,6 +74,7 @@ impl std::str::FromStr for Shard {
 
 /// How a batch runs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
     /// Requests in flight at most (default 8). The client's rate limit applies as well.
     pub concurrency: usize,
@@ -108,6 +109,7 @@ impl Default for Settings {
 
 /// Where a run writes one line per row when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Destination {
     /// A file, written beside its final name and renamed into place, owner-only.
     File(PathBuf),
@@ -117,6 +119,7 @@ pub enum Destination {
 
 /// What a run will do (and what a dry run prints).
 #[derive(Debug, Clone, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct Plan {
     /// Data rows of this shard.
     pub rows: u64,
@@ -142,6 +145,7 @@ pub struct Plan {
 
 /// What a run did.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// Rows of this shard by output status: `answered`, `invalid`, `duplicate`,
     /// `failed`, `unknown`, `skipped` (not sent: the run stopped first).

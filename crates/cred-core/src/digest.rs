@@ -1,6 +1,6 @@
 //! Hash helpers used by signers.
 
-use aws_lc_rs::digest;
+use sha2::{Digest, Sha256};
 
 /// Lower-case hex of `bytes`.
 pub fn hex_lower(bytes: &[u8]) -> String {
@@ -15,16 +15,16 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 
 /// SHA-256 of `data`, as 64 lower-case hex characters.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex_lower(digest::digest(&digest::SHA256, data).as_ref())
+    hex_lower(&Sha256::digest(data))
 }
 
 /// SHA-256 of the concatenation of `parts`, as lower-case hex (no intermediate string).
 pub fn sha256_hex_concat(parts: &[&[u8]]) -> String {
-    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut ctx = Sha256::new();
     for p in parts {
         ctx.update(p);
     }
-    hex_lower(ctx.finish().as_ref())
+    hex_lower(&ctx.finalize())
 }
 
 #[cfg(test)]

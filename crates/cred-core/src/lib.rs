@@ -37,6 +37,7 @@ pub mod lenient;
 pub mod mask;
 pub mod ratelimit;
 pub mod retry;
+#[cfg(feature = "seal")]
 pub mod seal;
 pub mod secret;
 pub mod settings;

@@ -177,11 +177,13 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         Duration::from_millis(20)
     }
 
-    /// The key to seal `account`'s tokens with at rest, given by the token manager when
+    /// The key to seal `account`'s tokens with at rest (feature `seal`), given by the
+    /// token manager when
     /// it starts: derived from the account's own secrets, so every process sharing the
     /// token has it without one being distributed. A store that keeps tokens outside
     /// the process (Redis) seals with it unless it was configured with a key of its
     /// own; one that keeps them in memory may ignore it (the default).
+    #[cfg(feature = "seal")]
     fn seal_account_with(&self, account: &str, key: crate::seal::SealingKey) {
         let _ = (account, key);
     }

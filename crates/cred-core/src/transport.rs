@@ -49,9 +49,7 @@ impl RootCa {
     /// them in messages (a file name, `inline`).
     pub fn from_pem(source: impl Into<String>, pem: &[u8]) -> Result<Self, Error> {
         let source = source.into();
-        let count = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|_| Error::config(format!("{source}: not PEM certificates")))?
-            .len();
+        let count = pem_certificates(&source, pem)?.len();
         if count == 0 {
             return Err(Error::config(format!(
                 "{source}: holds no `-----BEGIN CERTIFICATE-----` block"
@@ -82,10 +80,25 @@ impl RootCa {
         self.count == 0
     }
 
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     fn certificates(&self) -> Result<Vec<reqwest::Certificate>, Error> {
-        reqwest::Certificate::from_pem_bundle(&self.pem)
-            .map_err(|_| Error::config(format!("{}: not PEM certificates", self.source)))
+        pem_certificates(&self.source, &self.pem)
     }
+}
+
+/// The certificates of a PEM bundle, read by the TLS backend.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn pem_certificates(source: &str, pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+    reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|_| Error::config(format!("{source}: not PEM certificates")))
+}
+
+/// Without a TLS feature there is nothing to trust a CA with.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn pem_certificates(source: &str, _pem: &[u8]) -> Result<Vec<()>, Error> {
+    Err(Error::config(format!(
+        "{source}: a root CA needs TLS, and this build has none: enable the `rustls` or `native-tls` feature"
+    )))
 }
 
 /// An HTTP(S) proxy every request of a client goes through. Its password (in
@@ -335,6 +348,7 @@ fn http_client(
         .pool_idle_timeout(Duration::from_secs(60))
         .redirect(policy)
         .referer(false);
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     for ca in &config.root_cas {
         builder = builder.tls_certs_merge(ca.certificates()?);
     }

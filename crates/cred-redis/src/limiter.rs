@@ -62,6 +62,7 @@ return 1
 
 /// What a limiter does when Redis cannot be reached or does not answer in time.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum WhenUnavailable {
     /// Refuse the call: an [`Error::Transport`] that was not sent (kind `unavailable`,
     /// `charged: no`). Nothing exceeds the shared rate, at the cost of availability.

@@ -216,6 +216,37 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | success | answer | yes | no |
+    /// | `260200` | 网络超时,请稍后再试 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | no | yes |
+    /// | `260201` | 参数缺失 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `260202` | 参数不合法 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `260203` | 内部错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `260204` | 查询无结果 | answer, `found() == false` | no | no |
+    /// | `260205` | 未知错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | unknown | no |
+    /// | `10001` | 错误的请求KEY | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10002` | 该KEY无请求权限 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10003` | KEY过期 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10004` | 错误的OPENID | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10005` | 应用未审核超时, 请提交认证 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10007` | 未知的请求源 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10008` | 被禁止的IP | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10009` | 被禁止的KEY | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10011` | 当前IP请求超过限制 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `10012` | 请求超过次数限制 | [`Error::Provider`], [`QuotaExhausted`](::cred_core::ErrorKind::QuotaExhausted) | no | no |
+    /// | `10013` | 测试KEY超过请求限制 | [`Error::Provider`], [`QuotaExhausted`](::cred_core::ErrorKind::QuotaExhausted) | no | no |
+    /// | `10014` | 系统内部异常(调用充值类业务时, 请务必联系客服或通过订单查询接口检测订单, 避免造成损失) | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | unknown | no |
+    /// | `10020` | 接口维护 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | no | yes |
+    /// | `10021` | 接口停用 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
     pub async fn con_lic_by_name(
         &self,
         request: &ConLicByName,
@@ -321,6 +352,37 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | success | answer | yes | no |
+    /// | `260200` | 网络超时,请稍后再试 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | no | yes |
+    /// | `260201` | 参数缺失 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `260202` | 参数不合法 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `260203` | 内部错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `260204` | 查询无结果 | answer, `found() == false` | no | no |
+    /// | `260205` | 未知错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | unknown | no |
+    /// | `10001` | 错误的请求KEY | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10002` | 该KEY无请求权限 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10003` | KEY过期 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10004` | 错误的OPENID | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10005` | 应用未审核超时, 请提交认证 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10007` | 未知的请求源 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10008` | 被禁止的IP | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `10009` | 被禁止的KEY | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `10011` | 当前IP请求超过限制 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `10012` | 请求超过次数限制 | [`Error::Provider`], [`QuotaExhausted`](::cred_core::ErrorKind::QuotaExhausted) | no | no |
+    /// | `10013` | 测试KEY超过请求限制 | [`Error::Provider`], [`QuotaExhausted`](::cred_core::ErrorKind::QuotaExhausted) | no | no |
+    /// | `10014` | 系统内部异常(调用充值类业务时, 请务必联系客服或通过订单查询接口检测订单, 避免造成损失) | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | unknown | no |
+    /// | `10020` | 接口维护 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | no | yes |
+    /// | `10021` | 接口停用 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
     pub async fn administrative_license_list_by_name(
         &self,
         request: &AdministrativeLicenseListByName,

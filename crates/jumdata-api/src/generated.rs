@@ -238,6 +238,30 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `200` | 成功(计费) | answer | yes | no |
+    /// | `400` | 参数错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `404` | 接口地址不正确 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `500` | 系统维护,请稍候再试 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | no | yes |
+    /// | `601` | 接口未开通 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `602` | 账号停用 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `603` | 余额不足请充值 | [`Error::Provider`], [`InsufficientBalance`](::cred_core::ErrorKind::InsufficientBalance) | no | no |
+    /// | `604` | 接口停用 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `606` | 调用超限,请稍候再试 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `607` | ip不在白名单 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `609` | 请求过于频繁,请稍候再试 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `610` | 请求超时 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | unknown | only with `retry_possibly_charged` |
+    /// | `701` | 查无记录 | answer, `found() == false` | no | no |
+    /// | `999` | 其他,以实际返回为准 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | unknown | no |
     pub async fn credential_query(
         &self,
         request: &CredentialQuery,
@@ -351,6 +375,30 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `200` | 成功(计费) | answer | yes | no |
+    /// | `400` | 参数错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `404` | 接口地址不正确 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `500` | 系统维护,请稍候再试 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | no | yes |
+    /// | `601` | 接口未开通 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `602` | 账号停用 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `603` | 余额不足请充值 | [`Error::Provider`], [`InsufficientBalance`](::cred_core::ErrorKind::InsufficientBalance) | no | no |
+    /// | `604` | 接口停用 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `606` | 调用超限,请稍候再试 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `607` | ip不在白名单 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `609` | 请求过于频繁,请稍候再试 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `610` | 请求超时 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | unknown | only with `retry_possibly_charged` |
+    /// | `701` | 查无记录 | answer, `found() == false` | no | no |
+    /// | `999` | 其他,以实际返回为准 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | unknown | no |
     pub async fn idcard_check(
         &self,
         request: &IdcardCheck,

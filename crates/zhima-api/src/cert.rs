@@ -92,6 +92,7 @@ pub fn public_key_der(pem: &str, what: &str) -> Result<Vec<u8>, Error> {
 
 /// The three serial numbers of certificate mode, computed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CertSns {
     /// `app_cert_sn` (in the auth string).
     pub app: String,

@@ -448,6 +448,35 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `invalid-signature` | 验签出错 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `invalid-app-id` | 无效的 app_id | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `invalid-timestamp` | 时间戳无效 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `invalid-auth-token` | 无效的 app_auth_token | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `invalid-app-cert-sn` | 无效的应用公钥证书序列号 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `invalid-alipay-root-cert-sn` | 无效的支付宝根证书序列号 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `app-call-limited` | 调用频次超限 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |
+    /// | `illegal-client-ip` | IP 不在白名单 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `insufficient-isv-permissions` | ISV 权限不足 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `missing-parameter` | 缺少必选参数 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `invalid-parameter` | 参数无效 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `decryption-error` | 解密出错 (check ALIPAY_ENCRYPT_KEY) | [`Error::Provider`], [`Config`](::cred_core::ErrorKind::Config) | no | no |
+    /// | `USER_NOT_AUTHORIZE` | 用户未授权 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `TOKEN_INVALID` | token 无效或已使用 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `NOT_OPEN_ZM` | 用户未开通芝麻 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `JOB_WORTH_BLACK_LIST` | 用户在职得黑名单中 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `CARD_NO_NOT_MATCH` | 证件号不匹配 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `USER_NAME_NOT_MATCH` | 姓名不匹配 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `SYSTEM_ERROR` | 系统繁忙 | [`Error::Provider`], [`Unavailable`](::cred_core::ErrorKind::Unavailable) | unknown | only with `retry_possibly_charged` |
     pub async fn jobworth_authentication(
         &self,
         request: &JobworthAuthentication,

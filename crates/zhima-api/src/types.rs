@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// `query_type`: how the identity is matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum QueryType {
     /// `exact`: 精确查询.
     Exact,
@@ -39,6 +40,7 @@ impl FromStr for QueryType {
 
 /// `cert_type`: the kind of certificate `cert_no` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CertType {
     /// `0` 身份证: resident ID card (GB 11643 number, checked locally).
     IdCard,
@@ -90,6 +92,7 @@ impl WireValue for CertType {
 /// `identity_result`: the outcome of the authentication. Values Alipay adds later are
 /// kept in [`IdentityResult::Other`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdentityResult {
     /// `SUCCESS`: the identity is confirmed.
     Success,

@@ -31,6 +31,7 @@ pub const AUDIT_ENV: &[(&str, &str)] = &[
 
 /// Which audit fields an interface takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuditScope {
     /// System, category, matter, event code and copy cause (required) plus district,
     /// department and level (optional): the query and download interfaces.

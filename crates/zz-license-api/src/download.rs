@@ -26,6 +26,7 @@ pub static DOWNLOAD: Endpoint = Endpoint::new(
 /// The format of a licence file (GB/T 36905 allows PDF and OFD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum FileFormat {
     /// PDF (`%PDF-`).
     Pdf,

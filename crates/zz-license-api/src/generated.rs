@@ -261,6 +261,38 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | 接口调用成功 | answer | no | no |
+    /// | `2` | 证照源未提供此服务接口 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `10` | 没有符合条件的证照 | answer, `found() == false` | no | no |
+    /// | `11` | 认证失败 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `12` | 必填参数为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `13` | 证照类型未知 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `21` | 证照已注销 | answer, `found() == false` | no | no |
+    /// | `22` | 证照已过期 | answer, `found() == false` | no | no |
+    /// | `23` | 证照已限制使用 | answer, `found() == false` | no | no |
+    /// | `99` | 其他错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | no | no |
+    /// | `100` | 无权访问该证照 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `101` | 证照状态配置错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `102` | 参数值错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `103` | 持证主体代码类型错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `105` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `106` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `107` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `108` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `109` | 证照编号为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `110` | 持证主体代码为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `111` | 持证主体为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `113` | 证照类型代码错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
     pub async fn share_download_url(
         &self,
         request: &ShareDownloadUrl,
@@ -372,6 +404,38 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | 接口调用成功 | answer | no | no |
+    /// | `2` | 证照源未提供此服务接口 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `10` | 没有符合条件的证照 | answer, `found() == false` | no | no |
+    /// | `11` | 认证失败 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `12` | 必填参数为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `13` | 证照类型未知 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `21` | 证照已注销 | answer, `found() == false` | no | no |
+    /// | `22` | 证照已过期 | answer, `found() == false` | no | no |
+    /// | `23` | 证照已限制使用 | answer, `found() == false` | no | no |
+    /// | `99` | 其他错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | no | no |
+    /// | `100` | 无权访问该证照 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `101` | 证照状态配置错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `102` | 参数值错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `103` | 持证主体代码类型错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `105` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `106` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `107` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `108` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `109` | 证照编号为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `110` | 持证主体代码为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `111` | 持证主体为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `113` | 证照类型代码错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
     pub async fn share_query_cert_info(
         &self,
         request: &ShareQueryCertInfo,
@@ -562,6 +626,38 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | 接口调用成功 | answer | no | no |
+    /// | `2` | 证照源未提供此服务接口 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `10` | 没有符合条件的证照 | answer, `found() == false` | no | no |
+    /// | `11` | 认证失败 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `12` | 必填参数为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `13` | 证照类型未知 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `21` | 证照已注销 | answer, `found() == false` | no | no |
+    /// | `22` | 证照已过期 | answer, `found() == false` | no | no |
+    /// | `23` | 证照已限制使用 | answer, `found() == false` | no | no |
+    /// | `99` | 其他错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | no | no |
+    /// | `100` | 无权访问该证照 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `101` | 证照状态配置错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `102` | 参数值错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `103` | 持证主体代码类型错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `105` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `106` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `107` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `108` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `109` | 证照编号为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `110` | 持证主体代码为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `111` | 持证主体为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `113` | 证照类型代码错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
     pub async fn share_verify_cert_info(
         &self,
         request: &ShareVerifyCertInfo,
@@ -722,6 +818,38 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | 接口调用成功 | answer | no | no |
+    /// | `2` | 证照源未提供此服务接口 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `10` | 没有符合条件的证照 | answer, `found() == false` | no | no |
+    /// | `11` | 认证失败 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `12` | 必填参数为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `13` | 证照类型未知 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `21` | 证照已注销 | answer, `found() == false` | no | no |
+    /// | `22` | 证照已过期 | answer, `found() == false` | no | no |
+    /// | `23` | 证照已限制使用 | answer, `found() == false` | no | no |
+    /// | `99` | 其他错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | no | no |
+    /// | `100` | 无权访问该证照 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `101` | 证照状态配置错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `102` | 参数值错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `103` | 持证主体代码类型错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `105` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `106` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `107` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `108` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `109` | 证照编号为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `110` | 持证主体代码为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `111` | 持证主体为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `113` | 证照类型代码错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
     pub async fn share_verify_cert_file(
         &self,
         request: &ShareVerifyCertFile,
@@ -1106,6 +1234,38 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | 接口调用成功 | answer | no | no |
+    /// | `2` | 证照源未提供此服务接口 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `10` | 没有符合条件的证照 | answer, `found() == false` | no | no |
+    /// | `11` | 认证失败 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `12` | 必填参数为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `13` | 证照类型未知 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `21` | 证照已注销 | answer, `found() == false` | no | no |
+    /// | `22` | 证照已过期 | answer, `found() == false` | no | no |
+    /// | `23` | 证照已限制使用 | answer, `found() == false` | no | no |
+    /// | `99` | 其他错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | no | no |
+    /// | `100` | 无权访问该证照 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `101` | 证照状态配置错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `102` | 参数值错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `103` | 持证主体代码类型错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `105` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `106` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `107` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `108` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `109` | 证照编号为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `110` | 持证主体代码为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `111` | 持证主体为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `113` | 证照类型代码错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
     pub async fn share_query_cert_info_by_qrcode(
         &self,
         request: &ShareQueryCertInfoByQrcode,
@@ -1668,6 +1828,38 @@ impl crate::Client {
     /// Validates the request locally first: an invalid parameter is an
     /// [`Error::InvalidInput`] and nothing is sent. "No record" is an answer whose
     /// `found()` is `false`.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: [`Error::InvalidInput`] for a parameter that fails its
+    /// check, [`Error::Config`] for a client that cannot sign. On the way: [`Error::Transport`],
+    /// [`Error::Timeout`] and [`Error::HttpStatus`] (billing as [`Error::charged`] says).
+    /// From the provider, the documented result codes:
+    ///
+    /// | code | message | result | charged | retried |
+    /// |---|---|---|---|---|
+    /// | `0` | 接口调用成功 | answer | no | no |
+    /// | `2` | 证照源未提供此服务接口 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `10` | 没有符合条件的证照 | answer, `found() == false` | no | no |
+    /// | `11` | 认证失败 | [`Error::Provider`], [`Auth`](::cred_core::ErrorKind::Auth) | no | no |
+    /// | `12` | 必填参数为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `13` | 证照类型未知 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `21` | 证照已注销 | answer, `found() == false` | no | no |
+    /// | `22` | 证照已过期 | answer, `found() == false` | no | no |
+    /// | `23` | 证照已限制使用 | answer, `found() == false` | no | no |
+    /// | `99` | 其他错误 | [`Error::Provider`], [`Unknown`](::cred_core::ErrorKind::Unknown) | no | no |
+    /// | `100` | 无权访问该证照 | [`Error::Provider`], [`Permission`](::cred_core::ErrorKind::Permission) | no | no |
+    /// | `101` | 证照状态配置错误 | [`Error::Provider`], [`Internal`](::cred_core::ErrorKind::Internal) | no | no |
+    /// | `102` | 参数值错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `103` | 持证主体代码类型错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `105` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `106` | 证照目录不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `107` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `108` | 证照模板不存在 | [`Error::Provider`], [`NotFound`](::cred_core::ErrorKind::NotFound) | no | no |
+    /// | `109` | 证照编号为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `110` | 持证主体代码为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `111` | 持证主体为空 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
+    /// | `113` | 证照类型代码错误 | [`Error::Provider`], [`InvalidArgument`](::cred_core::ErrorKind::InvalidArgument) | no | no |
     pub async fn share_query_cert_info_by_holder_code(
         &self,
         request: &ShareQueryCertInfoByHolderCode,

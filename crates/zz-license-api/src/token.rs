@@ -53,6 +53,7 @@ const PUBLIC_ANSWER_FIELDS: &[&str] = &["error", "error_description", "token_typ
 
 /// How the client credentials (`client_id`, `client_secret`) reach the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` as form fields beside `grant_type`, `scope`,
     /// `username` and `password`: what the standard's parameter table for 4.3.1 lists (the
@@ -78,6 +79,7 @@ impl std::str::FromStr for ClientAuth {
 
 /// Where the access token goes on share calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TokenPlacement {
     /// `access_token` in the JSON body (as the standard lists it) and an
     /// `Authorization: Bearer` header (what Spring's resource filter reads). The default.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// city's. The two answer in different shapes; every result type decodes both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum InterfaceType {
     /// `0`: 省接口, the provincial licence database (the platform's default).
     #[default]
@@ -56,6 +57,7 @@ impl WireValue for InterfaceType {
 /// 调用类别 (`certificateCallCategory`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum CallCategory {
     /// `0`: 事项调用, a call made while handling a registered government matter.
     Matter,
@@ -94,6 +96,7 @@ impl WireValue for CallCategory {
 
 /// 证照主体 (`whose`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Whose {
     /// `0`: 个人, a natural person.
     Person,
@@ -112,6 +115,7 @@ impl WireValue for Whose {
 
 /// 证照类型 (`category`): a licence or an approval document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LicenceCategory {
     /// `1`: 证照.
     Licence,
@@ -265,6 +269,7 @@ impl WireValue for HolderCodeType {
 /// answers `verifyResult "true"` or something else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum DataCheck {
     /// `0` 信息正确且有效: the data is right and the licence valid.
     Valid,
@@ -321,6 +326,7 @@ impl DataCheck {
 /// Result of a licence file check (4.3.5, `data.result`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum FileCheck {
     /// `0` 验证通过: seal, file and licence all check out.
     Passed,

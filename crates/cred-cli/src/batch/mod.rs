@@ -182,7 +182,7 @@ fn input_of(options: &BatchOptions) -> Input {
 fn check_columns<O: Operation>(op: &O, input: &Input) -> Result<(), cred_batch::Error> {
     let first = input.rows()?.find_map(|r| match r {
         cred_batch::RowRead::Row(row) => Some(row),
-        cred_batch::RowRead::Unreadable { .. } => None,
+        _ => None,
     });
     let Some(row) = first else {
         return Ok(());
@@ -236,13 +236,11 @@ async fn run_op<O: Operation>(
         .journal
         .clone()
         .unwrap_or_else(|| cred_batch::default_journal(&input.path));
-    let settings = Settings {
-        concurrency: usize::from(options.concurrency),
-        max_charged: options.max_charged,
-        resend_unknown: options.resend_unknown,
-        shard: options.shard.unwrap_or_default(),
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.concurrency = usize::from(options.concurrency);
+    settings.max_charged = options.max_charged;
+    settings.resend_unknown = options.resend_unknown;
+    settings.shard = options.shard.unwrap_or_default();
     let name = op.name().to_owned();
     let destination = match &options.output {
         Some(path) => Destination::File(path.clone()),
@@ -317,6 +315,7 @@ fn exit_code(stopped: Option<&StopReason>) -> u8 {
             "quota-exhausted" => EXIT_UNAVAILABLE,
             _ => EXIT_PROVIDER,
         },
+        Some(_) => EXIT_PROVIDER,
     }
 }
 
@@ -547,6 +546,7 @@ fn print_summary(
         Some(StopReason::Input { message }) => text.push_str(&format!(
             "stopped: the input changed during the run: {message}\n"
         )),
+        Some(other) => text.push_str(&format!("stopped: {other:?}\n")),
         None => {}
     }
     if let Some(cmd) = resume {
