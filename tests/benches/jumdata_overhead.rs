@@ -196,7 +196,8 @@ fn clients(base: &str) -> (Client, reqwest::Client) {
     // Both clients: one pooled reqwest client, same timeouts. The SDK keeps its rate
     // limiter on (quota far above the load, so it never waits) and its retry policy.
     let sdk = Client::builder()
-        .credentials(APP_ID, APP_SECRET)
+        .app_id(APP_ID)
+        .app_secret(APP_SECRET)
         .base_url(base)
         .rate_limit(10_000_000)
         .build()

@@ -52,7 +52,8 @@ fn run_recorded(f: impl AsyncFnOnce()) -> Series {
 
 fn jumdata(sandbox: &Sandbox, retry: RetryPolicy, rate: u32) -> jumdata_api::Client {
     jumdata_api::Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .retry(retry)
         .rate_limit(rate)
@@ -90,8 +91,10 @@ fn every_outcome_leaves_its_series_and_no_personal_data() {
         // A token request (the licence platform's password grant) and a call with it.
         let zz = zz_license_api::Client::builder()
             .base_url(sandbox.zz_license_base_url())
-            .user(ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD)
-            .client(ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET)
+            .username(ZZ_LICENSE_USERNAME)
+            .password(ZZ_LICENSE_PASSWORD)
+            .client_id(ZZ_LICENSE_CLIENT_ID)
+            .client_secret(ZZ_LICENSE_CLIENT_SECRET)
             .audit(
                 zz_license_api::AuditContext::new()
                     .system_name("credkit 测试平台")

@@ -65,7 +65,8 @@ where
 
 fn client(base: &str, max_body: usize) -> Client {
     Client::builder()
-        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .app_id("credkit-test-app")
+        .app_secret("credkit-test-secret-not-real")
         .base_url(base)
         .max_body_bytes(max_body)
         .retry(RetryPolicy::none())
@@ -121,7 +122,8 @@ async fn a_connection_dropped_mid_body_is_a_transport_error_that_may_have_been_s
 async fn a_connection_closed_without_an_answer_is_not_retried_for_a_paid_call() {
     let (base, hits) = raw_server(|_| Vec::new()).await;
     let c = Client::builder()
-        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .app_id("credkit-test-app")
+        .app_secret("credkit-test-secret-not-real")
         .base_url(&base)
         .retry(RetryPolicy::default().with_backoff(
             std::time::Duration::from_millis(1),
@@ -199,7 +201,8 @@ async fn a_connect_timeout_means_nothing_was_sent() {
         }
     }
     let c = Client::builder()
-        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .app_id("credkit-test-app")
+        .app_secret("credkit-test-secret-not-real")
         .base_url(format!("http://{addr}"))
         .connect_timeout(std::time::Duration::from_millis(300))
         .retry(RetryPolicy::none())
@@ -302,7 +305,8 @@ async fn transport_failures_say_what_failed_and_keep_their_cause() {
         }
     });
     let slow = Client::builder()
-        .credentials("credkit-test-app", "credkit-test-secret-not-real")
+        .app_id("credkit-test-app")
+        .app_secret("credkit-test-secret-not-real")
         .base_url(format!("http://{addr}"))
         .timeout(std::time::Duration::from_millis(300))
         .retry(RetryPolicy::none())
@@ -346,7 +350,8 @@ async fn a_retry_after_within_the_policy_is_waited_for_and_a_longer_one_is_retur
     .await;
     let retrying = |base: &str| {
         Client::builder()
-            .credentials("credkit-test-app", "credkit-test-secret-not-real")
+            .app_id("credkit-test-app")
+            .app_secret("credkit-test-secret-not-real")
             .base_url(base)
             .retry(RetryPolicy::default().with_max_attempts(2).with_backoff(
                 std::time::Duration::from_millis(10),

@@ -86,8 +86,15 @@ pub fn render(spec: &Spec, spec_path: &str) -> Result<String, String> {
         .iter()
         .filter(|m| !m.external)
         .map(|m| render_model(m, &externals));
+    let client = spec
+        .client
+        .as_ref()
+        .map(|c| crate::client::render(c, &format!("{provider}_api")))
+        .unwrap_or_default();
     let file = quote! {
         use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
+
+        #client
 
         #[doc = #code_doc]
         pub static CODES: &[::cred_core::CodeInfo] = &[#(#codes),*];
@@ -112,8 +119,9 @@ fn space_items(code: &str) -> String {
     let mut prev = "";
     for line in code.lines() {
         let top_level_start = !line.starts_with(' ') && !line.starts_with('}') && !line.is_empty();
-        let prev_ended_item =
-            prev == "}" || prev == "};" || (!prev.starts_with(' ') && prev.ends_with(';'));
+        let prev_ended_item = prev == "}"
+            || prev == "};"
+            || (!prev.starts_with(' ') && !prev.starts_with("//") && prev.ends_with(';'));
         if top_level_start && prev_ended_item {
             out.push('\n');
         }

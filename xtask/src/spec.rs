@@ -114,6 +114,9 @@ pub struct Spec {
     /// The provider's code table.
     #[serde(default)]
     pub code: Vec<CodeSpec>,
+    /// The client's credentials, variables and defaults (see `crate::client`).
+    #[serde(default)]
+    pub client: Option<crate::client::ClientSpec>,
 }
 
 /// `[provider]`.
@@ -328,6 +331,9 @@ impl Spec {
 
     fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
+        if let Some(client) = &self.client {
+            p.extend(client.problems());
+        }
         if !is_snake(&self.provider.name) {
             p.push(format!(
                 "provider.name `{}` must be snake_case",

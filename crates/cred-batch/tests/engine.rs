@@ -41,7 +41,8 @@ impl Operation for Credentials {
 
 fn sandbox_client(sandbox: &Sandbox) -> Client {
     Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .rate_limit(0)
         .build()

@@ -88,7 +88,8 @@ fn run_cred(base_url: &str, args: &[&str]) -> (Duration, u64) {
 
 async fn sdk_rate(base_url: &str, rows: u64, concurrency: u64) -> f64 {
     let client = jumdata_api::Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(base_url)
         .rate_limit(0)
         .build()

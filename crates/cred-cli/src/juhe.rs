@@ -30,16 +30,20 @@ const FLAGS: &[crate::flags::Flag] = &[
 /// A client for the sandbox (test key) or from `JUHE_*` variables.
 pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
     let mut config = match &ctx.sandbox {
-        Some(sandbox) => {
-            Config::new(cred_sandbox::credentials::JUHE_KEY).with_base_url(sandbox.base_url())
-        }
+        Some(sandbox) => Config::new()
+            .with_key(cred_sandbox::credentials::JUHE_KEY)
+            .with_base_url(sandbox.base_url()),
         None => Config::from_env().map_err(|e| crate::flags::missing_credentials(e, "JUHE_KEY"))?,
     };
     if let Some(url) = &ctx.base_url {
         config = config.with_base_url(url.clone());
     }
     // Juhe has only a key: it is hashed into the Redis key, never stored readable.
-    let account = config.key.expose().to_owned();
+    let account = config
+        .key()
+        .map(|k| k.expose())
+        .unwrap_or_default()
+        .to_owned();
     ctx.configure(Client::builder().config(config), "juhe", &account)?
         .build()
 }

@@ -31,11 +31,10 @@ const FLAGS: &[crate::flags::Flag] = &[
 /// A client for the sandbox (test credentials) or from `JUMDATA_*` variables.
 pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
     let mut config = match &ctx.sandbox {
-        Some(sandbox) => Config::new(
-            cred_sandbox::credentials::JUMDATA_APP_ID,
-            cred_sandbox::credentials::JUMDATA_APP_SECRET,
-        )
-        .with_base_url(sandbox.base_url()),
+        Some(sandbox) => Config::new()
+            .with_app_id(cred_sandbox::credentials::JUMDATA_APP_ID)
+            .with_app_secret(cred_sandbox::credentials::JUMDATA_APP_SECRET)
+            .with_base_url(sandbox.base_url()),
         None => Config::from_env().map_err(|e| {
             crate::flags::missing_credentials(e, "JUMDATA_APP_ID and JUMDATA_APP_SECRET")
         })?,
@@ -43,7 +42,7 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
     if let Some(url) = &ctx.base_url {
         config = config.with_base_url(url.clone());
     }
-    let account = config.app_id.clone();
+    let account = config.app_id().unwrap_or_default().to_owned();
     ctx.configure(Client::builder().config(config), "jumdata", &account)?
         .build()
 }

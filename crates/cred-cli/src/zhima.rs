@@ -86,15 +86,11 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
 fn client_with(ctx: &Context, reading_checks: bool) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;
     let mut config = match &ctx.sandbox {
-        Some(sandbox) => {
-            let mut c = Config::new(
-                sc::ALIPAY_APP_ID,
-                sc::ALIPAY_APP_PRIVATE_KEY,
-                sc::ALIPAY_PUBLIC_KEY,
-            );
-            c.base_url = sandbox.base_url().to_owned();
-            c
-        }
+        Some(sandbox) => Config::new()
+            .with_app_id(sc::ALIPAY_APP_ID)
+            .with_private_key(sc::ALIPAY_APP_PRIVATE_KEY)
+            .with_alipay_public_key(sc::ALIPAY_PUBLIC_KEY)
+            .with_base_url(sandbox.base_url()),
         None => Config::from_env().map_err(|e| {
             crate::flags::missing_credentials(
                 e,
@@ -103,9 +99,9 @@ fn client_with(ctx: &Context, reading_checks: bool) -> Result<Client, Error> {
         })?,
     };
     if let Some(url) = &ctx.base_url {
-        config.base_url = url.clone();
+        config = config.with_base_url(url.clone());
     }
-    let account = config.app_id.clone();
+    let account = config.app_id().unwrap_or_default().to_owned();
     ctx.configure(
         Client::builder()
             .config(config)

@@ -193,13 +193,12 @@ fn audit_context(ctx: &Context, args: &AuditArgs) -> Result<AuditContext, Error>
 pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;
     let mut config = match &ctx.sandbox {
-        Some(sandbox) => Config::new(
-            sandbox.zz_license_base_url(),
-            sc::ZZ_LICENSE_USERNAME,
-            sc::ZZ_LICENSE_PASSWORD,
-            sc::ZZ_LICENSE_CLIENT_ID,
-            sc::ZZ_LICENSE_CLIENT_SECRET,
-        ),
+        Some(sandbox) => Config::new()
+            .with_base_url(sandbox.zz_license_base_url())
+            .with_username(sc::ZZ_LICENSE_USERNAME)
+            .with_password(sc::ZZ_LICENSE_PASSWORD)
+            .with_client_id(sc::ZZ_LICENSE_CLIENT_ID)
+            .with_client_secret(sc::ZZ_LICENSE_CLIENT_SECRET),
         None => Config::from_env().map_err(|e| {
             crate::flags::missing_credentials(
                 e,
@@ -208,14 +207,19 @@ pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
         })?,
     };
     if let Some(url) = &ctx.base_url {
-        config.base_url = url.clone();
+        config = config.with_base_url(url.clone());
     }
-    config.audit = config.audit.merged(&audit_context(ctx, args)?);
+    let audit = config
+        .audit()
+        .cloned()
+        .unwrap_or_default()
+        .merged(&audit_context(ctx, args)?);
+    config = config.with_audit(audit);
     let account = format!(
         "{}|{}|{}",
-        config.base_url,
-        config.username.expose(),
-        config.client_id
+        config.base_url().unwrap_or_default(),
+        config.username().map(|u| u.expose()).unwrap_or_default(),
+        config.client_id().unwrap_or_default()
     );
     let mut builder = ctx.configure(Client::builder().config(config), "zz-license", &account)?;
     if let Some(store) = ctx.token_store()? {

@@ -534,7 +534,8 @@ async fn sdk_redirect_errors_are_typed_and_clean_in_debug() {
     let target = second.url.clone();
     let first = Server::start(move |_, _| redirect(307, &target));
     let client = jumdata_api::Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_SECRET)
         .base_url(&first.url)
         .build()
         .unwrap();
@@ -621,7 +622,8 @@ async fn sdk_echo_errors_are_clean_in_debug_for_every_provider() {
     let mut errors: Vec<Error> = Vec::new();
     errors.push(
         jumdata_api::Client::builder()
-            .credentials(JUMDATA_APP_ID, JUMDATA_SECRET)
+            .app_id(JUMDATA_APP_ID)
+            .app_secret(JUMDATA_SECRET)
             .base_url(&server.url)
             .build()
             .unwrap()
@@ -642,8 +644,8 @@ async fn sdk_echo_errors_are_clean_in_debug_for_every_provider() {
     errors.push(
         zz_license_api::Client::builder()
             .base_url(format!("{}{ROOT}", server.url))
-            .user(ZZ_USER, ZZ_PASSWORD)
-            .client(ZZ_CLIENT, ZZ_CLIENT_SECRET)
+            .username(ZZ_USER).password(ZZ_PASSWORD)
+            .client_id(ZZ_CLIENT).client_secret(ZZ_CLIENT_SECRET)
             .audit(audit())
             .build()
             .unwrap()
@@ -837,8 +839,10 @@ async fn download_redirects_never_carry_the_token_elsewhere_nor_leave_http() {
     });
     let client = zz_license_api::Client::builder()
         .base_url(format!("{}{ROOT}", platform.url))
-        .user(ZZ_USER, ZZ_PASSWORD)
-        .client(ZZ_CLIENT, ZZ_CLIENT_SECRET)
+        .username(ZZ_USER)
+        .password(ZZ_PASSWORD)
+        .client_id(ZZ_CLIENT)
+        .client_secret(ZZ_CLIENT_SECRET)
         .build()
         .unwrap();
     // Same origin: followed, the token sent on both hops.

@@ -36,11 +36,13 @@ pub mod error;
 pub mod lenient;
 pub mod mask;
 pub mod ratelimit;
+pub mod raw;
 pub mod retry;
 #[cfg(feature = "seal")]
 pub mod seal;
 pub mod secret;
 pub mod settings;
+pub mod stability;
 pub mod telemetry;
 pub mod token_store;
 pub mod transport;

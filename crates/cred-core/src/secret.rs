@@ -71,6 +71,21 @@ pub fn var_from_env(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Reads an environment variable holding a value or `@path`, the path of a file holding
+/// it (keys and certificates); `None` when unset or empty. A file that cannot be read
+/// is an [`Error::Config`](crate::Error::Config) naming the variable and the path.
+pub fn value_or_file(name: &str) -> Result<Option<String>, crate::Error> {
+    let Some(value) = var_from_env(name) else {
+        return Ok(None);
+    };
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path.trim())
+            .map(Some)
+            .map_err(|e| crate::Error::config(format!("{name}: cannot read {}: {e}", path.trim()))),
+        None => Ok(Some(value)),
+    }
+}
+
 /// The error of a `Config::from_env` whose variable `name` is not set: names it, and how
 /// to try the SDK without credentials (the `cred` command's sandbox writes every provider's
 /// variables).

@@ -120,7 +120,8 @@ fn jumdata_limiter(fallback: Option<WhenUnavailable>) -> RedisRateLimiter {
 /// A Jumdata client on the sandbox under `limiter`.
 fn jumdata_client(limiter: RedisRateLimiter) -> jumdata_api::Client {
     jumdata_api::Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(env("WORKER_SANDBOX"))
         .rate_limiter(Arc::new(limiter))
         .timeout(Duration::from_secs(5))

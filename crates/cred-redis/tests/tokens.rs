@@ -323,7 +323,8 @@ async fn without_a_key_the_token_is_sealed_with_the_accounts_own_secrets() {
     // password) cannot open it: a configuration error, nothing sent.
     let before = sandbox.requests();
     let outsider = zz_builder(&zz)
-        .user(ZZ_LICENSE_USERNAME, "not-the-password")
+        .username(ZZ_LICENSE_USERNAME)
+        .password("not-the-password")
         .token_store(Arc::new(self::store(&redis.url())))
         .build()
         .unwrap();

@@ -16,7 +16,8 @@ const ID: &str = "321083197812162119";
 
 fn sdk(sandbox: &Sandbox) -> Client {
     Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .retry(RetryPolicy::none())
         .timeout(Duration::from_secs(2))
@@ -94,7 +95,8 @@ async fn a_wrong_secret_is_refused_as_a_bad_signature() {
     assert_eq!(raw, serde_json::json!({"msg": "签名错误", "code": 400}));
 
     let wrong = Client::builder()
-        .credentials(JUMDATA_APP_ID, "wrong-secret")
+        .app_id(JUMDATA_APP_ID)
+        .app_secret("wrong-secret")
         .base_url(sandbox.base_url())
         .build()
         .unwrap();
@@ -126,7 +128,8 @@ async fn a_stale_or_future_timestamp_is_refused() {
 
     // The SDK with a skewed clock sees an auth error.
     let skewed = Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .clock(|| now_ms() - 3_600_000)
         .build()
@@ -243,7 +246,8 @@ async fn codes_whose_billing_the_document_leaves_open_are_never_retried() {
     // them possibly charged, and a retrying client sends them once.
     let sandbox = Sandbox::start().await.unwrap();
     let c = Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .retry(
             cred_core::RetryPolicy::default()

@@ -22,7 +22,8 @@ async fn stats_count_requests_per_path_and_token_requests() {
     let sandbox = Sandbox::start().await.unwrap();
     let before = cred_core::now_millis();
     let jumdata = jumdata_api::Client::builder()
-        .credentials(JUMDATA_APP_ID, JUMDATA_APP_SECRET)
+        .app_id(JUMDATA_APP_ID)
+        .app_secret(JUMDATA_APP_SECRET)
         .base_url(sandbox.base_url())
         .retry(RetryPolicy::none())
         .build()
@@ -38,8 +39,10 @@ async fn stats_count_requests_per_path_and_token_requests() {
     }
     let zz = zz_license_api::Client::builder()
         .base_url(sandbox.zz_license_base_url())
-        .user(ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD)
-        .client(ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET)
+        .username(ZZ_LICENSE_USERNAME)
+        .password(ZZ_LICENSE_PASSWORD)
+        .client_id(ZZ_LICENSE_CLIENT_ID)
+        .client_secret(ZZ_LICENSE_CLIENT_SECRET)
         .audit(
             zz_license_api::AuditContext::new()
                 .system_name("stats test")

@@ -26,8 +26,10 @@ fn sdk(sandbox: &Sandbox, tweak: impl FnOnce(ClientBuilder) -> ClientBuilder) ->
     tweak(
         Client::builder()
             .base_url(sandbox.zz_license_base_url())
-            .user(ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD)
-            .client(ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET)
+            .username(ZZ_LICENSE_USERNAME)
+            .password(ZZ_LICENSE_PASSWORD)
+            .client_id(ZZ_LICENSE_CLIENT_ID)
+            .client_secret(ZZ_LICENSE_CLIENT_SECRET)
             .audit(audit())
             .retry(RetryPolicy::none())
             .rate_limit(0)
@@ -169,19 +171,23 @@ async fn oauth_errors_as_spring_sends_them() {
     assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")));
 
     // Through the SDK: clear auth errors, nothing else sent.
-    let err = sdk(&sandbox, |b| b.user(ZZ_LICENSE_USERNAME, "wrong-password"))
-        .share_query_cert_info(&ShareQueryCertInfo::new(FIXTURE_IDS[0]))
-        .await
-        .unwrap_err();
+    let err = sdk(&sandbox, |b| {
+        b.username(ZZ_LICENSE_USERNAME).password("wrong-password")
+    })
+    .share_query_cert_info(&ShareQueryCertInfo::new(FIXTURE_IDS[0]))
+    .await
+    .unwrap_err();
     assert_eq!(
         (err.kind(), err.code().as_deref()),
         (ErrorKind::Auth, Some("invalid_grant"))
     );
     assert!(!err.to_string().contains("wrong-password"));
-    let err = sdk(&sandbox, |b| b.client(ZZ_LICENSE_CLIENT_ID, "wrong"))
-        .share_query_cert_info(&ShareQueryCertInfo::new(FIXTURE_IDS[0]))
-        .await
-        .unwrap_err();
+    let err = sdk(&sandbox, |b| {
+        b.client_id(ZZ_LICENSE_CLIENT_ID).client_secret("wrong")
+    })
+    .share_query_cert_info(&ShareQueryCertInfo::new(FIXTURE_IDS[0]))
+    .await
+    .unwrap_err();
     assert_eq!(err.code().as_deref(), Some("invalid_client"));
 }
 

@@ -1,140 +1,37 @@
-//! The Juhe client, its builder and its configuration.
+//! The Juhe client. `Config`, `ClientBuilder` and `Client::{builder, new, from_env}` are
+//! generated from the `[client]` table of `api.toml`; this file turns a checked
+//! configuration into a client.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use cred_core::secret::{secret_from_env, var_from_env};
-use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error, Secret};
+use cred_core::raw::RawRequest;
+use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error};
 
 use crate::auth::KeyAuth;
 use crate::envelope;
+use crate::generated::Settled;
 
-/// The provider's base URL (the documents show `http://`; credkit defaults to https).
-pub const DEFAULT_BASE_URL: &str = "https://v.juhe.cn";
+/// Juhe has no builder option of its own (the struct exists for the generated builder).
+#[derive(Debug, Default)]
+pub(crate) struct Extra {}
 
-/// Default client-side rate limit (requests per second, same burst). Juhe answers
-/// `10011`/`10012` when a key or IP goes beyond its limits; change it with
-/// [`ClientBuilder::rate_limit`].
-pub const DEFAULT_RATE_PER_SECOND: u32 = 20;
-
-/// Environment variable holding the key.
-pub const ENV_KEY: &str = "JUHE_KEY";
-/// Environment variable overriding the base URL.
-pub const ENV_BASE_URL: &str = "JUHE_BASE_URL";
-
-/// Credentials and endpoint. `Debug` never shows the key.
-#[derive(Clone)]
-pub struct Config {
-    /// The API key (个人中心 -> 我的数据); sent as the `key` parameter.
-    pub key: Secret,
-    /// Base URL; [`DEFAULT_BASE_URL`] unless overridden.
-    pub base_url: String,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("key", &"[redacted]")
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-impl Config {
-    /// A configuration for the production endpoint.
-    pub fn new(key: impl Into<String>) -> Self {
-        Self {
-            key: Secret::from(key.into()),
-            base_url: DEFAULT_BASE_URL.to_owned(),
-        }
-    }
-
-    /// Reads `JUHE_KEY` and, optionally, `JUHE_BASE_URL`.
-    pub fn from_env() -> Result<Self, Error> {
-        let key =
-            secret_from_env(ENV_KEY).ok_or_else(|| cred_core::secret::missing_var(ENV_KEY))?;
-        Ok(Self {
-            key,
-            base_url: var_from_env(ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-        })
-    }
-
-    /// Replaces the base URL (a sandbox, a proxy, a test server).
-    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into();
-        self
-    }
-}
-
-/// Builds a [`Client`]; every setting has a sensible default.
-pub struct ClientBuilder {
-    config: Option<Config>,
+/// A checked configuration and the shared settings: the client.
+pub(crate) fn assemble(
+    config: Settled,
     settings: ClientSettings,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("config", &self.config)
-            .field("settings", &self.settings)
-            .finish()
-    }
-}
-
-cred_core::impl_settings_setters!(ClientBuilder, "JUHE");
-
-impl ClientBuilder {
-    /// Uses `config` (key and base URL).
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = Some(config);
-        self
-    }
-
-    /// Sets the key, keeping the base URL already set (default production).
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        let base_url = self
-            .config
-            .take()
-            .map(|c| c.base_url)
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        self.config = Some(Config::new(key).with_base_url(base_url));
-        self
-    }
-
-    /// Overrides the base URL (after [`ClientBuilder::config`] or [`ClientBuilder::key`]
-    /// to win over theirs).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        let base_url = base_url.into();
-        match &mut self.config {
-            Some(c) => c.base_url = base_url,
-            None => self.config = Some(Config::new(String::new()).with_base_url(base_url)),
-        }
-        self
-    }
-
-    /// Checks the configuration and builds the client.
-    pub fn build(self) -> Result<Client, Error> {
-        let config = self
-            .config
-            .ok_or_else(|| Error::config(format!("Juhe key is not set (set {ENV_KEY})")))?;
-        if config.key.expose().trim().is_empty() {
-            return Err(Error::config(format!("Juhe key is empty (set {ENV_KEY})")));
-        }
-        let auth = KeyAuth {
-            key: Secret::from(config.key.expose().trim().to_owned()),
-        };
-        let core = self
-            .settings
-            .build_core(Arc::new(auth), &config.base_url, crate::ENDPOINTS)?;
-        Ok(Client { core })
-    }
+    _extra: Extra,
+) -> Result<Client, Error> {
+    let auth = KeyAuth { key: config.key };
+    let core = settings.build_core(Arc::new(auth), &config.base_url, crate::ENDPOINTS)?;
+    Ok(Client { core })
 }
 
 /// A Juhe client. Cheap to clone (clones share the connection pool and rate limiter);
 /// `Send + Sync`. `Debug`, errors and logs never show the key.
 ///
-/// The operation methods (`con_lic_by_name`, ...) are generated from `api.toml`.
+/// The operation methods (`con_lic_by_name`, ...) are generated from `api.toml`;
+/// [`Client::call_raw`] reaches an endpoint the spec does not list.
 #[derive(Clone)]
 pub struct Client {
     core: ClientCore,
@@ -152,31 +49,6 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder with default settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            config: None,
-            settings: ClientSettings::new(
-                concat!("credkit-juhe-api/", env!("CARGO_PKG_VERSION")),
-                NonZeroU32::new(DEFAULT_RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
-            ),
-        }
-    }
-
-    /// A client for `config` with default settings.
-    pub fn new(config: Config) -> Result<Self, Error> {
-        Self::builder().config(config).build()
-    }
-
-    /// A client configured from `JUHE_*` environment variables, with the
-    /// transport variables `_CA_FILE` (extra root CAs, PEM) and `_PROXY` (a proxy URL).
-    pub fn from_env() -> Result<Self, Error> {
-        Self::builder()
-            .config(Config::from_env()?)
-            .transport_from_env()?
-            .build()
-    }
-
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         self.core.base_url()
@@ -188,5 +60,34 @@ impl Client {
         self.core
             .execute(request, envelope::decode::<R::Response>)
             .await
+    }
+
+    /// Sends a request to an endpoint this crate's spec does not list, through the same
+    /// pipeline as the generated methods: signing, the rate limit, the Juhe
+    /// envelope and its code table, billing, the retry policy and redaction. The
+    /// answer's payload is the raw JSON `data`.
+    ///
+    /// Parameter values are masked in errors and logs unless added with
+    /// [`RawRequest::public_param`]; the call counts as paid (never sent twice when its
+    /// outcome is unknown) unless the request says [`Billing::Free`](crate::Billing::Free).
+    /// A path that does not start with `/` or holds a query is an
+    /// [`Error::InvalidInput`] before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: juhe_api::Client) -> Result<(), juhe_api::Error> {
+    /// use juhe_api::{Method, RawRequest};
+    ///
+    /// let request = RawRequest::new(Method::Post, "/some/other/api")
+    ///     .param("name", "王小明")
+    ///     .public_param("type", "1");
+    /// let answer = client.call_raw(&request).await?;
+    /// if let Some(data) = answer.result() {
+    ///     println!("{}", data["items"]);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw(&self, request: &RawRequest) -> Result<Answer<serde_json::Value>, Error> {
+        let bound = request.bind("juhe")?;
+        self.execute(&bound).await
     }
 }

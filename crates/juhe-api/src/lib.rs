@@ -37,9 +37,7 @@ mod envelope;
 #[rustfmt::skip] // formatted by prettyplease in `cargo xtask codegen`
 mod generated;
 
-pub use client::{
-    Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND, ENV_BASE_URL, ENV_KEY,
-};
+pub use client::Client;
 pub use code::JuheCode;
 pub use generated::*;
 
@@ -47,9 +45,11 @@ pub use generated::*;
 pub use cred_core;
 /// What users of this crate need from the shared runtime, re-exported so that this crate
 /// is the only dependency to add.
+pub use cred_core::raw::RawRequest;
 pub use cred_core::{
-    Answer, Charged, ClientSettings, Error, ErrorKind, LimiterChoice, LocalRateLimiter,
-    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+    Answer, Billing, Charged, ClientSettings, Encoding, Error, ErrorKind, LimiterChoice,
+    LocalRateLimiter, Method, Pii, ProviderError, RateLimiter, ResponseMeta, RetryPolicy,
+    TransportConfig,
 };
 
 /// Decodes a raw Juhe response (exposed for sandboxes and custom transports).

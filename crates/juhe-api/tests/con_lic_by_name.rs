@@ -321,7 +321,7 @@ async fn the_key_never_appears_in_errors_or_debug() {
         "{}",
         errors[0]
     );
-    let config = juhe_api::Config::new(KEY);
+    let config = juhe_api::Config::new().with_key(KEY);
     for text in [
         format!("{config:?}"),
         format!("{refused:?}"),

@@ -1,176 +1,65 @@
-//! The Jumdata client, its builder and its configuration.
+//! The Jumdata client. `Config`, `ClientBuilder` and `Client::{builder, new, from_env}`
+//! are generated from the `[client]` table of `api.toml`; this file holds what only
+//! Jumdata has: the signing clock, and how a checked configuration becomes a client.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use cred_core::secret::{secret_from_env, var_from_env};
-use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error, Secret};
+use cred_core::raw::RawRequest;
+use cred_core::{Answer, ApiRequest, ClientCore, ClientSettings, Error};
 
 use crate::envelope;
+use crate::generated::{ClientBuilder, Settled};
 use crate::signer::{Clock, JumdataAuth};
 
-/// The provider's production base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.jumdata.com";
-
-/// Default client-side rate limit (requests per second, same burst). Jumdata answers
-/// `609 请求过于频繁` when a customer goes faster than its contract allows; change it
-/// with [`ClientBuilder::rate_limit`].
-pub const DEFAULT_RATE_PER_SECOND: u32 = 50;
-
-/// Environment variable holding the app id.
-pub const ENV_APP_ID: &str = "JUMDATA_APP_ID";
-/// Environment variable holding the app secret.
-pub const ENV_APP_SECRET: &str = "JUMDATA_APP_SECRET";
-/// Environment variable overriding the base URL.
-pub const ENV_BASE_URL: &str = "JUMDATA_BASE_URL";
-
-/// Credentials and endpoint. `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct Config {
-    /// 客户唯一标识 `appId`, assigned by Jumdata.
-    pub app_id: String,
-    /// `appSecret`, assigned by Jumdata; used only to sign.
-    pub app_secret: Secret,
-    /// Base URL; [`DEFAULT_BASE_URL`] unless overridden.
-    pub base_url: String,
+/// The builder options only Jumdata has (set through [`ClientBuilder`]'s hand-written
+/// setters).
+#[derive(Default)]
+pub(crate) struct Extra {
+    clock: Option<Clock>,
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for Extra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"[redacted]")
-            .field("base_url", &self.base_url)
+        f.debug_struct("Extra")
+            .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .finish()
     }
 }
 
-impl Config {
-    /// A configuration for the production endpoint.
-    pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
-        Self {
-            app_id: app_id.into(),
-            app_secret: Secret::from(app_secret.into()),
-            base_url: DEFAULT_BASE_URL.to_owned(),
-        }
-    }
-
-    /// Reads `JUMDATA_APP_ID`, `JUMDATA_APP_SECRET` and, optionally, `JUMDATA_BASE_URL`.
-    pub fn from_env() -> Result<Self, Error> {
-        let app_id =
-            var_from_env(ENV_APP_ID).ok_or_else(|| cred_core::secret::missing_var(ENV_APP_ID))?;
-        let app_secret = secret_from_env(ENV_APP_SECRET)
-            .ok_or_else(|| cred_core::secret::missing_var(ENV_APP_SECRET))?;
-        Ok(Self {
-            app_id,
-            app_secret,
-            base_url: var_from_env(ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-        })
-    }
-
-    /// Replaces the base URL (a sandbox, a proxy, a test server).
-    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into();
-        self
-    }
-}
-
-/// Builds a [`Client`]; every setting has a sensible default.
-pub struct ClientBuilder {
-    config: Option<Config>,
-    settings: ClientSettings,
-    clock: Option<Clock>,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("config", &self.config)
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}
-
-cred_core::impl_settings_setters!(ClientBuilder, "JUMDATA");
-
 impl ClientBuilder {
-    /// Uses `config` (credentials and base URL).
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = Some(config);
-        self
-    }
-
-    /// Sets the credentials, keeping the base URL already set (default production).
-    pub fn credentials(mut self, app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
-        let base_url = self
-            .config
-            .take()
-            .map(|c| c.base_url)
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        self.config = Some(Config::new(app_id, app_secret).with_base_url(base_url));
-        self
-    }
-
-    /// Overrides the base URL (must be set after [`ClientBuilder::config`] or
-    /// [`ClientBuilder::credentials`] to win over theirs).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        let base_url = base_url.into();
-        match &mut self.config {
-            Some(c) => c.base_url = base_url,
-            None => {
-                self.config = Some(Config {
-                    app_id: String::new(),
-                    app_secret: Secret::from(String::new()),
-                    base_url,
-                })
-            }
-        }
-        self
-    }
-
     /// Replaces the millisecond clock used for `timestamp` (tests, clock-skew fixes).
     pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Some(Arc::new(clock));
+        self.extra.clock = Some(Arc::new(clock));
         self
     }
+}
 
-    /// Checks the configuration and builds the client.
-    pub fn build(self) -> Result<Client, Error> {
-        let config = self
-            .config
-            .ok_or_else(|| Error::config("Jumdata credentials are not set (app id and secret)"))?;
-        if config.app_id.trim().is_empty() {
-            return Err(Error::config(format!(
-                "Jumdata app id is empty (set {ENV_APP_ID})"
-            )));
-        }
-        if config.app_secret.expose().trim().is_empty() {
-            return Err(Error::config(format!(
-                "Jumdata app secret is empty (set {ENV_APP_SECRET})"
-            )));
-        }
-        let auth = JumdataAuth {
-            app_id: config.app_id.trim().to_owned(),
-            app_secret: config.app_secret.clone(),
-            clock: self
-                .clock
-                .unwrap_or_else(|| Arc::new(cred_core::now_millis)),
-        };
-        let core = self
-            .settings
-            .build_core(Arc::new(auth), &config.base_url, crate::ENDPOINTS)?;
-        Ok(Client {
-            core,
-            app_id: config.app_id,
-        })
-    }
+/// A checked configuration, the shared settings and Jumdata's options: the client.
+pub(crate) fn assemble(
+    config: Settled,
+    settings: ClientSettings,
+    extra: Extra,
+) -> Result<Client, Error> {
+    let auth = JumdataAuth {
+        app_id: config.app_id.clone(),
+        app_secret: config.app_secret,
+        clock: extra
+            .clock
+            .unwrap_or_else(|| Arc::new(cred_core::now_millis)),
+    };
+    let core = settings.build_core(Arc::new(auth), &config.base_url, crate::ENDPOINTS)?;
+    Ok(Client {
+        core,
+        app_id: config.app_id,
+    })
 }
 
 /// A Jumdata client. Cheap to clone (clones share the connection pool and rate limiter);
 /// `Send + Sync`. `Debug` never shows the secret.
 ///
-/// The operation methods (`credential_query`, ...) are generated from `api.toml`.
+/// The operation methods (`credential_query`, ...) are generated from `api.toml`;
+/// [`Client::call_raw`] reaches an endpoint the spec does not list.
 #[derive(Clone)]
 pub struct Client {
     core: ClientCore,
@@ -190,32 +79,6 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder with default settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            config: None,
-            settings: ClientSettings::new(
-                concat!("credkit-jumdata-api/", env!("CARGO_PKG_VERSION")),
-                NonZeroU32::new(DEFAULT_RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
-            ),
-            clock: None,
-        }
-    }
-
-    /// A client for `config` with default settings.
-    pub fn new(config: Config) -> Result<Self, Error> {
-        Self::builder().config(config).build()
-    }
-
-    /// A client configured from `JUMDATA_*` environment variables, with the
-    /// transport variables `_CA_FILE` (extra root CAs, PEM) and `_PROXY` (a proxy URL).
-    pub fn from_env() -> Result<Self, Error> {
-        Self::builder()
-            .config(Config::from_env()?)
-            .transport_from_env()?
-            .build()
-    }
-
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         self.core.base_url()
@@ -227,5 +90,34 @@ impl Client {
         self.core
             .execute(request, envelope::decode::<R::Response>)
             .await
+    }
+
+    /// Sends a request to an endpoint this crate's spec does not list, through the same
+    /// pipeline as the generated methods: signing, the rate limit, the Jumdata
+    /// envelope and its code table, billing, the retry policy and redaction. The
+    /// answer's payload is the raw JSON `data`.
+    ///
+    /// Parameter values are masked in errors and logs unless added with
+    /// [`RawRequest::public_param`]; the call counts as paid (never sent twice when its
+    /// outcome is unknown) unless the request says [`Billing::Free`](crate::Billing::Free).
+    /// A path that does not start with `/` or holds a query is an
+    /// [`Error::InvalidInput`] before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: jumdata_api::Client) -> Result<(), jumdata_api::Error> {
+    /// use jumdata_api::{Method, RawRequest};
+    ///
+    /// let request = RawRequest::new(Method::Post, "/some/other/api")
+    ///     .param("name", "王小明")
+    ///     .public_param("type", "1");
+    /// let answer = client.call_raw(&request).await?;
+    /// if let Some(data) = answer.result() {
+    ///     println!("{}", data["items"]);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw(&self, request: &RawRequest) -> Result<Answer<serde_json::Value>, Error> {
+        let bound = request.bind("jumdata")?;
+        self.execute(&bound).await
     }
 }

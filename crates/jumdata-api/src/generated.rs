@@ -2,6 +2,241 @@
 
 use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
+use crate::client::Client;
+
+/// Environment variable: 客户唯一标识 `appId`, assigned by Jumdata.
+pub const ENV_APP_ID: &str = "JUMDATA_APP_ID";
+
+/// Environment variable: `appSecret`, assigned by Jumdata; used only to sign.
+pub const ENV_APP_SECRET: &str = "JUMDATA_APP_SECRET";
+
+/// Environment variable: Where requests go: the production endpoint unless overridden (a sandbox, a proxy, a test server).
+pub const ENV_BASE_URL: &str = "JUMDATA_BASE_URL";
+
+/// Default base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.jumdata.com";
+
+/// Default client-side rate limit (requests per second, same burst). Jumdata answers `609 请求过于频繁` when a customer goes faster than its contract allows.
+/// Change it with [`ClientBuilder::rate_limit`].
+pub const DEFAULT_RATE_PER_SECOND: u32 = 50u32;
+
+/// The Jumdata credentials and endpoint, as plain data: build it with the `with_*`
+/// setters or [`Config::from_env`], read it with the accessors. `Debug` never shows a
+/// secret. Hand it to [`ClientBuilder::config`] or [`Client::new`].
+///
+/// Its fields are private and it may grow in a compatible release, so it is never built
+/// with a literal:
+///
+/// ```compile_fail,E0639
+/// let config = jumdata_api::Config { ..Default::default() };
+/// ```
+///
+/// ```
+/// let config = jumdata_api::Config::new().with_base_url("http://127.0.0.1:1");
+/// assert_eq!(config.base_url(), Some("http://127.0.0.1:1"));
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Config {
+    app_id: Option<String>,
+    app_secret: Option<::cred_core::Secret>,
+    base_url: Option<String>,
+}
+
+impl Config {
+    /// An empty configuration: every field unset (required ones must be set
+    /// before a client is built; the others have defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Reads `JUMDATA_APP_ID` (required), `JUMDATA_APP_SECRET` (required), `JUMDATA_BASE_URL`. A required variable that is unset or blank is an
+    /// [`Error::Config`](::cred_core::Error::Config) naming it.
+    #[allow(clippy::field_reassign_with_default)]
+    pub fn from_env() -> Result<Self, ::cred_core::Error> {
+        let mut config = Self::default();
+        config.app_id = ::cred_core::secret::var_from_env(ENV_APP_ID);
+        if config.app_id.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_APP_ID));
+        }
+        config.app_secret = ::cred_core::secret::var_from_env(ENV_APP_SECRET)
+            .map(::cred_core::Secret::from);
+        if config.app_secret.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_APP_SECRET));
+        }
+        config.base_url = ::cred_core::secret::var_from_env(ENV_BASE_URL);
+        Ok(config)
+    }
+    /// Sets the app id: 客户唯一标识 `appId`, assigned by Jumdata.
+    pub fn with_app_id(mut self, value: impl Into<String>) -> Self {
+        self.app_id = Some(value.into());
+        self
+    }
+    /// Sets the app secret: `appSecret`, assigned by Jumdata; used only to sign.
+    pub fn with_app_secret(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.app_secret = Some(value.into());
+        self
+    }
+    /// Sets the base URL: Where requests go: the production endpoint unless overridden (a sandbox, a proxy, a test server).
+    pub fn with_base_url(mut self, value: impl Into<String>) -> Self {
+        self.base_url = Some(value.into());
+        self
+    }
+    /// 客户唯一标识 `appId`, assigned by Jumdata. (`None` while unset).
+    pub fn app_id(&self) -> Option<&str> {
+        self.app_id.as_deref()
+    }
+    /// `appSecret`, assigned by Jumdata; used only to sign. (`None` while unset).
+    pub fn app_secret(&self) -> Option<&::cred_core::Secret> {
+        self.app_secret.as_ref()
+    }
+    /// Where requests go: the production endpoint unless overridden (a sandbox, a proxy, a test server). (`None` while unset).
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+    /// `self`'s fields, and `under`'s where `self` has none.
+    fn over(self, under: Config) -> Config {
+        Config {
+            app_id: self.app_id.or(under.app_id),
+            app_secret: self.app_secret.or(under.app_secret),
+            base_url: self.base_url.or(under.base_url),
+        }
+    }
+}
+
+impl ::std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+/// A [`Config`] checked and completed by [`ClientBuilder::build`]: required
+/// fields set, defaults filled in.
+pub(crate) struct Settled {
+    /// 客户唯一标识 `appId`, assigned by Jumdata.
+    pub(crate) app_id: String,
+    /// `appSecret`, assigned by Jumdata; used only to sign.
+    pub(crate) app_secret: ::cred_core::Secret,
+    /// Where requests go: the production endpoint unless overridden (a sandbox, a proxy, a test server).
+    pub(crate) base_url: String,
+}
+
+impl Settled {
+    fn from_config(config: Config) -> Result<Settled, ::cred_core::Error> {
+        Ok(Settled {
+            app_id: config
+                .app_id
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_owned())
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "Jumdata app id is not set (JUMDATA_APP_ID, or ClientBuilder::app_id)",
+                ))?,
+            app_secret: config
+                .app_secret
+                .filter(|v| !v.is_blank())
+                .map(|v| ::cred_core::Secret::new(v.expose().trim()))
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "Jumdata app secret is not set (JUMDATA_APP_SECRET, or ClientBuilder::app_secret)",
+                ))?,
+            base_url: config
+                .base_url
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        })
+    }
+}
+
+/// Builds a [`Client`]: credentials from named setters or a [`Config`], transport and
+/// retry settings, each with a default. Setter order never matters: a named setter wins
+/// over the same field of [`ClientBuilder::config`], and the last call of a setter wins
+/// over its earlier calls.
+///
+/// The transport variables `JUMDATA_CA_FILE` and `JUMDATA_PROXY` are read by
+/// [`ClientBuilder::transport_from_env`] (and [`Client::from_env`]).
+pub struct ClientBuilder {
+    config: Config,
+    named: Config,
+    pub(crate) settings: ::cred_core::ClientSettings,
+    pub(crate) extra: crate::client::Extra,
+}
+
+impl ::std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.named.clone().over(self.config.clone()))
+            .field("settings", &self.settings)
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
+::cred_core::impl_settings_setters!(ClientBuilder, "JUMDATA");
+
+impl ClientBuilder {
+    /// Uses `config`'s fields, below any named setter's, whatever the order.
+    /// A second call replaces the first.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// Sets the app id: 客户唯一标识 `appId`, assigned by Jumdata.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn app_id(mut self, value: impl Into<String>) -> Self {
+        self.named.app_id = Some(value.into());
+        self
+    }
+    /// Sets the app secret: `appSecret`, assigned by Jumdata; used only to sign.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn app_secret(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.app_secret = Some(value.into());
+        self
+    }
+    /// Sets the base URL: Where requests go: the production endpoint unless overridden (a sandbox, a proxy, a test server).
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn base_url(mut self, value: impl Into<String>) -> Self {
+        self.named.base_url = Some(value.into());
+        self
+    }
+    /// Checks the configuration (a required field that is unset or blank is an
+    /// [`Error::Config`](::cred_core::Error::Config) naming its variable and setter)
+    /// and builds the client.
+    pub fn build(self) -> Result<Client, ::cred_core::Error> {
+        let settled = Settled::from_config(self.named.over(self.config))?;
+        crate::client::assemble(settled, self.settings, self.extra)
+    }
+}
+
+impl Client {
+    /// A builder with default settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            config: Config::default(),
+            named: Config::default(),
+            settings: ::cred_core::ClientSettings::new(
+                concat!("credkit-jumdata-api/", env!("CARGO_PKG_VERSION")),
+                ::std::num::NonZeroU32::new(DEFAULT_RATE_PER_SECOND)
+                    .unwrap_or(::std::num::NonZeroU32::MIN),
+            ),
+            extra: crate::client::Extra::default(),
+        }
+    }
+    /// A client for `config` with default settings.
+    pub fn new(config: Config) -> Result<Self, ::cred_core::Error> {
+        Self::builder().config(config).build()
+    }
+    /// A client configured from the environment: [`Config::from_env`] and the transport
+    /// variables `JUMDATA_CA_FILE` (extra root CAs, PEM) and `JUMDATA_PROXY` (a proxy URL).
+    pub fn from_env() -> Result<Self, ::cred_core::Error> {
+        Self::builder().config(Config::from_env()?).transport_from_env()?.build()
+    }
+}
+
 /// The Jumdata (聚美智数) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
     ::cred_core::CodeInfo::new(

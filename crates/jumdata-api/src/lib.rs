@@ -40,19 +40,18 @@ mod envelope;
 mod generated;
 mod signer;
 
-pub use client::{
-    Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND, ENV_APP_ID,
-    ENV_APP_SECRET, ENV_BASE_URL,
-};
+pub use client::Client;
 pub use generated::*;
 
 /// The shared runtime, for what is not re-exported below (validators, masking, ...).
 pub use cred_core;
 /// What users of this crate need from the shared runtime, re-exported so that this crate
 /// is the only dependency to add.
+pub use cred_core::raw::RawRequest;
 pub use cred_core::{
-    Answer, Charged, ClientSettings, Error, ErrorKind, LimiterChoice, LocalRateLimiter,
-    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+    Answer, Billing, Charged, ClientSettings, Encoding, Error, ErrorKind, LimiterChoice,
+    LocalRateLimiter, Method, Pii, ProviderError, RateLimiter, ResponseMeta, RetryPolicy,
+    TransportConfig,
 };
 pub use signer::{Clock, sign};
 

@@ -380,7 +380,8 @@ async fn a_refused_connection_is_a_transport_error_that_was_not_sent() {
     // listener can be reused at once by another test's server running in parallel.)
     let port = 1;
     let c = jumdata_api::Client::builder()
-        .credentials(APP_ID, APP_SECRET)
+        .app_id(APP_ID)
+        .app_secret(APP_SECRET)
         .base_url(format!("http://127.0.0.1:{port}"))
         .retry(RetryPolicy::none())
         .build()

@@ -11,7 +11,9 @@ use jumdata_api::{Client, Config, CredentialQuery};
 
 #[test]
 fn debug_of_config_client_builder_and_request_is_masked() {
-    let config = Config::new(APP_ID, APP_SECRET);
+    let config = Config::new()
+        .with_app_id(APP_ID)
+        .with_app_secret(APP_SECRET);
     let client = Client::builder().config(config.clone()).build().unwrap();
     let builder = Client::builder().config(config.clone());
     let request = CredentialQuery::new(NAME, ID_NUMBER).certificate_no("1370001234565448");
@@ -53,7 +55,8 @@ async fn every_error_message_is_free_of_secret_and_personal_data() {
         error_for(r#"{"code": 200}"#, 200, Some(Duration::from_secs(2))).await,
     ];
     let unreachable = Client::builder()
-        .credentials(APP_ID, APP_SECRET)
+        .app_id(APP_ID)
+        .app_secret(APP_SECRET)
         .base_url("http://127.0.0.1:9")
         .retry(cred_core::RetryPolicy::none())
         .build()

@@ -2,6 +2,397 @@
 
 use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
+use crate::client::Client;
+
+/// Environment variable: APPID (16 digits).
+pub const ENV_APP_ID: &str = "ALIPAY_APP_ID";
+
+/// Environment variable: 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64 (the value, or `@path` of a file holding it).
+pub const ENV_PRIVATE_KEY: &str = "ALIPAY_PRIVATE_KEY";
+
+/// Environment variable: 支付宝公钥 (public-key mode): base64 SubjectPublicKeyInfo or PEM (the value, or `@path` of a file holding it).
+pub const ENV_PUBLIC_KEY: &str = "ALIPAY_PUBLIC_KEY";
+
+/// Environment variable: 接口内容加密密钥 (optional): base64 of 16 bytes; turns on content encryption.
+pub const ENV_ENCRYPT_KEY: &str = "ALIPAY_ENCRYPT_KEY";
+
+/// Environment variable: Certificate mode: 应用公钥证书 (`appCertPublicKey_<appid>.crt`), PEM (the value, or `@path` of a file holding it).
+pub const ENV_APP_CERT: &str = "ALIPAY_APP_CERT";
+
+/// Environment variable: Certificate mode: 支付宝公钥证书 (`alipayCertPublicKey_RSA2.crt`), PEM (the value, or `@path` of a file holding it).
+pub const ENV_ALIPAY_CERT: &str = "ALIPAY_ALIPAY_CERT";
+
+/// Environment variable: Certificate mode: 支付宝根证书 (`alipayRootCert.crt`), a PEM bundle (the value, or `@path` of a file holding it).
+pub const ENV_ROOT_CERT: &str = "ALIPAY_ROOT_CERT";
+
+/// Environment variable: Alipay's OpenAPI gateway unless overridden (a sandbox, a proxy, a test server).
+pub const ENV_BASE_URL: &str = "ALIPAY_BASE_URL";
+
+/// Default base URL.
+pub const DEFAULT_BASE_URL: &str = "https://openapi.alipay.com";
+
+/// Default client-side rate limit (requests per second, same burst).
+/// Change it with [`ClientBuilder::rate_limit`].
+pub const DEFAULT_RATE_PER_SECOND: u32 = 20u32;
+
+/// The Alipay credentials and endpoint, as plain data: build it with the `with_*`
+/// setters or [`Config::from_env`], read it with the accessors. `Debug` never shows a
+/// secret. Hand it to [`ClientBuilder::config`] or [`Client::new`].
+///
+/// Its fields are private and it may grow in a compatible release, so it is never built
+/// with a literal:
+///
+/// ```compile_fail,E0639
+/// let config = zhima_api::Config { ..Default::default() };
+/// ```
+///
+/// ```
+/// let config = zhima_api::Config::new().with_base_url("http://127.0.0.1:1");
+/// assert_eq!(config.base_url(), Some("http://127.0.0.1:1"));
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Config {
+    app_id: Option<String>,
+    private_key: Option<::cred_core::Secret>,
+    alipay_public_key: Option<String>,
+    encrypt_key: Option<::cred_core::Secret>,
+    app_auth_token: Option<::cred_core::Secret>,
+    app_cert: Option<String>,
+    alipay_cert: Option<String>,
+    root_cert: Option<String>,
+    base_url: Option<String>,
+}
+
+impl Config {
+    /// An empty configuration: every field unset (required ones must be set
+    /// before a client is built; the others have defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Reads `ALIPAY_APP_ID` (required), `ALIPAY_PRIVATE_KEY` (required), `ALIPAY_PUBLIC_KEY`, `ALIPAY_ENCRYPT_KEY`, `ALIPAY_APP_CERT`, `ALIPAY_ALIPAY_CERT`, `ALIPAY_ROOT_CERT`, `ALIPAY_BASE_URL`. A required variable that is unset or blank is an
+    /// [`Error::Config`](::cred_core::Error::Config) naming it.
+    #[allow(clippy::field_reassign_with_default)]
+    pub fn from_env() -> Result<Self, ::cred_core::Error> {
+        let mut config = Self::default();
+        config.app_id = ::cred_core::secret::var_from_env(ENV_APP_ID);
+        if config.app_id.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_APP_ID));
+        }
+        config.private_key = ::cred_core::secret::value_or_file(ENV_PRIVATE_KEY)?
+            .map(::cred_core::Secret::from);
+        if config.private_key.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_PRIVATE_KEY));
+        }
+        config.alipay_public_key = ::cred_core::secret::value_or_file(ENV_PUBLIC_KEY)?;
+        config.encrypt_key = ::cred_core::secret::var_from_env(ENV_ENCRYPT_KEY)
+            .map(::cred_core::Secret::from);
+        config.app_auth_token = None;
+        config.app_cert = ::cred_core::secret::value_or_file(ENV_APP_CERT)?;
+        config.alipay_cert = ::cred_core::secret::value_or_file(ENV_ALIPAY_CERT)?;
+        config.root_cert = ::cred_core::secret::value_or_file(ENV_ROOT_CERT)?;
+        config.base_url = ::cred_core::secret::var_from_env(ENV_BASE_URL);
+        Ok(config)
+    }
+    /// Sets the app id: APPID (16 digits).
+    pub fn with_app_id(mut self, value: impl Into<String>) -> Self {
+        self.app_id = Some(value.into());
+        self
+    }
+    /// Sets the app private key: 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64.
+    pub fn with_private_key(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.private_key = Some(value.into());
+        self
+    }
+    /// Sets the Alipay public key: 支付宝公钥 (public-key mode): base64 SubjectPublicKeyInfo or PEM.
+    pub fn with_alipay_public_key(mut self, value: impl Into<String>) -> Self {
+        self.alipay_public_key = Some(value.into());
+        self
+    }
+    /// Sets the content-encryption key: 接口内容加密密钥 (optional): base64 of 16 bytes; turns on content encryption.
+    pub fn with_encrypt_key(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.encrypt_key = Some(value.into());
+        self
+    }
+    /// Sets the app authorisation token: App authorisation token, for calls made on behalf of a merchant (optional).
+    pub fn with_app_auth_token(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.app_auth_token = Some(value.into());
+        self
+    }
+    /// Sets the app certificate: Certificate mode: 应用公钥证书 (`appCertPublicKey_<appid>.crt`), PEM.
+    pub fn with_app_cert(mut self, value: impl Into<String>) -> Self {
+        self.app_cert = Some(value.into());
+        self
+    }
+    /// Sets the Alipay certificate: Certificate mode: 支付宝公钥证书 (`alipayCertPublicKey_RSA2.crt`), PEM.
+    pub fn with_alipay_cert(mut self, value: impl Into<String>) -> Self {
+        self.alipay_cert = Some(value.into());
+        self
+    }
+    /// Sets the Alipay root bundle: Certificate mode: 支付宝根证书 (`alipayRootCert.crt`), a PEM bundle.
+    pub fn with_root_cert(mut self, value: impl Into<String>) -> Self {
+        self.root_cert = Some(value.into());
+        self
+    }
+    /// Sets the base URL: Alipay's OpenAPI gateway unless overridden (a sandbox, a proxy, a test server).
+    pub fn with_base_url(mut self, value: impl Into<String>) -> Self {
+        self.base_url = Some(value.into());
+        self
+    }
+    /// APPID (16 digits). (`None` while unset).
+    pub fn app_id(&self) -> Option<&str> {
+        self.app_id.as_deref()
+    }
+    /// 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64. (`None` while unset).
+    pub fn private_key(&self) -> Option<&::cred_core::Secret> {
+        self.private_key.as_ref()
+    }
+    /// 支付宝公钥 (public-key mode): base64 SubjectPublicKeyInfo or PEM. (`None` while unset).
+    pub fn alipay_public_key(&self) -> Option<&str> {
+        self.alipay_public_key.as_deref()
+    }
+    /// 接口内容加密密钥 (optional): base64 of 16 bytes; turns on content encryption. (`None` while unset).
+    pub fn encrypt_key(&self) -> Option<&::cred_core::Secret> {
+        self.encrypt_key.as_ref()
+    }
+    /// App authorisation token, for calls made on behalf of a merchant (optional). (`None` while unset).
+    pub fn app_auth_token(&self) -> Option<&::cred_core::Secret> {
+        self.app_auth_token.as_ref()
+    }
+    /// Certificate mode: 应用公钥证书 (`appCertPublicKey_<appid>.crt`), PEM. (`None` while unset).
+    pub fn app_cert(&self) -> Option<&str> {
+        self.app_cert.as_deref()
+    }
+    /// Certificate mode: 支付宝公钥证书 (`alipayCertPublicKey_RSA2.crt`), PEM. (`None` while unset).
+    pub fn alipay_cert(&self) -> Option<&str> {
+        self.alipay_cert.as_deref()
+    }
+    /// Certificate mode: 支付宝根证书 (`alipayRootCert.crt`), a PEM bundle. (`None` while unset).
+    pub fn root_cert(&self) -> Option<&str> {
+        self.root_cert.as_deref()
+    }
+    /// Alipay's OpenAPI gateway unless overridden (a sandbox, a proxy, a test server). (`None` while unset).
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+    /// `self`'s fields, and `under`'s where `self` has none.
+    fn over(self, under: Config) -> Config {
+        Config {
+            app_id: self.app_id.or(under.app_id),
+            private_key: self.private_key.or(under.private_key),
+            alipay_public_key: self.alipay_public_key.or(under.alipay_public_key),
+            encrypt_key: self.encrypt_key.or(under.encrypt_key),
+            app_auth_token: self.app_auth_token.or(under.app_auth_token),
+            app_cert: self.app_cert.or(under.app_cert),
+            alipay_cert: self.alipay_cert.or(under.alipay_cert),
+            root_cert: self.root_cert.or(under.root_cert),
+            base_url: self.base_url.or(under.base_url),
+        }
+    }
+}
+
+impl ::std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_id", &self.app_id)
+            .field("private_key", &self.private_key.as_ref().map(|_| "[redacted]"))
+            .field("alipay_public_key", &self.alipay_public_key)
+            .field("encrypt_key", &self.encrypt_key.as_ref().map(|_| "[redacted]"))
+            .field("app_auth_token", &self.app_auth_token.as_ref().map(|_| "[redacted]"))
+            .field("app_cert", &self.app_cert)
+            .field("alipay_cert", &self.alipay_cert)
+            .field("root_cert", &self.root_cert)
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+/// A [`Config`] checked and completed by [`ClientBuilder::build`]: required
+/// fields set, defaults filled in.
+pub(crate) struct Settled {
+    /// APPID (16 digits).
+    pub(crate) app_id: String,
+    /// 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64.
+    pub(crate) private_key: ::cred_core::Secret,
+    /// 支付宝公钥 (public-key mode): base64 SubjectPublicKeyInfo or PEM.
+    pub(crate) alipay_public_key: Option<String>,
+    /// 接口内容加密密钥 (optional): base64 of 16 bytes; turns on content encryption.
+    pub(crate) encrypt_key: Option<::cred_core::Secret>,
+    /// App authorisation token, for calls made on behalf of a merchant (optional).
+    pub(crate) app_auth_token: Option<::cred_core::Secret>,
+    /// Certificate mode: 应用公钥证书 (`appCertPublicKey_<appid>.crt`), PEM.
+    pub(crate) app_cert: Option<String>,
+    /// Certificate mode: 支付宝公钥证书 (`alipayCertPublicKey_RSA2.crt`), PEM.
+    pub(crate) alipay_cert: Option<String>,
+    /// Certificate mode: 支付宝根证书 (`alipayRootCert.crt`), a PEM bundle.
+    pub(crate) root_cert: Option<String>,
+    /// Alipay's OpenAPI gateway unless overridden (a sandbox, a proxy, a test server).
+    pub(crate) base_url: String,
+}
+
+impl Settled {
+    fn from_config(config: Config) -> Result<Settled, ::cred_core::Error> {
+        Ok(Settled {
+            app_id: config
+                .app_id
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_owned())
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "Alipay app id is not set (ALIPAY_APP_ID, or ClientBuilder::app_id)",
+                ))?,
+            private_key: config
+                .private_key
+                .filter(|v| !v.is_blank())
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "Alipay app private key is not set (ALIPAY_PRIVATE_KEY, or ClientBuilder::private_key)",
+                ))?,
+            alipay_public_key: config.alipay_public_key.filter(|v| !v.trim().is_empty()),
+            encrypt_key: config
+                .encrypt_key
+                .filter(|v| !v.is_blank())
+                .map(|v| ::cred_core::Secret::new(v.expose().trim())),
+            app_auth_token: config.app_auth_token.filter(|v| !v.is_blank()),
+            app_cert: config.app_cert.filter(|v| !v.trim().is_empty()),
+            alipay_cert: config.alipay_cert.filter(|v| !v.trim().is_empty()),
+            root_cert: config.root_cert.filter(|v| !v.trim().is_empty()),
+            base_url: config
+                .base_url
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        })
+    }
+}
+
+/// Builds a [`Client`]: credentials from named setters or a [`Config`], transport and
+/// retry settings, each with a default. Setter order never matters: a named setter wins
+/// over the same field of [`ClientBuilder::config`], and the last call of a setter wins
+/// over its earlier calls.
+///
+/// The transport variables `ALIPAY_CA_FILE` and `ALIPAY_PROXY` are read by
+/// [`ClientBuilder::transport_from_env`] (and [`Client::from_env`]).
+pub struct ClientBuilder {
+    config: Config,
+    named: Config,
+    pub(crate) settings: ::cred_core::ClientSettings,
+    pub(crate) extra: crate::client::Extra,
+}
+
+impl ::std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.named.clone().over(self.config.clone()))
+            .field("settings", &self.settings)
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
+::cred_core::impl_settings_setters!(ClientBuilder, "ALIPAY");
+
+impl ClientBuilder {
+    /// Uses `config`'s fields, below any named setter's, whatever the order.
+    /// A second call replaces the first.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// Sets the app id: APPID (16 digits).
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn app_id(mut self, value: impl Into<String>) -> Self {
+        self.named.app_id = Some(value.into());
+        self
+    }
+    /// Sets the app private key: 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn private_key(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.private_key = Some(value.into());
+        self
+    }
+    /// Sets the Alipay public key: 支付宝公钥 (public-key mode): base64 SubjectPublicKeyInfo or PEM.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn alipay_public_key(mut self, value: impl Into<String>) -> Self {
+        self.named.alipay_public_key = Some(value.into());
+        self
+    }
+    /// Sets the content-encryption key: 接口内容加密密钥 (optional): base64 of 16 bytes; turns on content encryption.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn encrypt_key(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.encrypt_key = Some(value.into());
+        self
+    }
+    /// Sets the app authorisation token: App authorisation token, for calls made on behalf of a merchant (optional).
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn app_auth_token(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.app_auth_token = Some(value.into());
+        self
+    }
+    /// Sets the app certificate: Certificate mode: 应用公钥证书 (`appCertPublicKey_<appid>.crt`), PEM.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn app_cert(mut self, value: impl Into<String>) -> Self {
+        self.named.app_cert = Some(value.into());
+        self
+    }
+    /// Sets the Alipay certificate: Certificate mode: 支付宝公钥证书 (`alipayCertPublicKey_RSA2.crt`), PEM.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn alipay_cert(mut self, value: impl Into<String>) -> Self {
+        self.named.alipay_cert = Some(value.into());
+        self
+    }
+    /// Sets the Alipay root bundle: Certificate mode: 支付宝根证书 (`alipayRootCert.crt`), a PEM bundle.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn root_cert(mut self, value: impl Into<String>) -> Self {
+        self.named.root_cert = Some(value.into());
+        self
+    }
+    /// Sets the base URL: Alipay's OpenAPI gateway unless overridden (a sandbox, a proxy, a test server).
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn base_url(mut self, value: impl Into<String>) -> Self {
+        self.named.base_url = Some(value.into());
+        self
+    }
+    /// Checks the configuration (a required field that is unset or blank is an
+    /// [`Error::Config`](::cred_core::Error::Config) naming its variable and setter)
+    /// and builds the client.
+    pub fn build(self) -> Result<Client, ::cred_core::Error> {
+        let settled = Settled::from_config(self.named.over(self.config))?;
+        crate::client::assemble(settled, self.settings, self.extra)
+    }
+}
+
+impl Client {
+    /// A builder with default settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            config: Config::default(),
+            named: Config::default(),
+            settings: ::cred_core::ClientSettings::new(
+                concat!("credkit-zhima-api/", env!("CARGO_PKG_VERSION")),
+                ::std::num::NonZeroU32::new(DEFAULT_RATE_PER_SECOND)
+                    .unwrap_or(::std::num::NonZeroU32::MIN),
+            ),
+            extra: crate::client::Extra::default(),
+        }
+    }
+    /// A client for `config` with default settings.
+    pub fn new(config: Config) -> Result<Self, ::cred_core::Error> {
+        Self::builder().config(config).build()
+    }
+    /// A client configured from the environment: [`Config::from_env`] and the transport
+    /// variables `ALIPAY_CA_FILE` (extra root CAs, PEM) and `ALIPAY_PROXY` (a proxy URL).
+    pub fn from_env() -> Result<Self, ::cred_core::Error> {
+        Self::builder().config(Config::from_env()?).transport_from_env()?.build()
+    }
+}
+
 /// The Alipay Zhima (芝麻信用) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
     ::cred_core::CodeInfo::new(

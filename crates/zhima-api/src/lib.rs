@@ -38,7 +38,7 @@
 //!   what was signed (method, path and query, body length and digest, key fingerprint),
 //!   never a secret; error bodies in GBK are decoded by their declared charset.
 //! - Optional **AES content encryption** ([`EncryptKey`]) and **certificate mode**
-//!   ([`Certificates`]: `app_cert_sn`, `alipay-root-cert-sn`, `alipay-sn` checked).
+//!   ([`ClientBuilder::app_cert`], `alipay_cert`, `root_cert`: `app_cert_sn`, `alipay-root-cert-sn`, `alipay-sn` checked).
 
 mod auth;
 mod cert;
@@ -54,11 +54,7 @@ mod types;
 
 pub use cert::{CertSns, cert_sn, root_cert_sn};
 pub use checks::check_reading;
-pub use client::{
-    Certificates, Client, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_RATE_PER_SECOND,
-    DEFAULT_RESPONSE_TIME_WINDOW, ENV_ALIPAY_CERT, ENV_APP_CERT, ENV_APP_ID, ENV_BASE_URL,
-    ENV_ENCRYPT_KEY, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_ROOT_CERT,
-};
+pub use client::{Client, DEFAULT_RESPONSE_TIME_WINDOW};
 pub use crypto::EncryptKey;
 pub use generated::*;
 
@@ -66,9 +62,11 @@ pub use generated::*;
 pub use cred_core;
 /// What users of this crate need from the shared runtime, re-exported so that this crate
 /// is the only dependency to add.
+pub use cred_core::raw::RawRequest;
 pub use cred_core::{
-    Answer, Charged, ClientSettings, Error, ErrorKind, LimiterChoice, LocalRateLimiter,
-    ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TransportConfig,
+    Answer, Billing, Charged, ClientSettings, Encoding, Error, ErrorKind, LimiterChoice,
+    LocalRateLimiter, Method, Pii, ProviderError, RateLimiter, ResponseMeta, RetryPolicy,
+    TransportConfig,
 };
 pub use keys::{AlipayPublicKey, AppKey};
 pub use types::{CertType, IdentityResult, QueryType};

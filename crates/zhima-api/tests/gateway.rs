@@ -514,10 +514,10 @@ async fn certificate_mode_sends_and_checks_serial_numbers() {
             .unwrap()
             .to_owned()
     };
-    let certificates = Certificates {
-        app_cert: include_str!("fixtures/app_cert.pem").to_owned(),
-        alipay_cert: include_str!("fixtures/alipay_cert.pem").to_owned(),
-        root_cert: include_str!("fixtures/root_bundle.pem").to_owned(),
+    let certificates = |b: zhima_api::ClientBuilder| {
+        b.app_cert(include_str!("fixtures/app_cert.pem"))
+            .alipay_cert(include_str!("fixtures/alipay_cert.pem"))
+            .root_cert(include_str!("fixtures/root_bundle.pem"))
     };
     let server = MockServer::start_async().await;
     let (ts, nonce, sig) = alipay_sign(SUCCESS);
@@ -546,14 +546,15 @@ async fn certificate_mode_sends_and_checks_serial_numbers() {
                 .body(SUCCESS);
         })
         .await;
-    let client = Client::builder()
-        .app_id(APP_ID)
-        .private_key(APP_PRIVATE_PKCS8)
-        .certificates(certificates.clone())
-        .base_url(server.base_url())
-        .retry(cred_core::RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = certificates(
+        Client::builder()
+            .app_id(APP_ID)
+            .private_key(APP_PRIVATE_PKCS8),
+    )
+    .base_url(server.base_url())
+    .retry(cred_core::RetryPolicy::none())
+    .build()
+    .unwrap();
     assert!(
         client
             .jobworth_authentication(&query())
@@ -576,21 +577,19 @@ async fn certificate_mode_sends_and_checks_serial_numbers() {
                 .body(SUCCESS);
         })
         .await;
-    let client = Client::builder()
-        .app_id(APP_ID)
-        .private_key(APP_PRIVATE_PKCS8)
-        .certificates(certificates.clone())
-        .base_url(other.base_url())
-        .build()
-        .unwrap();
+    let client = certificates(
+        Client::builder()
+            .app_id(APP_ID)
+            .private_key(APP_PRIVATE_PKCS8),
+    )
+    .base_url(other.base_url())
+    .build()
+    .unwrap();
     let err = client.jobworth_authentication(&query()).await.unwrap_err();
     assert!(err.to_string().contains("rotated its certificate"), "{err}");
 
     // A private key that is not the app certificate's is refused at build time.
-    let err = Client::builder()
-        .app_id(APP_ID)
-        .private_key(ALIPAY_PRIVATE)
-        .certificates(certificates)
+    let err = certificates(Client::builder().app_id(APP_ID).private_key(ALIPAY_PRIVATE))
         .build()
         .unwrap_err();
     assert!(

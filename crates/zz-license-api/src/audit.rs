@@ -382,3 +382,36 @@ impl<R: ZzRequest> ApiRequest for Audited<'_, R> {
         self.inner.register_pii(redactor);
     }
 }
+
+/// A raw request with the client's audit context applied (`Client::call_raw`): the
+/// scope is the caller's, not a type's.
+pub(crate) struct RawAudited<'a> {
+    pub(crate) inner: cred_core::raw::BoundRaw<'a>,
+    pub(crate) audit: &'a AuditContext,
+    pub(crate) scope: AuditScope,
+}
+
+impl ApiRequest for RawAudited<'_> {
+    type Response = serde_json::Value;
+
+    fn endpoint(&self) -> &'static Endpoint {
+        self.inner.endpoint()
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        self.inner.validate()?;
+        match self.scope {
+            AuditScope::Full => self.audit.check_complete(),
+            AuditScope::District => self.audit.check(),
+        }
+    }
+
+    fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
+        self.inner.write_params(out);
+        self.audit.write_params(self.scope, out);
+    }
+
+    fn register_pii<'b>(&'b self, redactor: &mut Redactor<'b>) {
+        self.inner.register_pii(redactor);
+    }
+}

@@ -2,6 +2,382 @@
 
 use ::cred_core::{Answer, ApiRequest, Endpoint, Error, Redactor};
 
+use crate::client::Client;
+
+/// Environment variable: Base URL of the deployment, e.g. `http://10.0.0.1:8080/license-api-release`.
+pub const ENV_BASE_URL: &str = "ZZ_LICENSE_BASE_URL";
+
+/// Environment variable: 访问标识 (username) the platform assigned.
+pub const ENV_USERNAME: &str = "ZZ_LICENSE_USERNAME";
+
+/// Environment variable: 应用认证信息 (password) the platform assigned.
+pub const ENV_PASSWORD: &str = "ZZ_LICENSE_PASSWORD";
+
+/// Environment variable: OAuth client id (`xxxx-oauth` in the standard).
+pub const ENV_CLIENT_ID: &str = "ZZ_LICENSE_CLIENT_ID";
+
+/// Environment variable: OAuth client secret (`xxxx-mobile` in the standard).
+pub const ENV_CLIENT_SECRET: &str = "ZZ_LICENSE_CLIENT_SECRET";
+
+/// Environment variable: How the client credentials reach the token endpoint: `form` (default, the standard's 4.3.1) or `basic`.
+pub const ENV_CLIENT_AUTH: &str = "ZZ_LICENSE_CLIENT_AUTH";
+
+/// Default client-side rate limit (requests per second, same burst).
+/// Change it with [`ClientBuilder::rate_limit`].
+pub const DEFAULT_RATE_PER_SECOND: u32 = 20u32;
+
+/// The licence platform credentials and endpoint, as plain data: build it with the `with_*`
+/// setters or [`Config::from_env`], read it with the accessors. `Debug` never shows a
+/// secret. Hand it to [`ClientBuilder::config`] or [`Client::new`].
+///
+/// Its fields are private and it may grow in a compatible release, so it is never built
+/// with a literal:
+///
+/// ```compile_fail,E0639
+/// let config = zz_license_api::Config { ..Default::default() };
+/// ```
+///
+/// ```
+/// let config = zz_license_api::Config::new().with_base_url("http://127.0.0.1:1");
+/// assert_eq!(config.base_url(), Some("http://127.0.0.1:1"));
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Config {
+    base_url: Option<String>,
+    username: Option<::cred_core::Secret>,
+    password: Option<::cred_core::Secret>,
+    client_id: Option<String>,
+    client_secret: Option<::cred_core::Secret>,
+    client_auth: Option<crate::token::ClientAuth>,
+    audit: Option<crate::audit::AuditContext>,
+}
+
+impl Config {
+    /// An empty configuration: every field unset (required ones must be set
+    /// before a client is built; the others have defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Reads `ZZ_LICENSE_BASE_URL` (required), `ZZ_LICENSE_USERNAME` (required), `ZZ_LICENSE_PASSWORD` (required), `ZZ_LICENSE_CLIENT_ID` (required), `ZZ_LICENSE_CLIENT_SECRET` (required), `ZZ_LICENSE_CLIENT_AUTH`, and what the typed fields read themselves. A required variable that is unset or blank is an
+    /// [`Error::Config`](::cred_core::Error::Config) naming it.
+    #[allow(clippy::field_reassign_with_default)]
+    pub fn from_env() -> Result<Self, ::cred_core::Error> {
+        let mut config = Self::default();
+        config.base_url = ::cred_core::secret::var_from_env(ENV_BASE_URL);
+        if config.base_url.is_none() {
+            return Err(
+                ::cred_core::Error::config(
+                    format!(
+                        "{} is not set{}", ENV_BASE_URL,
+                        " (the deployment's address, e.g. http://ip:port/license-api-release; the platform has no public default)"
+                    ),
+                ),
+            );
+        }
+        config.username = ::cred_core::secret::var_from_env(ENV_USERNAME)
+            .map(::cred_core::Secret::from);
+        if config.username.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_USERNAME));
+        }
+        config.password = ::cred_core::secret::var_from_env(ENV_PASSWORD)
+            .map(::cred_core::Secret::from);
+        if config.password.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_PASSWORD));
+        }
+        config.client_id = ::cred_core::secret::var_from_env(ENV_CLIENT_ID);
+        if config.client_id.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_CLIENT_ID));
+        }
+        config.client_secret = ::cred_core::secret::var_from_env(ENV_CLIENT_SECRET)
+            .map(::cred_core::Secret::from);
+        if config.client_secret.is_none() {
+            return Err(::cred_core::secret::missing_var(ENV_CLIENT_SECRET));
+        }
+        config.client_auth = match ::cred_core::secret::var_from_env(ENV_CLIENT_AUTH) {
+            Some(v) => {
+                Some(
+                    v
+                        .parse()
+                        .map_err(|e| ::cred_core::Error::config(
+                            format!("{} {e}", ENV_CLIENT_AUTH),
+                        ))?,
+                )
+            }
+            None => None,
+        };
+        config.audit = Some(crate::audit::AuditContext::from_env()?);
+        Ok(config)
+    }
+    /// Sets the base URL: Base URL of the deployment, e.g. `http://10.0.0.1:8080/license-api-release`.
+    pub fn with_base_url(mut self, value: impl Into<String>) -> Self {
+        self.base_url = Some(value.into());
+        self
+    }
+    /// Sets the username: 访问标识 (username) the platform assigned.
+    pub fn with_username(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.username = Some(value.into());
+        self
+    }
+    /// Sets the password: 应用认证信息 (password) the platform assigned.
+    pub fn with_password(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Sets the client id: OAuth client id (`xxxx-oauth` in the standard).
+    pub fn with_client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets the client secret: OAuth client secret (`xxxx-mobile` in the standard).
+    pub fn with_client_secret(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.client_secret = Some(value.into());
+        self
+    }
+    /// Sets how the client credentials are sent: How the client credentials reach the token endpoint: `form` (default, the standard's 4.3.1) or `basic`.
+    pub fn with_client_auth(mut self, value: crate::token::ClientAuth) -> Self {
+        self.client_auth = Some(value);
+        self
+    }
+    /// Sets the audit context: The audit context every call carries unless overridden (`Client::with_audit`); read from the variables of `AUDIT_ENV`.
+    pub fn with_audit(mut self, value: crate::audit::AuditContext) -> Self {
+        self.audit = Some(value);
+        self
+    }
+    /// Base URL of the deployment, e.g. `http://10.0.0.1:8080/license-api-release`. (`None` while unset).
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+    /// 访问标识 (username) the platform assigned. (`None` while unset).
+    pub fn username(&self) -> Option<&::cred_core::Secret> {
+        self.username.as_ref()
+    }
+    /// 应用认证信息 (password) the platform assigned. (`None` while unset).
+    pub fn password(&self) -> Option<&::cred_core::Secret> {
+        self.password.as_ref()
+    }
+    /// OAuth client id (`xxxx-oauth` in the standard). (`None` while unset).
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+    /// OAuth client secret (`xxxx-mobile` in the standard). (`None` while unset).
+    pub fn client_secret(&self) -> Option<&::cred_core::Secret> {
+        self.client_secret.as_ref()
+    }
+    /// How the client credentials reach the token endpoint: `form` (default, the standard's 4.3.1) or `basic`. (`None` while unset).
+    pub fn client_auth(&self) -> Option<&crate::token::ClientAuth> {
+        self.client_auth.as_ref()
+    }
+    /// The audit context every call carries unless overridden (`Client::with_audit`); read from the variables of `AUDIT_ENV`. (`None` while unset).
+    pub fn audit(&self) -> Option<&crate::audit::AuditContext> {
+        self.audit.as_ref()
+    }
+    /// `self`'s fields, and `under`'s where `self` has none.
+    fn over(self, under: Config) -> Config {
+        Config {
+            base_url: self.base_url.or(under.base_url),
+            username: self.username.or(under.username),
+            password: self.password.or(under.password),
+            client_id: self.client_id.or(under.client_id),
+            client_secret: self.client_secret.or(under.client_secret),
+            client_auth: self.client_auth.or(under.client_auth),
+            audit: self.audit.or(under.audit),
+        }
+    }
+}
+
+impl ::std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username.as_ref().map(|_| "[redacted]"))
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("client_auth", &self.client_auth)
+            .field("audit", &self.audit)
+            .finish()
+    }
+}
+
+/// A [`Config`] checked and completed by [`ClientBuilder::build`]: required
+/// fields set, defaults filled in.
+pub(crate) struct Settled {
+    /// Base URL of the deployment, e.g. `http://10.0.0.1:8080/license-api-release`.
+    pub(crate) base_url: String,
+    /// 访问标识 (username) the platform assigned.
+    pub(crate) username: ::cred_core::Secret,
+    /// 应用认证信息 (password) the platform assigned.
+    pub(crate) password: ::cred_core::Secret,
+    /// OAuth client id (`xxxx-oauth` in the standard).
+    pub(crate) client_id: String,
+    /// OAuth client secret (`xxxx-mobile` in the standard).
+    pub(crate) client_secret: ::cred_core::Secret,
+    /// How the client credentials reach the token endpoint: `form` (default, the standard's 4.3.1) or `basic`.
+    pub(crate) client_auth: crate::token::ClientAuth,
+    /// The audit context every call carries unless overridden (`Client::with_audit`); read from the variables of `AUDIT_ENV`.
+    pub(crate) audit: crate::audit::AuditContext,
+}
+
+impl Settled {
+    fn from_config(config: Config) -> Result<Settled, ::cred_core::Error> {
+        Ok(Settled {
+            base_url: config
+                .base_url
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_owned())
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "licence platform base URL is not set (ZZ_LICENSE_BASE_URL, or ClientBuilder::base_url); the deployment's address, e.g. http://ip:port/license-api-release; the platform has no public default",
+                ))?,
+            username: config
+                .username
+                .filter(|v| !v.is_blank())
+                .map(|v| ::cred_core::Secret::new(v.expose().trim()))
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "licence platform username is not set (ZZ_LICENSE_USERNAME, or ClientBuilder::username)",
+                ))?,
+            password: config
+                .password
+                .filter(|v| !v.is_blank())
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "licence platform password is not set (ZZ_LICENSE_PASSWORD, or ClientBuilder::password)",
+                ))?,
+            client_id: config
+                .client_id
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_owned())
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "licence platform client id is not set (ZZ_LICENSE_CLIENT_ID, or ClientBuilder::client_id)",
+                ))?,
+            client_secret: config
+                .client_secret
+                .filter(|v| !v.is_blank())
+                .map(|v| ::cred_core::Secret::new(v.expose().trim()))
+                .ok_or_else(|| ::cred_core::Error::config(
+                    "licence platform client secret is not set (ZZ_LICENSE_CLIENT_SECRET, or ClientBuilder::client_secret)",
+                ))?,
+            client_auth: config.client_auth.unwrap_or_default(),
+            audit: config.audit.unwrap_or_default(),
+        })
+    }
+}
+
+/// Builds a [`Client`]: credentials from named setters or a [`Config`], transport and
+/// retry settings, each with a default. Setter order never matters: a named setter wins
+/// over the same field of [`ClientBuilder::config`], and the last call of a setter wins
+/// over its earlier calls.
+///
+/// The transport variables `ZZ_LICENSE_CA_FILE` and `ZZ_LICENSE_PROXY` are read by
+/// [`ClientBuilder::transport_from_env`] (and [`Client::from_env`]).
+pub struct ClientBuilder {
+    config: Config,
+    named: Config,
+    pub(crate) settings: ::cred_core::ClientSettings,
+    pub(crate) extra: crate::client::Extra,
+}
+
+impl ::std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.named.clone().over(self.config.clone()))
+            .field("settings", &self.settings)
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
+::cred_core::impl_settings_setters!(ClientBuilder, "ZZ_LICENSE");
+
+impl ClientBuilder {
+    /// Uses `config`'s fields, below any named setter's, whatever the order.
+    /// A second call replaces the first.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// Sets the base URL: Base URL of the deployment, e.g. `http://10.0.0.1:8080/license-api-release`.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn base_url(mut self, value: impl Into<String>) -> Self {
+        self.named.base_url = Some(value.into());
+        self
+    }
+    /// Sets the username: 访问标识 (username) the platform assigned.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn username(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.username = Some(value.into());
+        self
+    }
+    /// Sets the password: 应用认证信息 (password) the platform assigned.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn password(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.password = Some(value.into());
+        self
+    }
+    /// Sets the client id: OAuth client id (`xxxx-oauth` in the standard).
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.named.client_id = Some(value.into());
+        self
+    }
+    /// Sets the client secret: OAuth client secret (`xxxx-mobile` in the standard).
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn client_secret(mut self, value: impl Into<::cred_core::Secret>) -> Self {
+        self.named.client_secret = Some(value.into());
+        self
+    }
+    /// Sets how the client credentials are sent: How the client credentials reach the token endpoint: `form` (default, the standard's 4.3.1) or `basic`.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn client_auth(mut self, value: crate::token::ClientAuth) -> Self {
+        self.named.client_auth = Some(value);
+        self
+    }
+    /// Sets the audit context: The audit context every call carries unless overridden (`Client::with_audit`); read from the variables of `AUDIT_ENV`.
+    ///
+    /// Wins over the same field of [`ClientBuilder::config`], whatever the order.
+    pub fn audit(mut self, value: crate::audit::AuditContext) -> Self {
+        self.named.audit = Some(value);
+        self
+    }
+    /// Checks the configuration (a required field that is unset or blank is an
+    /// [`Error::Config`](::cred_core::Error::Config) naming its variable and setter)
+    /// and builds the client.
+    pub fn build(self) -> Result<Client, ::cred_core::Error> {
+        let settled = Settled::from_config(self.named.over(self.config))?;
+        crate::client::assemble(settled, self.settings, self.extra)
+    }
+}
+
+impl Client {
+    /// A builder with default settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            config: Config::default(),
+            named: Config::default(),
+            settings: ::cred_core::ClientSettings::new(
+                concat!("credkit-zz-license-api/", env!("CARGO_PKG_VERSION")),
+                ::std::num::NonZeroU32::new(DEFAULT_RATE_PER_SECOND)
+                    .unwrap_or(::std::num::NonZeroU32::MIN),
+            ),
+            extra: crate::client::Extra::default(),
+        }
+    }
+    /// A client for `config` with default settings.
+    pub fn new(config: Config) -> Result<Self, ::cred_core::Error> {
+        Self::builder().config(config).build()
+    }
+    /// A client configured from the environment: [`Config::from_env`] and the transport
+    /// variables `ZZ_LICENSE_CA_FILE` (extra root CAs, PEM) and `ZZ_LICENSE_PROXY` (a proxy URL).
+    pub fn from_env() -> Result<Self, ::cred_core::Error> {
+        Self::builder().config(Config::from_env()?).transport_from_env()?.build()
+    }
+}
+
 /// The Zaozhuang e-licence platform (枣庄市电子证照共享) code table: every documented result code, what it means and whether it is billed.
 pub static CODES: &[::cred_core::CodeInfo] = &[
     ::cred_core::CodeInfo::new(

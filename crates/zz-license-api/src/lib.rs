@@ -63,10 +63,7 @@ mod token;
 mod types;
 
 pub use audit::{AUDIT_ENV, AuditContext, AuditScope, MAX_AUDIT_CHARS, MAX_CAUSE_CHARS, ZzRequest};
-pub use client::{
-    Client, ClientBuilder, Config, DEFAULT_RATE_PER_SECOND, DEFAULT_REFRESH_MARGIN, ENV_BASE_URL,
-    ENV_CLIENT_AUTH, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_PASSWORD, ENV_USERNAME,
-};
+pub use client::{Client, DEFAULT_REFRESH_MARGIN};
 pub use cred_core::validate::{LicenseId, license_id};
 pub use download::{DEFAULT_MAX_DOWNLOAD_BYTES, DOWNLOAD, Download, FileFormat};
 pub use generated::*;
@@ -75,10 +72,11 @@ pub use generated::*;
 pub use cred_core;
 /// What users of this crate need from the shared runtime, re-exported so that this crate
 /// is the only dependency to add.
+pub use cred_core::raw::RawRequest;
 pub use cred_core::{
-    Answer, Charged, ClientSettings, Error, ErrorKind, LimiterChoice, LocalRateLimiter,
-    MemoryTokenStore, ProviderError, RateLimiter, ResponseMeta, RetryPolicy, TokenStore,
-    TransportConfig,
+    Answer, Billing, Charged, ClientSettings, Encoding, Error, ErrorKind, LimiterChoice,
+    LocalRateLimiter, MemoryTokenStore, Method, Pii, ProviderError, RateLimiter, ResponseMeta,
+    RetryPolicy, TokenStore, TransportConfig,
 };
 pub use requests::{MAX_FILE_BYTES, check_holder_code};
 pub use results::{DataVerification, DownloadLinks, FileVerification, Licences, QrLicence, Shaped};

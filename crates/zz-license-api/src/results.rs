@@ -556,6 +556,24 @@ impl Shaped for FileVerification {
 
 deserialize_via_shape!(FileVerification);
 
+/// The raw `data` of an answer, as `Client::call_raw` returns it: anything the platform
+/// sends (a bare string too); "not found" when it is `null` or an empty list.
+impl Shaped for Value {
+    const ACCEPTS_TEXT: bool = true;
+
+    fn from_data(data: &Value, _hint: Option<InterfaceType>) -> Result<Self, String> {
+        Ok(data.clone())
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::Array(items) => items.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

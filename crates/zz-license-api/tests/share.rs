@@ -659,8 +659,10 @@ async fn the_audit_context_is_overridable_per_call_and_checked() {
     assert!(err.to_string().contains("at most 200 characters"), "{err}");
     let err = Client::builder()
         .base_url("http://127.0.0.1:9/license-api-release")
-        .user(USERNAME, PASSWORD)
-        .client(CLIENT_ID, CLIENT_SECRET)
+        .username(USERNAME)
+        .password(PASSWORD)
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
         .audit(audit().copy_cause(long))
         .build()
         .unwrap_err();
@@ -792,24 +794,26 @@ fn build_names_what_is_missing_and_debug_hides_credentials() {
     assert!(err.to_string().contains("ZZ_LICENSE_BASE_URL"), "{err}");
     let err = Client::builder()
         .base_url("http://127.0.0.1:9/license-api-release")
-        .user(USERNAME, PASSWORD)
+        .username(USERNAME)
+        .password(PASSWORD)
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("ZZ_LICENSE_CLIENT_ID"), "{err}");
     let err = Client::builder()
         .base_url("not a url")
-        .user(USERNAME, PASSWORD)
-        .client(CLIENT_ID, CLIENT_SECRET)
+        .username(USERNAME)
+        .password(PASSWORD)
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
-    let config = Config::new(
-        "http://127.0.0.1:9/license-api-release",
-        USERNAME,
-        PASSWORD,
-        CLIENT_ID,
-        CLIENT_SECRET,
-    );
+    let config = Config::new()
+        .with_base_url("http://127.0.0.1:9/license-api-release")
+        .with_username(USERNAME)
+        .with_password(PASSWORD)
+        .with_client_id(CLIENT_ID)
+        .with_client_secret(CLIENT_SECRET);
     let debug = format!("{config:?} {:?}", Client::new(config.clone()).unwrap());
     for secret in [USERNAME, PASSWORD, CLIENT_SECRET] {
         assert!(!debug.contains(secret), "{debug}");
@@ -1036,8 +1040,10 @@ async fn only_the_documents_lengths_are_enforced() {
     let build = |audit: AuditContext| {
         Client::builder()
             .base_url(format!("{}{ROOT}", server.base_url()))
-            .user(USERNAME, PASSWORD)
-            .client(CLIENT_ID, CLIENT_SECRET)
+            .username(USERNAME)
+            .password(PASSWORD)
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
             .audit(audit)
             .build()
     };

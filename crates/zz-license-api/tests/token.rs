@@ -45,8 +45,14 @@ async fn the_token_is_fetched_once_and_sent_in_body_and_header() {
 #[test]
 fn client_credentials_go_as_form_fields_by_default_as_the_standard_lists_them() {
     assert_eq!(ClientAuth::default(), ClientAuth::Form);
-    let config = zz_license_api::Config::new("http://x/y", "u", "p", "c", "s");
-    assert_eq!(config.client_auth, ClientAuth::Form);
+    let config = zz_license_api::Config::new()
+        .with_base_url("http://x/y")
+        .with_username("u")
+        .with_password("p")
+        .with_client_id("c")
+        .with_client_secret("s");
+    // Unset in the configuration: the client uses the type's default.
+    assert_eq!(config.client_auth(), None);
 }
 
 #[tokio::test]

@@ -170,8 +170,10 @@ pub fn zz_builder(zz_base_url: &str) -> zz_license_api::ClientBuilder {
     use cred_sandbox::credentials::*;
     zz_license_api::Client::builder()
         .base_url(zz_base_url)
-        .user(ZZ_LICENSE_USERNAME, ZZ_LICENSE_PASSWORD)
-        .client(ZZ_LICENSE_CLIENT_ID, ZZ_LICENSE_CLIENT_SECRET)
+        .username(ZZ_LICENSE_USERNAME)
+        .password(ZZ_LICENSE_PASSWORD)
+        .client_id(ZZ_LICENSE_CLIENT_ID)
+        .client_secret(ZZ_LICENSE_CLIENT_SECRET)
         .audit(zz_audit())
         .retry(cred_core::RetryPolicy::none())
         .rate_limit(0)

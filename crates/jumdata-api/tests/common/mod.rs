@@ -73,7 +73,8 @@ pub fn client(server: &MockServer) -> Client {
 /// Like [`client`], with extra builder settings.
 pub fn client_with(server: &MockServer, f: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Client {
     let builder = Client::builder()
-        .credentials(APP_ID, APP_SECRET)
+        .app_id(APP_ID)
+        .app_secret(APP_SECRET)
         .base_url(server.base_url())
         .retry(cred_core::RetryPolicy::none())
         .rate_limit(0);

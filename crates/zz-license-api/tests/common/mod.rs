@@ -60,8 +60,10 @@ pub fn client_with(
     tweak(
         Client::builder()
             .base_url(format!("{}{ROOT}", server.base_url()))
-            .user(USERNAME, PASSWORD)
-            .client(CLIENT_ID, CLIENT_SECRET)
+            .username(USERNAME)
+            .password(PASSWORD)
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
             .client_auth(zz_license_api::ClientAuth::Basic)
             .audit(audit())
             .retry(cred_core::RetryPolicy::none())
