@@ -148,4 +148,75 @@ mod tests {
         assert!(err.contains("snake_case"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Semver hazard: generated code that built a `cred_core` type with a struct literal
+    /// would stop compiling when cred-core adds a field in a compatible release. Every
+    /// generated file builds them through constructors only.
+    #[test]
+    fn generated_code_builds_no_cred_core_type_with_a_literal() {
+        let root = workspace_root();
+        for spec in specs(&root).unwrap() {
+            let (_, text) = generate(&root, &spec).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                if let Some(at) = code.find("::cred_core::") {
+                    let rest = &code[at + "::cred_core::".len()..];
+                    let path: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                        .collect();
+                    let after = rest[path.len()..].trim_start();
+                    let last = path.rsplit("::").next().unwrap_or("");
+                    let is_type = last.starts_with(|c: char| c.is_ascii_uppercase());
+                    assert!(
+                        !(is_type && after.starts_with('{')),
+                        "{}:{}: a struct literal of cred_core::{path}: {line}",
+                        spec.display(),
+                        n + 1
+                    );
+                }
+            }
+            // And the endpoint statics use the const constructor.
+            assert!(
+                !text.contains("Endpoint = Endpoint {"),
+                "{}",
+                spec.display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_table_with_contradictions_is_refused() {
+        let base = "[provider]\nname = \"demo\"\ntitle = \"Demo\"\n\n[client]\ntitle = \"Demo\"\nenv_prefix = \"DEMO\"\nuser_agent = \"credkit-demo-api\"\nrate_per_second = 5\n";
+        let field = |extra: &str| {
+            format!(
+                "{base}\n[[client.field]]\nname = \"key\"\nlabel = \"the key\"\ndoc = \"The key.\"\n{extra}\n"
+            )
+        };
+        assert!(
+            Spec::parse(&field(
+                "kind = \"secret\"\nenv = \"DEMO_KEY\"\nrequired = true"
+            ))
+            .is_ok()
+        );
+        for (extra, needle) in [
+            ("kind = \"blob\"", "is not text, secret or typed"),
+            ("kind = \"typed\"", "needs `ty`"),
+            (
+                "kind = \"text\"\nrequired = true\ndefault = \"x\"",
+                "required and defaulted",
+            ),
+            ("kind = \"secret\"\ndefault = \"x\"", "only text fields"),
+            (
+                "kind = \"typed\"\nty = \"crate::X\"\nenv = \"A\"\nfrom_env = \"f\"",
+                "not both",
+            ),
+        ] {
+            let err = Spec::parse(&field(extra)).unwrap_err();
+            assert!(err.contains(needle), "{extra}: {err}");
+        }
+    }
 }

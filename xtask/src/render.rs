@@ -625,3 +625,81 @@ fn model_path(name: &str, externals: &[&str]) -> TokenStream {
         quote!(#t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_says_its_kind_billing_and_retry() {
+        let spec = Spec::parse(
+            r#"
+[provider]
+name = "demo"
+title = "Demo"
+
+[[endpoint]]
+name = "lookup"
+title = "查询"
+doc = "Looks up."
+method = "POST"
+path = "/lookup"
+encoding = "form"
+billing = "paid"
+request = "Lookup"
+response = "LookupResult"
+
+[[model]]
+name = "LookupResult"
+doc = "A result."
+
+[[code]]
+code = "0"
+outcome = "ok"
+charged = "yes"
+message = "ok"
+
+[[code]]
+code = "7"
+outcome = "no_record"
+charged = "no"
+message = "无记录"
+
+[[code]]
+code = "8"
+outcome = "error"
+kind = "throttled"
+charged = "no"
+message = "太快 | 稍后"
+
+[[code]]
+code = "9"
+outcome = "error"
+kind = "unavailable"
+charged = "unknown"
+message = "超时"
+"#,
+        )
+        .unwrap();
+        let table = code_table(&spec.code, &spec.endpoint[0]);
+        assert!(
+            table.contains("| `0` | ok | answer | yes | no |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `7` | 无记录 | answer, `found() == false` | no | no |"),
+            "{table}"
+        );
+        // A `|` in a message is escaped; a throttled, unbilled code is retried.
+        assert!(
+            table.contains("| `8` | 太快 \\| 稍后 | [`Error::Provider`], [`Throttled`](::cred_core::ErrorKind::Throttled) | no | yes |"),
+            "{table}"
+        );
+        // A possibly-billed paid call is retried only with the caller's opt-in.
+        assert!(
+            table.contains("| unknown | only with `retry_possibly_charged` |"),
+            "{table}"
+        );
+        assert!(code_table(&[], &spec.endpoint[0]).is_empty());
+    }
+}

@@ -51,6 +51,8 @@
 //! [`Error::Journal`] (missing, empty or damaged beside its key file; a key file others
 //! can read), [`Error::Io`] (a full disk), [`Error::Sdk`]; each keeps its cause as
 //! [`std::error::Error::source`].
+//!
+//! **Runtime:** async on **tokio**; call it from a tokio runtime.
 
 mod control;
 mod encoding;

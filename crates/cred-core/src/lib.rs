@@ -24,6 +24,11 @@
 //! assert_eq!(id.to_string(), "3210**********2119"); // Display is masked
 //! assert!(validate::uscc("91310110666007217A").is_err()); // wrong check character
 //! ```
+//!
+//! **Runtime and features:** async on **tokio** (through reqwest and hyper). Features:
+//! `rustls` (default), `native-tls`, `http2` (default), `metrics` (default), `seal`
+//! (AES-GCM and HMAC on aws-lc-rs, for secrets kept outside the process). What may
+//! change in a compatible release: [`stability`].
 
 pub mod answer;
 pub mod auth;

@@ -17,6 +17,11 @@
 //!   `http::HeaderMap` (1.x, re-exported as [`crate::url`] and [`crate::http`]: a major
 //!   bump of either is a breaking release of this crate).
 //! - [`Charged`](crate::Charged) is exhaustive by design: billing is yes, no or unknown.
+//! - Names: data types (a provider's `Config`, answers) have `with_*` setters and
+//!   accessors named for the field; builders (`ClientBuilder`, generated requests,
+//!   `AuditContext`) have setters named for the field and, where a getter is needed
+//!   too, `get_*` (the split aws-sdk-rust's builders use, since the plain name is the
+//!   setter's).
 //!
 //! A struct that may grow cannot be built with a literal:
 //!

@@ -34,6 +34,8 @@
 //!   expiry), one drop when it is refused (by generation); tokens optionally sealed
 //!   with AES-256-GCM under a [`TokenKey`].
 //! - Keys hold no secret: the account is hashed. `rediss://` URLs use TLS (rustls).
+//!
+//! **Runtime:** async on **tokio**; call it from a tokio runtime.
 
 mod limiter;
 pub mod sealing;

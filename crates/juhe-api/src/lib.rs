@@ -29,6 +29,11 @@
 //!   [`ErrorKind`], and [`JuheCode`] splits a code into its
 //!   system / service (data id + code) parts.
 //! - The envelope's `sign` is kept as opaque metadata: `answer.meta().attribute("sign")`.
+//!
+//! **Runtime and features:** async on **tokio** (through reqwest and hyper). Features:
+//! `rustls` (default), `native-tls`, `http2` (default), `metrics` (default); without a
+//! TLS feature only `http://` works. Settings may be given in any order:
+//! [`ClientBuilder`]'s named setters win over [`ClientBuilder::config`].
 
 mod auth;
 mod client;

@@ -33,6 +33,11 @@
 //! - Errors carry the provider code, an [`ErrorKind`], the
 //!   `taskNo` and whether the call was billed; names, ID numbers and the secret never
 //!   appear in errors, logs or `Debug` output.
+//!
+//! **Runtime and features:** async on **tokio** (through reqwest and hyper). Features:
+//! `rustls` (default), `native-tls`, `http2` (default), `metrics` (default); without a
+//! TLS feature only `http://` works. Settings may be given in any order:
+//! [`ClientBuilder`]'s named setters win over [`ClientBuilder::config`].
 
 mod client;
 mod envelope;

@@ -39,6 +39,11 @@
 //!   never a secret; error bodies in GBK are decoded by their declared charset.
 //! - Optional **AES content encryption** ([`EncryptKey`]) and **certificate mode**
 //!   ([`ClientBuilder::app_cert`], `alipay_cert`, `root_cert`: `app_cert_sn`, `alipay-root-cert-sn`, `alipay-sn` checked).
+//!
+//! **Runtime and features:** async on **tokio** (through reqwest and hyper). Features:
+//! `rustls` (default), `native-tls`, `http2` (default), `metrics` (default); without a
+//! TLS feature only `http://` works. Settings may be given in any order:
+//! [`ClientBuilder`]'s named setters win over [`ClientBuilder::config`].
 
 mod auth;
 mod cert;

@@ -49,6 +49,11 @@
 //!   format ([`FileFormat`]) recognised from the file.
 //! - Holder code types ([`HolderCodeType`], GB/T 36903) and the GB/T 36904 licence
 //!   identifier parser ([`license_id`]; a wrong check character is a warning).
+//!
+//! **Runtime and features:** async on **tokio** (through reqwest and hyper). Features:
+//! `rustls` (default), `native-tls`, `http2` (default), `metrics` (default); without a
+//! TLS feature only `http://` works. Settings may be given in any order:
+//! [`ClientBuilder`]'s named setters win over [`ClientBuilder::config`].
 
 mod audit;
 mod client;
