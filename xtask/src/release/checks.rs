@@ -6,14 +6,15 @@ use std::path::Path;
 use std::process::Command;
 
 use super::order::publish_order;
-use super::semver::{Version, matches};
-use super::workspace::{REQUIRED_FIELDS, Workspace};
+use super::semver;
+use super::workspace::{Crate, REQUIRED_FIELDS, Workspace};
 
 /// One failed check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The check's id: `metadata`, `readme`, `changelog`, `path-version`,
-    /// `unpublishable-dependency`, `provider-isolation`, `cycle`, `package`.
+    /// `unpublishable-dependency`, `private-dependency`, `provider-isolation`, `cycle`,
+    /// `package`, `semver`.
     pub check: &'static str,
     /// What is wrong and how to fix it.
     pub message: String,
@@ -25,7 +26,8 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn problem(check: &'static str, message: String) -> Problem {
+/// A problem of check `check`.
+pub fn problem(check: &'static str, message: String) -> Problem {
     Problem { check, message }
 }
 
@@ -82,8 +84,8 @@ pub fn static_checks(ws: &Workspace) -> Vec<Problem> {
                     ),
                 ));
             } else if d.req != "*" {
-                let ok = Version::parse(&target.version)
-                    .and_then(|v| matches(&d.req, &v))
+                let ok = semver::parse(&target.version)
+                    .and_then(|v| semver::matches(&d.req, &v))
                     .unwrap_or(false);
                 if !ok {
                     out.push(problem(
@@ -106,6 +108,7 @@ pub fn static_checks(ws: &Workspace) -> Vec<Problem> {
                 ));
             }
         }
+        out.extend(private_dependency_problems(c));
     }
     out.extend(isolation_problems(ws));
     if let Err(e) = publish_order(ws) {
@@ -135,6 +138,81 @@ pub fn changelog_problem(name: &str, version: &str, dir: &Path) -> Option<Proble
             format!("crate `{name}`: CHANGELOG.md has no `## [{version}]` entry"),
         )
     })
+}
+
+/// `private-dependencies` names only real dependencies, none of which `src/` re-exports
+/// (`pub use <ident>`): a re-exported dependency is public, and a breaking bump of it
+/// must cascade to this crate.
+fn private_dependency_problems(c: &Crate) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for private in &c.private_deps {
+        let Some(dep) = c
+            .deps
+            .iter()
+            .find(|d| d.name == *private && d.kind != "dev")
+        else {
+            out.push(problem(
+                "private-dependency",
+                format!(
+                    "crate `{}` lists `{private}` under private-dependencies but has no normal or build dependency on it",
+                    c.name
+                ),
+            ));
+            continue;
+        };
+        let ident = dep.ident();
+        if let Some((file, line)) = find_reexport(&c.dir.join("src"), &ident) {
+            out.push(problem(
+                "private-dependency",
+                format!(
+                    "crate `{}` lists `{private}` under private-dependencies but re-exports it ({}: `{line}`): drop it from the list, or stop re-exporting it",
+                    c.name,
+                    file.strip_prefix(&c.dir).unwrap_or(&file).display()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The first `pub use <ident>…` (or `pub extern crate <ident>`) under `dir`: its file and
+/// line. `pub(crate) use` is not a re-export; comment lines are skipped.
+fn find_reexport(dir: &Path, ident: &str) -> Option<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for line in text.lines() {
+            let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if words.starts_with("//") {
+                continue;
+            }
+            let rest = ["pub use ::", "pub use ", "pub extern crate "]
+                .iter()
+                .find_map(|p| words.strip_prefix(p));
+            let Some(rest) = rest else { continue };
+            let named = rest.strip_prefix(ident).is_some_and(|after| {
+                !after.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_')
+            });
+            if named {
+                return Some((file, words));
+            }
+        }
+    }
+    None
 }
 
 /// No provider's dependency closure (normal and build) holds another provider or a
@@ -251,7 +329,7 @@ fn clear_stale_overlay(ws: &Workspace) {
 }
 
 /// Drops the build fingerprints of the publishable crates under `target`.
-fn clear_fingerprints(ws: &Workspace, target: &Path) {
+pub fn clear_fingerprints(ws: &Workspace, target: &Path) {
     let Ok(profiles) = std::fs::read_dir(target) else {
         return;
     };

@@ -1,12 +1,17 @@
-//! `cargo xtask release plan | verify | bump <crate> <major|minor|patch> |
-//! publish [--dry-run]`: every crate is versioned and published on its own, in
-//! dependency order, checked before it ships.
+//! `cargo xtask release plan | verify [--baseline-rev <rev>] [--no-semver] |
+//! bump <crate> <major|minor|patch> | publish [--dry-run] | rehearse`: every crate is
+//! versioned and published on its own, in dependency order, checked before it ships
+//! (its API against its last release too), and the whole chain can be rehearsed
+//! against a registry on loopback.
 
+mod bump;
 mod checks;
 mod edit;
 mod order;
 mod publish;
+mod rehearse;
 mod semver;
+mod semver_checks;
 mod workspace;
 
 #[cfg(test)]
@@ -17,24 +22,25 @@ use std::time::Duration;
 
 pub use workspace::Workspace;
 
-use publish::{CratesIo, Runner, System, Wait};
+use publish::{CargoInfo, Runner, System, Target, Wait};
+use semver_checks::Baseline;
 
 /// Usage of the release commands.
-pub const USAGE: &str =
-    "cargo xtask release plan | verify | bump <crate> <major|minor|patch> | publish [--dry-run]";
+pub const USAGE: &str = "cargo xtask release plan | verify [--baseline-rev <rev>] [--no-semver] | bump <crate> <major|minor|patch> | publish [--dry-run] | rehearse";
 
 /// Runs a release command in the workspace at `root`; its report.
 pub fn run(root: &Path, args: &[&str]) -> Result<String, String> {
     let ws = Workspace::load(root)?;
     match args {
         ["plan"] => plan(&ws, &mut System),
-        ["verify"] => verify(&ws, true),
-        ["bump", name, level] => edit::bump(&ws, name, level),
+        ["verify", options @ ..] => verify(&ws, true, verify_options(options)?.as_ref()),
+        ["bump", name, level] => bump::bump(&ws, name, level),
         ["publish"] => publish::publish(
             &ws,
+            &Target::crates_io(),
             false,
             &mut System,
-            &mut CratesIo,
+            &mut CargoInfo::crates_io(),
             &Wait {
                 attempts: 30,
                 interval: Duration::from_secs(10),
@@ -42,34 +48,73 @@ pub fn run(root: &Path, args: &[&str]) -> Result<String, String> {
         ),
         ["publish", "--dry-run"] => publish::publish(
             &ws,
+            &Target::crates_io(),
             true,
             &mut System,
-            &mut CratesIo,
+            &mut CargoInfo::crates_io(),
             &Wait {
                 attempts: 0,
                 interval: Duration::ZERO,
             },
         ),
+        ["rehearse"] => rehearse::rehearse(&ws),
         _ => Err(format!("usage: {USAGE}")),
     }
 }
 
-/// Every check; with `package`, `cargo package` too. An error lists every problem.
-pub fn verify(ws: &Workspace, package: bool) -> Result<String, String> {
+/// The semver baseline that `verify`'s options ask for: the release tags by default,
+/// one revision with `--baseline-rev <rev>`, none with `--no-semver`.
+fn verify_options(options: &[&str]) -> Result<Option<Baseline>, String> {
+    match options {
+        [] => Ok(Some(Baseline::Tags)),
+        ["--baseline-rev", rev] => Ok(Some(Baseline::Rev((*rev).to_owned()))),
+        ["--no-semver"] => Ok(None),
+        _ => Err(format!("usage: {USAGE}")),
+    }
+}
+
+/// Every check; with `package`, `cargo package` too; with `semver`, each publishable
+/// crate's API against that baseline (`cargo semver-checks`). Each stage runs when the
+/// ones before it pass. An error lists every problem.
+pub fn verify(ws: &Workspace, package: bool, semver: Option<&Baseline>) -> Result<String, String> {
     let mut problems = checks::static_checks(ws);
     if problems.is_empty() && package {
         problems.extend(checks::package_check(ws));
     }
+    let mut notes = Vec::new();
+    if problems.is_empty()
+        && let Some(baseline) = semver
+    {
+        let outcome = semver_checks::check(ws, baseline);
+        notes = outcome.notes;
+        problems.extend(outcome.problems);
+    }
     if problems.is_empty() {
         let n = ws.publishable().count();
-        return Ok(format!(
+        let mut stages = Vec::new();
+        if package {
+            stages.push("cargo package".to_owned());
+        }
+        match semver {
+            Some(Baseline::Tags) => stages.push("semver checks against release tags".to_owned()),
+            Some(Baseline::Rev(rev)) => stages.push(format!("semver checks against {rev}")),
+            None => {}
+        }
+        let mut report = format!(
             "release verify: {n} publishable crates pass every check{}\n",
-            if package {
-                " (cargo package included)"
+            if stages.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" ({} included)", stages.join(", "))
             }
-        ));
+        );
+        if !notes.is_empty() {
+            report.push_str("semver checks:\n");
+            for note in &notes {
+                report.push_str(&format!("  {note}\n"));
+            }
+        }
+        return Ok(report);
     }
     let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
     Err(format!(
@@ -170,4 +215,22 @@ fn plan(ws: &Workspace, git: &mut dyn Runner) -> Result<String, String> {
         out.push_str(&format!("not published: {}\n", skipped.join(", ")));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_checks_the_api_against_the_tags_unless_told_otherwise() {
+        assert_eq!(verify_options(&[]).unwrap(), Some(Baseline::Tags));
+        assert_eq!(
+            verify_options(&["--baseline-rev", "v1"]).unwrap(),
+            Some(Baseline::Rev("v1".to_owned()))
+        );
+        assert_eq!(verify_options(&["--no-semver"]).unwrap(), None);
+        assert!(verify_options(&["--baseline-rev"]).is_err());
+        assert!(verify_options(&["--baseline-rev", "v1", "--no-semver"]).is_err());
+        assert!(verify_options(&["--package"]).is_err());
+    }
 }

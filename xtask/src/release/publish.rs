@@ -43,10 +43,26 @@ impl Runner for System {
     }
 }
 
-/// crates.io through `cargo info` (cargo's own registry access and configuration).
-pub struct CratesIo;
+/// A registry asked through `cargo info` (cargo's own registry access and
+/// configuration): crates.io, or a named registry with extra configuration.
+pub struct CargoInfo {
+    /// The registry's name (`crates-io`, or one of `[registries]`).
+    pub registry: String,
+    /// Further arguments (`--config <file>`).
+    pub args: Vec<String>,
+}
 
-impl Registry for CratesIo {
+impl CargoInfo {
+    /// crates.io.
+    pub fn crates_io() -> CargoInfo {
+        CargoInfo {
+            registry: "crates-io".to_owned(),
+            args: Vec::new(),
+        }
+    }
+}
+
+impl Registry for CargoInfo {
     fn is_published(&mut self, name: &str, version: &str) -> Result<bool, String> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let out = Command::new(cargo)
@@ -54,9 +70,10 @@ impl Registry for CratesIo {
                 "info",
                 &format!("{name}@{version}"),
                 "--registry",
-                "crates-io",
+                &self.registry,
                 "--quiet",
             ])
+            .args(&self.args)
             // Outside the workspace, so cargo asks the registry, not the local manifests.
             .current_dir(std::env::temp_dir())
             .output()
@@ -77,9 +94,32 @@ impl Registry for CratesIo {
     }
 }
 
+/// Where `publish` sends the crates.
+pub struct Target {
+    /// `cargo publish --registry <name>`; crates.io when `None`.
+    pub registry: Option<String>,
+    /// Further arguments to `cargo publish` (`--config <file>`, `--no-verify`).
+    pub args: Vec<String>,
+    /// Whether each crate published is tagged `<crate>-v<version>`.
+    pub tag: bool,
+}
+
+impl Target {
+    /// crates.io, tagging what is published.
+    pub fn crates_io() -> Target {
+        Target {
+            registry: None,
+            args: Vec::new(),
+            tag: true,
+        }
+    }
+}
+
 /// How long and how often to wait for the registry to serve a new crate.
 pub struct Wait {
+    /// How many times to ask.
     pub attempts: u32,
+    /// How long to wait between two asks.
     pub interval: Duration,
 }
 
@@ -87,6 +127,7 @@ pub struct Wait {
 /// tag); a report of each step.
 pub fn publish(
     ws: &Workspace,
+    target: &Target,
     dry_run: bool,
     runner: &mut dyn Runner,
     registry: &mut dyn Registry,
@@ -117,6 +158,11 @@ pub fn publish(
         let version = &c.version;
         let tag = format!("{name}-v{version}");
         let step = format!("{:>2}. {name} {version}", i + 1);
+        let mut command = vec!["publish", "-p", name.as_str(), "--locked"];
+        if let Some(r) = &target.registry {
+            command.extend(["--registry", r.as_str()]);
+        }
+        command.extend(target.args.iter().map(String::as_str));
         let published = match registry.is_published(name, version) {
             Ok(p) => p,
             Err(e) if dry_run => {
@@ -131,11 +177,17 @@ pub fn publish(
             report.push_str(&format!("{step}: already on the registry, skipped\n"));
         } else if dry_run {
             report.push_str(&format!(
-                "{step}: would run `cargo publish -p {name} --locked`, wait until the registry serves it, tag {tag}\n"
+                "{step}: would run `cargo {}`, wait until the registry serves it{}\n",
+                command.join(" "),
+                if target.tag {
+                    format!(", tag {tag}")
+                } else {
+                    String::new()
+                }
             ));
             continue;
         } else {
-            runner.run("cargo", &["publish", "-p", name, "--locked"], &ws.root)?;
+            runner.run("cargo", &command, &ws.root)?;
             let mut served = false;
             for _ in 0..wait.attempts {
                 if registry.is_published(name, version).unwrap_or(false) {
@@ -151,7 +203,7 @@ pub fn publish(
             }
             report.push_str(&format!("{step}: published, served by the registry\n"));
         }
-        if dry_run {
+        if dry_run || !target.tag {
             continue;
         }
         let exists = runner

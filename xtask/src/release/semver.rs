@@ -1,162 +1,111 @@
-//! The little semver the release tool needs: versions, requirement matching (caret,
-//! tilde, exact, comparison operators, wildcards), bumps.
+//! Versions and requirements as Cargo reads them, through the `semver` crate (Cargo's
+//! own): parsing, ordering (pre-releases by identifier), requirement matching, the three
+//! bump levels and what counts as a breaking change.
 
-use std::cmp::Ordering;
 use std::fmt;
+use std::str::FromStr;
 
-/// `major.minor.patch` (pre-release and build suffixes are kept as text, compared last).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
-    pub major: u64,
-    pub minor: u64,
-    pub patch: u64,
-    pub pre: String,
+pub use semver::Version;
+use semver::{Comparator, Op, VersionReq};
+
+/// A bump level: `major`, `minor` or `patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// `1.2.3` -> `2.0.0`.
+    Major,
+    /// `1.2.3` -> `1.3.0`.
+    Minor,
+    /// `1.2.3` -> `1.2.4`.
+    Patch,
 }
 
-impl Version {
-    /// Parses `1.2.3`, `1.2.3-rc.1`, `1.2.3+build`.
-    pub fn parse(s: &str) -> Result<Version, String> {
-        let s = s.trim();
-        let core = s.split('+').next().unwrap_or(s);
-        let (core, pre) = match core.split_once('-') {
-            Some((c, p)) => (c, p.to_owned()),
-            None => (core, String::new()),
-        };
-        let parts: Vec<&str> = core.split('.').collect();
-        let [a, b, c] = parts.as_slice() else {
-            return Err(format!("`{s}` is not a version (major.minor.patch)"));
-        };
-        let n = |p: &str| {
-            p.parse::<u64>()
-                .map_err(|_| format!("`{s}` is not a version"))
-        };
-        Ok(Version {
-            major: n(a)?,
-            minor: n(b)?,
-            patch: n(c)?,
-            pre,
-        })
-    }
+impl FromStr for Level {
+    type Err = String;
 
-    /// The next version at `level` (`major`, `minor`, `patch`).
-    pub fn bump(&self, level: &str) -> Result<Version, String> {
-        let (major, minor, patch) = match level {
-            "major" => (self.major + 1, 0, 0),
-            "minor" => (self.major, self.minor + 1, 0),
-            "patch" => (self.major, self.minor, self.patch + 1),
-            other => return Err(format!("bump level `{other}` is not major, minor or patch")),
-        };
-        Ok(Version {
-            major,
-            minor,
-            patch,
-            pre: String::new(),
-        })
-    }
-
-    fn triple(&self) -> (u64, u64, u64) {
-        (self.major, self.minor, self.patch)
+    fn from_str(s: &str) -> Result<Level, String> {
+        match s {
+            "major" => Ok(Level::Major),
+            "minor" => Ok(Level::Minor),
+            "patch" => Ok(Level::Patch),
+            other => Err(format!("bump level `{other}` is not major, minor or patch")),
+        }
     }
 }
 
-impl fmt::Display for Version {
+impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
-        if !self.pre.is_empty() {
-            write!(f, "-{}", self.pre)?;
-        }
-        Ok(())
+        f.write_str(match self {
+            Level::Major => "major",
+            Level::Minor => "minor",
+            Level::Patch => "patch",
+        })
     }
 }
 
-fn cmp(a: &Version, b: &Version) -> Ordering {
-    a.triple()
-        .cmp(&b.triple())
-        .then_with(|| match (a.pre.is_empty(), b.pre.is_empty()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Greater,
-            (false, true) => Ordering::Less,
-            (false, false) => a.pre.cmp(&b.pre),
-        })
+/// Parses a version (`1.2.3`, `1.2.3-rc.1`, `1.2.3+build`), naming it when it is not one.
+pub fn parse(s: &str) -> Result<Version, String> {
+    Version::parse(s.trim()).map_err(|e| format!("`{s}` is not a version: {e}"))
 }
 
-/// A partial version in a requirement: `1`, `1.2`, `1.2.3`, with `*`/`x` wildcards.
-fn partial(s: &str) -> Result<(u64, Option<u64>, Option<u64>, String), String> {
-    let s = s.trim();
-    let (core, pre) = match s.split_once('-') {
-        Some((c, p)) => (c, p.to_owned()),
-        None => (s, String::new()),
+/// The version after `v` at `level`. A pre-release is completed when the level allows:
+/// `1.0.0-rc.2` goes to `1.0.0` at any level, `1.2.1-rc.1` to `1.2.1` at `patch` but
+/// `1.3.0` at `minor`. Build metadata is dropped.
+pub fn bump(v: &Version, level: Level) -> Version {
+    let pre = !v.pre.is_empty();
+    let (major, minor, patch) = match level {
+        Level::Major if pre && v.minor == 0 && v.patch == 0 => (v.major, 0, 0),
+        Level::Major => (v.major + 1, 0, 0),
+        Level::Minor if pre && v.patch == 0 => (v.major, v.minor, 0),
+        Level::Minor => (v.major, v.minor + 1, 0),
+        Level::Patch if pre => (v.major, v.minor, v.patch),
+        Level::Patch => (v.major, v.minor, v.patch + 1),
     };
-    let mut it = core.split('.');
-    let num = |p: Option<&str>| -> Result<Option<u64>, String> {
-        match p {
-            None | Some("*") | Some("x") | Some("X") => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| format!("`{s}` is not a version")),
-        }
-    };
-    let major = num(it.next())?.ok_or_else(|| format!("`{s}` has no major version"))?;
-    Ok((major, num(it.next())?, num(it.next())?, pre))
+    Version::new(major, minor, patch)
 }
 
-/// Whether `v` satisfies one comparator (`^1.2`, `~1.2.3`, `=1.2.3`, `>=1.0`, `1.2`, `*`).
-fn matches_one(req: &str, v: &Version) -> Result<bool, String> {
-    let req = req.trim();
-    if req == "*" || req.is_empty() {
-        return Ok(true);
+/// The smallest release after `v` that is breaking for users of `v`: the left-most
+/// non-zero part goes up (`1.4.2` -> `2.0.0`, `0.3.1` -> `0.4.0`, `0.0.7` -> `0.0.8`).
+pub fn next_breaking(v: &Version) -> Version {
+    if v.major > 0 {
+        Version::new(v.major + 1, 0, 0)
+    } else if v.minor > 0 {
+        Version::new(0, v.minor + 1, 0)
+    } else {
+        Version::new(0, 0, v.patch + 1)
     }
-    let (op, rest) = ["^", "~", "=", ">=", "<=", ">", "<"]
-        .iter()
-        .find(|op| {
-            req.starts_with(*op)
-                && !(**op == ">" && req.starts_with(">="))
-                && !(**op == "<" && req.starts_with("<="))
-        })
-        .map(|op| (*op, &req[op.len()..]))
-        .unwrap_or(("^", req));
-    let (major, minor, patch, pre) = partial(rest)?;
-    let low = Version {
-        major,
-        minor: minor.unwrap_or(0),
-        patch: patch.unwrap_or(0),
-        pre,
-    };
-    let ge = |a: &Version, b: &Version| cmp(a, b) != Ordering::Less;
-    Ok(match op {
-        "=" => {
-            v.major == major
-                && minor.is_none_or(|m| v.minor == m)
-                && patch.is_none_or(|p| v.patch == p)
-        }
-        ">=" => ge(v, &low),
-        ">" => cmp(v, &low) == Ordering::Greater,
-        "<=" => cmp(v, &low) != Ordering::Greater,
-        "<" => cmp(v, &low) == Ordering::Less,
-        "~" => ge(v, &low) && v.major == major && minor.is_none_or(|m| v.minor == m),
-        _ => {
-            // Caret: the left-most non-zero part may not change.
-            ge(v, &low)
-                && if major > 0 || minor.is_none() {
-                    v.major == major
-                } else if minor.unwrap_or(0) > 0 || patch.is_none() {
-                    v.major == 0 && v.minor == minor.unwrap_or(0)
-                } else {
-                    v.major == 0 && v.minor == 0 && v.patch == patch.unwrap_or(0)
-                }
-        }
-    })
 }
 
-/// Whether `version` satisfies the requirement `req` (comma-separated comparators).
+/// Whether `new` is a breaking release after `old`: a user's `^old` requirement does not
+/// accept it (`1.x` -> `2.0`; `0.1` -> `0.2`; for `0.0.x`, every release).
+pub fn is_breaking(old: &Version, new: &Version) -> bool {
+    let caret = VersionReq {
+        comparators: vec![Comparator {
+            op: Op::Caret,
+            major: old.major,
+            minor: Some(old.minor),
+            patch: Some(old.patch),
+            pre: old.pre.clone(),
+        }],
+    };
+    !caret.matches(new)
+}
+
+/// The version's caret series, as users name it: `0.2` for `0.2.0`, `0.0.3` for `0.0.3`,
+/// `2.0` for `2.0.0`.
+pub fn series(v: &Version) -> String {
+    if v.major == 0 && v.minor == 0 {
+        format!("0.0.{}", v.patch)
+    } else {
+        format!("{}.{}", v.major, v.minor)
+    }
+}
+
+/// Whether `version` satisfies the Cargo requirement `req` (`0.1.0`, `^1.2`, `~1.2.3`,
+/// `=1.0.0`, `>=0.1, <0.3`, `*`).
 pub fn matches(req: &str, version: &Version) -> Result<bool, String> {
-    for part in req.split(',') {
-        if !matches_one(part, version)? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let req =
+        VersionReq::parse(req).map_err(|e| format!("`{req}` is not a version requirement: {e}"))?;
+    Ok(req.matches(version))
 }
 
 #[cfg(test)]
@@ -164,7 +113,7 @@ mod tests {
     use super::*;
 
     fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
+        parse(s).unwrap()
     }
 
     #[test]
@@ -182,17 +131,63 @@ mod tests {
             (">=0.1, <0.3", "0.2.7", true),
             ("*", "9.9.9", true),
             ("^0.1.0", "0.1.0-rc.1", false),
+            // Cargo's rule: a pre-release matches only a requirement naming its triple.
+            ("^1.0.0-rc.9", "1.0.0-rc.10", true),
+            (">=1.0.0-rc.10", "1.0.0-rc.9", false),
         ] {
             assert_eq!(matches(req, &v(ver)).unwrap(), ok, "{req} {ver}");
         }
+        assert!(matches("not a req", &v("1.0.0")).is_err());
+    }
+
+    /// The hand-written version compared pre-release tags as text, so `rc.10` sorted
+    /// before `rc.9`; semver orders numeric identifiers as numbers.
+    #[test]
+    fn pre_releases_order_by_identifier_not_by_text() {
+        assert!(v("1.0.0-rc.10") > v("1.0.0-rc.9"));
+        assert!(v("1.0.0-rc.9") < v("1.0.0-rc.10"));
+        assert!(v("1.0.0-alpha") < v("1.0.0-alpha.1"));
+        assert!(v("1.0.0-beta.11") < v("1.0.0-rc.1"));
+        assert!(v("1.0.0-rc.1") < v("1.0.0"));
+        let mut tags = [v("0.2.0-rc.10"), v("0.2.0-rc.9"), v("0.2.0-rc.2")];
+        tags.sort();
+        assert_eq!(tags.last().unwrap().to_string(), "0.2.0-rc.10");
     }
 
     #[test]
     fn bumps() {
-        assert_eq!(v("0.1.3").bump("patch").unwrap().to_string(), "0.1.4");
-        assert_eq!(v("0.1.3").bump("minor").unwrap().to_string(), "0.2.0");
-        assert_eq!(v("0.1.3").bump("major").unwrap().to_string(), "1.0.0");
-        assert!(v("0.1.3").bump("huge").is_err());
-        assert!(Version::parse("1.2").is_err());
+        let b = |s: &str, l: &str| bump(&v(s), l.parse().unwrap()).to_string();
+        assert_eq!(b("0.1.3", "patch"), "0.1.4");
+        assert_eq!(b("0.1.3", "minor"), "0.2.0");
+        assert_eq!(b("0.1.3", "major"), "1.0.0");
+        assert_eq!(b("1.0.0-rc.2", "major"), "1.0.0");
+        assert_eq!(b("1.0.0-rc.2", "patch"), "1.0.0");
+        assert_eq!(b("1.2.1-rc.1", "patch"), "1.2.1");
+        assert_eq!(b("1.2.1-rc.1", "minor"), "1.3.0");
+        assert_eq!(b("1.2.3+build.5", "patch"), "1.2.4");
+        assert!("huge".parse::<Level>().is_err());
+        assert!(parse("1.2").is_err());
+    }
+
+    #[test]
+    fn breaking_is_what_a_caret_requirement_refuses() {
+        for (old, new, breaking) in [
+            ("0.1.0", "0.1.1", false),
+            ("0.1.0", "0.2.0", true),
+            ("0.1.9", "1.0.0", true),
+            ("0.0.1", "0.0.2", true),
+            ("1.2.3", "1.3.0", false),
+            ("1.2.3", "2.0.0", true),
+            ("1.0.0-rc.1", "1.0.0", false),
+        ] {
+            assert_eq!(is_breaking(&v(old), &v(new)), breaking, "{old} -> {new}");
+        }
+        for old in ["0.0.7", "0.3.1", "1.4.2", "2.0.0-rc.1"] {
+            let next = next_breaking(&v(old));
+            assert!(is_breaking(&v(old), &next), "{old} -> {next}");
+        }
+        assert_eq!(series(&v("0.2.0")), "0.2");
+        assert_eq!(series(&v("0.0.3")), "0.0.3");
+        assert_eq!(series(&v("2.0.0")), "2.0");
     }
 }

@@ -1,7 +1,7 @@
 //! The workspace as `cargo metadata` describes it: members, their release metadata and
 //! their dependencies on each other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,26 +18,51 @@ pub struct Dep {
     pub kind: String,
     /// Whether it is a path dependency.
     pub path: bool,
+    /// The name the depending crate uses for it, when renamed (`core = { package = … }`).
+    pub rename: Option<String>,
+}
+
+impl Dep {
+    /// The identifier the depending crate's code uses for it (`cred-core` -> `cred_core`).
+    pub fn ident(&self) -> String {
+        self.rename
+            .as_deref()
+            .unwrap_or(&self.name)
+            .replace('-', "_")
+    }
 }
 
 /// One workspace member.
 #[derive(Debug, Clone)]
 pub struct Crate {
+    /// The package name.
     pub name: String,
+    /// The package version.
     pub version: String,
+    /// The directory holding its manifest.
     pub dir: PathBuf,
+    /// Whether it may be published (no `publish = false`).
     pub publishable: bool,
     /// `[package]` fields that matter for publishing, by name (`None` when absent).
     pub fields: BTreeMap<&'static str, Option<String>>,
     /// Whether `[package.metadata.docs.rs]` exists.
     pub docs_rs: bool,
+    /// Its dependencies, of every kind.
     pub deps: Vec<Dep>,
+    /// `[package.metadata.release] private-dependencies`: workspace crates it depends on
+    /// without exposing their types (every other normal dependency counts as public).
+    pub private_deps: Vec<String>,
+    /// The names of its targets (library, binaries, tests, ...) as rustc names their
+    /// artifacts (`cred_core`, `cred`).
+    pub targets: Vec<String>,
 }
 
 /// The members, plus the `[workspace.metadata.release]` configuration.
 #[derive(Debug, Clone)]
 pub struct Workspace {
+    /// The workspace root (where the root manifest is).
     pub root: PathBuf,
+    /// The members, by name.
     pub crates: Vec<Crate>,
     /// Crates that must not depend on each other or on a consumer.
     pub providers: Vec<String>,
@@ -129,7 +154,24 @@ impl Workspace {
                     req: d["req"].as_str().unwrap_or("*").to_owned(),
                     kind: d["kind"].as_str().unwrap_or("normal").to_owned(),
                     path: d.get("path").is_some_and(|v| !v.is_null()),
+                    rename: d["rename"].as_str().map(str::to_owned),
                 })
+                .collect();
+            let private_deps = p["metadata"]["release"]["private-dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            let targets = p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["name"].as_str())
+                .map(|n| n.replace('-', "_"))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .collect();
             crates.push(Crate {
                 name: p["name"].as_str().unwrap_or("").to_owned(),
@@ -139,6 +181,8 @@ impl Workspace {
                 fields,
                 docs_rs: !p["metadata"]["docs"]["rs"].is_null(),
                 deps,
+                private_deps,
+                targets,
             });
         }
         crates.sort_by(|a, b| a.name.cmp(&b.name));
@@ -182,5 +226,14 @@ impl Workspace {
         c.deps.iter().filter(move |d| {
             d.path && self.get(&d.name).is_some() && (d.kind != "dev" || d.req != "*")
         })
+    }
+
+    /// Whether `c` exposes `dep`'s types in its own API: a normal dependency on a
+    /// workspace crate is public unless `c` lists it under `private-dependencies`.
+    pub fn exposes(&self, c: &Crate, dep: &str) -> bool {
+        c.deps
+            .iter()
+            .any(|d| d.name == dep && d.kind == "normal" && self.get(&d.name).is_some())
+            && !c.private_deps.iter().any(|p| p == dep)
     }
 }
