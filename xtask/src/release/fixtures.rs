@@ -840,3 +840,26 @@ fn publish_to_a_named_registry_passes_its_arguments_and_tags_nothing() {
         "no git tag"
     );
 }
+
+/// On this workspace itself: a breaking `cred-core` bump is a breaking bump of every
+/// provider (each re-exports `cred_core`) and of everything exposing them, planned
+/// without writing anything.
+#[test]
+fn a_breaking_cred_core_bump_of_this_workspace_bumps_every_provider() {
+    let ws = Workspace::load(&crate::codegen::workspace_root()).unwrap();
+    let plan = bump::plan(&ws, "cred-core", super::semver::Level::Minor).unwrap();
+    let breaking: BTreeSet<&str> = plan
+        .iter()
+        .filter(|p| super::semver::is_breaking(&p.old, &p.new))
+        .map(|p| p.name.as_str())
+        .collect();
+    for provider in ["jumdata-api", "juhe-api", "zhima-api", "zz-license-api"] {
+        assert!(breaking.contains(provider), "{provider}: {plan:?}");
+    }
+    assert!(breaking.contains("cred-core"));
+    // Nothing unpublished is released.
+    assert!(
+        plan.iter()
+            .all(|p| ws.get(&p.name).is_some_and(|c| c.publishable))
+    );
+}
