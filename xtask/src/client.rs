@@ -15,6 +15,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde::Deserialize;
 
+use crate::render::docs;
+
 /// `[client]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,14 +193,6 @@ impl ClientField {
             None => format!("ClientBuilder::{}", self.name),
         }
     }
-}
-
-fn docs(text: &str) -> TokenStream {
-    let lines = text.trim().lines().map(|l| {
-        let l = format!(" {}", l.trim_end());
-        quote!(#[doc = #l])
-    });
-    quote!(#(#lines)*)
 }
 
 /// The client shape of one provider.

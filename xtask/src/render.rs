@@ -20,7 +20,8 @@ fn ident(name: &str) -> Ident {
     }
 }
 
-fn docs(text: &str) -> TokenStream {
+/// `text` as `#[doc]` attributes, one per line.
+pub(crate) fn docs(text: &str) -> TokenStream {
     let lines = text.trim().lines().map(|l| {
         let l = format!(" {}", l.trim_end());
         quote!(#[doc = #l])
