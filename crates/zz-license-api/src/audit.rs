@@ -302,6 +302,15 @@ impl AuditContext {
         }
     }
 
+    /// The check an interface taking `scope` makes: [`AuditContext::check_complete`]
+    /// for [`AuditScope::Full`], [`AuditContext::check`] for [`AuditScope::District`].
+    pub(crate) fn check_for(&self, scope: AuditScope) -> Result<(), Error> {
+        match scope {
+            AuditScope::Full => self.check_complete(),
+            AuditScope::District => self.check(),
+        }
+    }
+
     fn texts(&self) -> [(&'static str, Option<&str>); 6] {
         [
             ("certificateSystemName", self.system_name.as_deref()),
@@ -367,10 +376,7 @@ impl<R: ZzRequest> ApiRequest for Audited<'_, R> {
     fn validate(&self) -> Result<(), Error> {
         self.inner.validate()?;
         self.inner.check()?;
-        match R::AUDIT {
-            AuditScope::Full => self.audit.check_complete(),
-            AuditScope::District => self.audit.check(),
-        }
+        self.audit.check_for(R::AUDIT)
     }
 
     fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
@@ -400,10 +406,7 @@ impl ApiRequest for RawAudited<'_> {
 
     fn validate(&self) -> Result<(), Error> {
         self.inner.validate()?;
-        match self.scope {
-            AuditScope::Full => self.audit.check_complete(),
-            AuditScope::District => self.audit.check(),
-        }
+        self.audit.check_for(self.scope)
     }
 
     fn write_params(&self, out: &mut Vec<(&'static str, String)>) {
