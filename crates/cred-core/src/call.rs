@@ -193,6 +193,7 @@ impl ClientCore {
             request_id = tracing::field::Empty,
         );
         let started = Instant::now();
+        let call_span = &span;
         let call = async move {
             let mut attempt = 1;
             let mut tries = 0u32;
@@ -222,7 +223,8 @@ impl ClientCore {
                     credential: 0,
                     signed: None,
                 };
-                let sent_at = Instant::now();
+                // Only the debug line of the attempt reads it: no clock read otherwise.
+                let sent_at = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
                 tries += 1;
                 // The attempt's span wraps the exchange only when something listens.
                 // One attempt: authorise, send, check and decode; the outcome, the
@@ -283,9 +285,9 @@ impl ClientCore {
                 ) = if attempt_span.is_disabled() {
                     exchange!(outgoing)
                 } else {
-                    async { exchange!(outgoing) }
-                        .instrument(attempt_span.clone())
-                        .await
+                    // Boxed: a second copy of the exchange's state would double the
+                    // size of every call's future, listened to or not.
+                    Box::pin(async { exchange!(outgoing) }.instrument(attempt_span.clone())).await
                 };
                 if let Some(code) = status {
                     attempt_span.record("http.response.status_code", code);
@@ -303,7 +305,7 @@ impl ClientCore {
                         host = url.host_str().unwrap_or(""),
                         path = url.path(),
                         status = status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                        latency_ms = sent_at.elapsed().as_millis() as u64,
+                        latency_ms = sent_at.map_or(0, |t| t.elapsed().as_millis() as u64),
                         outcome,
                         next,
                         "attempt"
@@ -314,8 +316,11 @@ impl ClientCore {
                         let meta = answer.meta_mut();
                         meta.attempts = attempt;
                         meta.elapsed = started.elapsed();
-                        if let Some(id) = &meta.request_id {
-                            tracing::Span::current().record("request_id", id.as_str());
+                        // Recorded now, so that the lines below carry it (when listened to).
+                        if !call_span.is_disabled()
+                            && let Some(id) = &meta.request_id
+                        {
+                            call_span.record("request_id", id.as_str());
                         }
                         let outcome = if answer.found() {
                             "answered"
@@ -331,8 +336,10 @@ impl ClientCore {
                         return Ok(answer);
                     }
                     Err(err) => {
-                        if let Some(id) = err.request_id() {
-                            tracing::Span::current().record("request_id", id);
+                        if !call_span.is_disabled()
+                            && let Some(id) = err.request_id()
+                        {
+                            call_span.record("request_id", id);
                         }
                         let outcome = match err.code() {
                             Some(code) => format!("{} ({code})", err.kind()),
@@ -380,19 +387,27 @@ impl ClientCore {
         let result = if span.is_disabled() {
             call.await
         } else {
-            call.instrument(span.clone()).await
+            // Boxed, as the attempt's: one copy of the call's state in the future.
+            Box::pin(call.instrument(span.clone())).await
         };
-        let (found, charged, kind) = match &result {
-            Ok(answer) => (Some(answer.found()), answer.charged(), None),
-            Err(e) => (None, e.charged(), Some(e.kind())),
+        let (found, charged, kind, elapsed) = match &result {
+            Ok(answer) => (
+                Some(answer.found()),
+                answer.charged(),
+                None,
+                answer.meta().elapsed,
+            ),
+            Err(e) => (None, e.charged(), Some(e.kind()), started.elapsed()),
         };
-        span.record("credkit.charged", charged.as_str());
-        if let Some(kind) = kind {
-            span.record("error.type", kind.as_str());
+        if !span.is_disabled() {
+            span.record("credkit.charged", charged.as_str());
+            if let Some(kind) = kind {
+                span.record("error.type", kind.as_str());
+            }
         }
         match series {
-            Some(s) => s.call(found, charged, kind, started.elapsed()),
-            None => crate::telemetry::call(endpoint.site, found, charged, kind, started.elapsed()),
+            Some(s) => s.call(found, charged, kind, elapsed),
+            None => crate::telemetry::call(endpoint.site, found, charged, kind, elapsed),
         }
         result
     }

@@ -60,26 +60,54 @@ impl Date {
         }
         // Drop a trailing time part (`2020-08-10 12:00:00`, `2020-08-10T12:00:00Z`).
         let date_part = text.split([' ', 'T']).next().unwrap_or(text);
-        let digits: Vec<u32> = date_part
-            .split(['-', '/', '.', '年', '月', '日'])
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 8 {
-                    s.parse::<u32>().ok()
-                } else {
-                    None
+        // At most three numbers between separators, read byte by byte without
+        // allocating: decoders parse a date per field.
+        let mut numbers = [0u32; 3];
+        let mut count = 0;
+        let bytes = date_part.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_digit() {
+                let start = i;
+                let mut value = 0u32;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    if i - start == 8 || count == 3 {
+                        return None;
+                    }
+                    value = value * 10 + u32::from(bytes[i] - b'0');
+                    i += 1;
                 }
-            })
-            .collect::<Option<Vec<u32>>>()?;
-        let (y, m, d) = match digits.as_slice() {
-            [ymd] if date_part.len() == 8 => (ymd / 10000, (ymd / 100) % 100, ymd % 100),
-            [y, m, d] => (*y, *m, *d),
+                numbers[count] = value;
+                count += 1;
+            } else if matches!(b, b'-' | b'/' | b'.') {
+                i += 1;
+            } else if ["年", "月", "日"]
+                .iter()
+                .any(|unit| bytes[i..].starts_with(unit.as_bytes()))
+            {
+                i += 3;
+            } else {
+                return None;
+            }
+        }
+        let (y, m, d) = match (count, numbers) {
+            (1, [ymd, ..]) if date_part.len() == 8 => (ymd / 10000, (ymd / 100) % 100, ymd % 100),
+            (3, [y, m, d]) => (y, m, d),
             _ => return None,
         };
         if !(1000..=9999).contains(&y) || m > 12 || d > 31 {
             return None;
         }
         Date::new(y as u16, m as u8, d as u8)
+    }
+
+    /// Whether this date is not after today in UTC+8. A date no later than the first
+    /// day this process asked about is answered without reading the clock (days only
+    /// go forward); a later one reads it.
+    pub fn is_past_or_today_china(self) -> bool {
+        static FIRST_SEEN: std::sync::OnceLock<Date> = std::sync::OnceLock::new();
+        self <= *FIRST_SEEN.get_or_init(Date::today_china) || self <= Date::today_china()
     }
 
     /// Today's date in UTC+8 (China Standard Time), from the system clock.
@@ -186,6 +214,41 @@ impl serde::Serialize for DateText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The reading `Date::parse` had before it read bytes: split on the separators,
+    /// drop empty parts, at most 8 digits each. The scanner must agree with it.
+    fn split_reading(date_part: &str) -> Option<Date> {
+        let digits: Vec<u32> = date_part
+            .split(['-', '/', '.', '年', '月', '日'])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 8 {
+                    s.parse::<u32>().ok()
+                } else {
+                    None
+                }
+            })
+            .collect::<Option<Vec<u32>>>()?;
+        let (y, m, d) = match digits.as_slice() {
+            [ymd] if date_part.len() == 8 => (ymd / 10000, (ymd / 100) % 100, ymd % 100),
+            [y, m, d] => (*y, *m, *d),
+            _ => return None,
+        };
+        if !(1000..=9999).contains(&y) || m > 12 || d > 31 {
+            return None;
+        }
+        Date::new(y as u16, m as u8, d as u8)
+    }
+
+    proptest! {
+        #[test]
+        fn the_scanner_agrees_with_the_split_reading(
+            text in "[0-9年月日./\\-x０]{0,16}"
+        ) {
+            prop_assert_eq!(Date::parse(&text), split_reading(&text));
+        }
+    }
 
     #[test]
     fn parses_provider_forms() {
