@@ -8,8 +8,23 @@
 //! verification, a bare HTTP round trip (the same request and answer, no cryptography)
 //! and the rest, with the limit `1 / (sign + verify + HTTP)`.
 //!
-//! `cargo bench -p zhima-api --bench jobworth` (`BENCH_REQUESTS`, `BENCH_BATCHES`).
+//! Then, with the server in a process of its own, the CPU time one call costs each
+//! side's client process (user + system from `getrusage`, a long run minus a short run,
+//! alternating rounds: median and range) against that server and against a server that
+//! never sleeps (see `support/polling_server.rs`), with the SDK's difference to the bare
+//! client in microseconds: both sign and verify once per call, so the difference is
+//! what the SDK does outside RSA and the round trip.
+//!
+//! `cargo bench -p credkit-tests --bench jobworth` (`BENCH_REQUESTS`, `BENCH_BATCHES`;
+//! `BENCH_CPU=0` skips the CPU times, `BENCH_CPU_ROUNDS`, `BENCH_CPU_SHORT`,
+//! `BENCH_CPU_LONG` size them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark may fail loudly
+
+#[path = "support/cpu.rs"]
+#[allow(dead_code)] // each benchmark uses part of it
+mod cpu;
+#[path = "support/polling_server.rs"]
+mod polling_server;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -29,9 +44,11 @@ use hyper_util::rt::TokioIo;
 use zhima_api::{Client, JobworthAuthentication, JobworthAuthenticationResult};
 
 const APP_ID: &str = "2021009900000001";
-const APP_PRIVATE: &str = include_str!("../tests/fixtures/app_private_pkcs8.pem");
-const ALIPAY_PRIVATE: &str = include_str!("../tests/fixtures/alipay_private.pem");
-const ALIPAY_PUBLIC: &str = include_str!("../tests/fixtures/alipay_public.pem");
+const APP_PRIVATE: &str =
+    include_str!("../../crates/zhima-api/tests/fixtures/app_private_pkcs8.pem");
+const ALIPAY_PRIVATE: &str =
+    include_str!("../../crates/zhima-api/tests/fixtures/alipay_private.pem");
+const ALIPAY_PUBLIC: &str = include_str!("../../crates/zhima-api/tests/fixtures/alipay_public.pem");
 const PATH: &str = "/v3/zhima/customer/jobworth/authentication";
 const ONCE_TOKEN: &str = "bench-once-token-0001";
 const USER_ID: &str = "2088102910292100";
@@ -271,7 +288,125 @@ fn micros(mut op: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
 }
 
+/// The SDK client of both the throughput runs and the client role.
+fn sdk_client(base: &str) -> Client {
+    Client::builder()
+        .app_id(APP_ID)
+        .private_key(APP_PRIVATE)
+        .alipay_public_key(ALIPAY_PUBLIC)
+        .base_url(base)
+        .rate_limit(10_000_000)
+        .build()
+        .unwrap()
+}
+
+/// `BENCH_ROLE=client`: `BENCH_N` calls of `BENCH_SIDE` (`sdk`, `bare` or `http`), one
+/// at a time, to the server at `BENCH_URL`; nothing printed (timed by its parent).
+fn client_only() {
+    let base = std::env::var("BENCH_URL").unwrap();
+    let n = env_usize("BENCH_N", 100);
+    let side = match std::env::var("BENCH_SIDE").as_deref() {
+        Ok("sdk") => Side::Sdk,
+        Ok("http") => Side::Http,
+        _ => Side::Bare,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (sdk, bare) = (sdk_client(&base), Arc::new(Bare::new(&base)));
+        run(side, n, 1, &sdk, &bare).await;
+    });
+}
+
+/// `BENCH_ROLE=server`: the hyper server, or (`BENCH_SERVER=polling`) the polling one
+/// with the same signed answer; prints its address and serves until killed.
+fn server_only() -> ! {
+    let addr = if std::env::var("BENCH_SERVER").is_ok_and(|v| v == "polling") {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for (name, value) in signed_headers() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("content-length: {}\r\n\r\n", BODY.len()));
+        polling_server::start([head.as_bytes(), BODY.as_bytes()].concat())
+    } else {
+        start_server()
+    };
+    println!("{addr}");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// CPU time per call of each side's client process at concurrency 1, against the hyper
+/// server and against the polling server, each in a process of its own.
+fn cpu_times() {
+    if std::env::var("BENCH_CPU").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let rounds = env_usize("BENCH_CPU_ROUNDS", 5).max(1);
+    let (short, long) = (
+        env_usize("BENCH_CPU_SHORT", 300),
+        env_usize("BENCH_CPU_LONG", 3_300),
+    );
+    for (kind, label) in [
+        ("hyper", "the hyper server (it sleeps between requests)"),
+        ("polling", "a polling server (it never sleeps)"),
+    ] {
+        let mut server = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("BENCH_ROLE", "server")
+            .env("BENCH_SERVER", kind)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let base = format!("http://{}", line.trim());
+        let measured = cpu::per_call(
+            &["http", "bare", "sdk"],
+            rounds,
+            short,
+            long,
+            |side, calls| {
+                let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+                command
+                    .env("BENCH_ROLE", "client")
+                    .env("BENCH_SIDE", side)
+                    .env("BENCH_N", calls.to_string())
+                    .env("BENCH_URL", &base);
+                command
+            },
+        );
+        let _ = server.kill();
+        let _ = server.wait();
+        let (http, bare, sdk) = (&measured[0], &measured[1], &measured[2]);
+        println!(
+            "cpu per call at concurrency 1 against {label} (client process, user + system, {} calls = {long} - {short}, median (range) of {rounds} rounds):",
+            long - short
+        );
+        println!(
+            "  http {} µs, bare {} µs, sdk {} µs; sdk - bare {} µs, sdk / bare {}",
+            cpu::totals(http),
+            cpu::totals(bare),
+            cpu::totals(sdk),
+            cpu::differences(sdk, bare),
+            cpu::ratios(sdk, bare)
+        );
+    }
+}
+
 fn main() {
+    match std::env::var("BENCH_ROLE").as_deref() {
+        Ok("client") => return client_only(),
+        Ok("server") => server_only(),
+        _ => {}
+    }
     let requests = env_usize("BENCH_REQUESTS", 6_000);
     let batches = env_usize("BENCH_BATCHES", 30).max(1);
     let addr = start_server();
@@ -298,14 +433,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let sdk = Client::builder()
-            .app_id(APP_ID)
-            .private_key(APP_PRIVATE)
-            .alipay_public_key(ALIPAY_PUBLIC)
-            .base_url(base.clone())
-            .rate_limit(10_000_000)
-            .build()
-            .unwrap();
+        let sdk = sdk_client(&base);
         let bare = Arc::new(Bare::new(&base));
         println!(
             "jobworth: {requests} requests per side and concurrency, {batches} alternating batches, one client worker"
@@ -361,4 +489,5 @@ fn main() {
             }
         }
     });
+    cpu_times();
 }

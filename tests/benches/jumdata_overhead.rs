@@ -3,10 +3,12 @@
 //! to one in-process loopback server, at concurrency 1 and 64.
 //!
 //! Prints the throughput of each and the ratio SDK / bare, both measured in the same run
-//! (short batches interleaved, totals compared), then the CPU instructions one call costs
-//! on each side, counted by `valgrind --tool=callgrind` in a client process of its own
-//! (the server runs in another): instruction counts do not move with the machine's load.
-//! Run with:
+//! (short batches interleaved, totals compared); then, with the server in a process of
+//! its own, the CPU time one call costs each side's client process (user + system from
+//! `getrusage`, a long run minus a short run, several alternating rounds: median and
+//! range), and the CPU instructions one call costs, counted by `valgrind
+//! --tool=callgrind` (instruction counts do not move with the machine's load; CPU time
+//! also weighs caches, branches and the kernel). Run with:
 //!
 //! ```text
 //! cargo bench -p credkit-tests --bench jumdata_overhead
@@ -14,9 +16,16 @@
 //! tests/benches/instructions.sh    # installs valgrind when missing, then runs this
 //! ```
 //!
-//! `BENCH_INSTRUCTIONS=0` skips the instruction counts; without `valgrind` they are
-//! skipped with a message.
+//! `BENCH_CPU=0` skips the CPU times (`BENCH_CPU_ROUNDS`, `BENCH_CPU_SHORT`,
+//! `BENCH_CPU_LONG` size them); `BENCH_INSTRUCTIONS=0` skips the instruction counts;
+//! without `valgrind` they are skipped with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/cpu.rs"]
+#[allow(dead_code)] // each benchmark uses part of it
+mod cpu;
+#[path = "support/polling_server.rs"]
+mod polling_server;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -139,6 +148,7 @@ async fn bare_call(http: &reqwest::Client, url: &str) {
     let bytes = resp.bytes().await.unwrap();
     let envelope: Envelope = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(envelope.code, 200);
+
     assert!(envelope.data.is_some_and(|d| !d.items.is_empty()));
 }
 
@@ -212,11 +222,13 @@ fn clients(base: &str) -> (Client, reqwest::Client) {
     (sdk, bare)
 }
 
-/// `BENCH_ROLE=client`: `BENCH_N` calls of `BENCH_SIDE` (`sdk` or `bare`), one at a
-/// time, to the server at `BENCH_URL`; nothing printed (run under valgrind).
+/// `BENCH_ROLE=client`: `BENCH_N` calls of `BENCH_SIDE` (`sdk` or `bare`) by
+/// `BENCH_CONCURRENCY` tasks (1 by default) to the server at `BENCH_URL`; nothing
+/// printed (run under valgrind, or timed by its parent).
 fn client_only() {
     let base = std::env::var("BENCH_URL").unwrap();
     let n = env_usize("BENCH_N", 100);
+    let concurrency = env_usize("BENCH_CONCURRENCY", 1).max(1);
     let side = match std::env::var("BENCH_SIDE").as_deref() {
         Ok("sdk") | Ok("sdk-recorded") => Side::Sdk,
         _ => Side::Bare,
@@ -235,8 +247,71 @@ fn client_only() {
     rt.block_on(async {
         let (sdk, bare) = clients(&base);
         let url: Arc<str> = format!("{base}/credential/query").into();
-        run(side, n, 1, &sdk, &bare, &url).await;
+        run(side, n, concurrency, &sdk, &bare, &url).await;
     });
+}
+
+/// The client role's command: `calls` calls of `side` by `concurrency` tasks.
+fn client_command(
+    side: &str,
+    calls: usize,
+    concurrency: usize,
+    base: &str,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .env("BENCH_ROLE", "client")
+        .env("BENCH_SIDE", side)
+        .env("BENCH_N", calls.to_string())
+        .env("BENCH_CONCURRENCY", concurrency.to_string())
+        .env("BENCH_URL", base);
+    command
+}
+
+/// CPU time per call of each side's client process (user + system), at concurrency 1
+/// and 64: long run minus short run, `BENCH_CPU_ROUNDS` alternating rounds, against the
+/// server at `base` (`server` names it in the output).
+fn cpu_times(server: &str, base: &str) {
+    let rounds = env_usize("BENCH_CPU_ROUNDS", 5).max(1);
+    let (short, long) = (
+        env_usize("BENCH_CPU_SHORT", 2_000),
+        env_usize("BENCH_CPU_LONG", 22_000),
+    );
+    println!(
+        "cpu per call against {server} (client process, user + system, {} calls = {long} - {short}, median (range) of {rounds} rounds):",
+        long - short
+    );
+    for concurrency in [1usize, 64] {
+        let measured = cpu::per_call(&["bare", "sdk"], rounds, short, long, |side, calls| {
+            client_command(side, calls, concurrency, base)
+        });
+        let (bare, sdk) = (&measured[0], &measured[1]);
+        let ((bu, bs), (su, ss)) = (cpu::split(bare), cpu::split(sdk));
+        println!(
+            "  c={concurrency:<2} bare {} µs (user {bu:.2}, sys {bs:.2}), sdk {} µs (user {su:.2}, sys {ss:.2}), sdk / bare {}",
+            cpu::totals(bare),
+            cpu::totals(sdk),
+            cpu::ratios(sdk, bare)
+        );
+    }
+}
+
+/// Starts this benchmark's server role (`BENCH_SERVER=polling` for the polling server)
+/// in a process of its own; answers the process and its base URL.
+fn server_process(kind: &str) -> (std::process::Child, String) {
+    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_ROLE", "server")
+        .env("BENCH_SERVER", kind)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (server, format!("http://{}", line.trim()))
 }
 
 /// Instructions `valgrind --tool=callgrind` counts in a client process making `n` calls.
@@ -245,14 +320,12 @@ fn instructions_for(side: &str, n: usize, base: &str) -> u64 {
         "credkit-callgrind-{}-{side}-{n}.out",
         std::process::id()
     ));
+    let client = client_command(side, n, 1, base);
     let status = std::process::Command::new("valgrind")
         .args(["--tool=callgrind", "--quiet"])
         .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(std::env::current_exe().unwrap())
-        .env("BENCH_ROLE", "client")
-        .env("BENCH_SIDE", side)
-        .env("BENCH_N", n.to_string())
-        .env("BENCH_URL", base)
+        .arg(client.get_program())
+        .envs(client.get_envs().filter_map(|(k, v)| Some((k, v?))))
         .status()
         .unwrap();
     assert!(status.success(), "valgrind failed");
@@ -316,7 +389,16 @@ fn main() {
     match std::env::var("BENCH_ROLE").as_deref() {
         Ok("client") => return client_only(),
         Ok("server") => {
-            println!("{}", start_server());
+            let addr = if std::env::var("BENCH_SERVER").is_ok_and(|v| v == "polling") {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n\r\n",
+                    BODY.len()
+                );
+                polling_server::start([head.as_bytes(), BODY.as_bytes()].concat())
+            } else {
+                start_server()
+            };
+            println!("{addr}");
             loop {
                 std::thread::sleep(Duration::from_secs(3600));
             }
@@ -366,22 +448,27 @@ fn main() {
             println!("{concurrency:>11} {b:>14.0} {s:>14.0} {:>12.3}", s / b);
         }
     });
-    // Instruction counts: the server in a process of its own, so only the client counts.
-    if std::env::var("BENCH_INSTRUCTIONS").is_ok_and(|v| v == "0") {
+    // CPU times and instruction counts: the server in a process of its own, so only
+    // the client counts.
+    let off = |name: &str| std::env::var(name).is_ok_and(|v| v == "0");
+    if off("BENCH_CPU") && off("BENCH_INSTRUCTIONS") {
         return;
     }
-    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("BENCH_ROLE", "server")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    instructions(&format!("http://{}", line.trim()));
-    let _ = server.kill();
-    let _ = server.wait();
+    if !off("BENCH_CPU") {
+        for (kind, label) in [
+            ("hyper", "the hyper server (it sleeps between requests)"),
+            ("polling", "a polling server (it never sleeps)"),
+        ] {
+            let (mut server, base) = server_process(kind);
+            cpu_times(label, &base);
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+    if !off("BENCH_INSTRUCTIONS") {
+        let (mut server, base) = server_process("hyper");
+        instructions(&base);
+        let _ = server.kill();
+        let _ = server.wait();
+    }
 }
