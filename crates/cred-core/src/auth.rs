@@ -104,6 +104,16 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
     /// Adds whatever the provider needs (sign parameters, key, bearer token, headers).
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error>;
 
+    /// [`Authorizer::authorize`] without waiting, for authorizers that never wait (a
+    /// signature, a key in the query): `Some` with the outcome, or `None` when this
+    /// request has to go through `authorize` (a token to fetch first). The pipeline
+    /// tries it first, so that a signer implementing it spares every call a boxed
+    /// future. The default answers `None`.
+    fn authorize_now(&self, request: &mut OutgoingRequest) -> Option<Result<(), Error>> {
+        let _ = request;
+        None
+    }
+
     /// Called after the provider rejected the credential numbered `credential` (the
     /// [`OutgoingRequest::credential`] the authorizer set), so a cached token can be
     /// dropped before the next attempt. Many callers may report the same stale

@@ -170,19 +170,7 @@ impl ClientCore {
         decode: Decoder<R::Response>,
     ) -> Result<Answer<R::Response>, Error> {
         let endpoint = request.endpoint();
-        if let Err(e) = request.validate() {
-            if let Error::InvalidInput { field, .. } = &e {
-                crate::telemetry::invalid_input(endpoint.site, field);
-            }
-            return Err(e);
-        }
-        let url = self.url_for(endpoint)?;
-        let series = self
-            .series
-            .iter()
-            .find(|(op, _)| *op == endpoint.site.operation)
-            .map(|(_, s)| s);
-
+        let (url, series) = self.prepare(request)?;
         // OpenTelemetry's HTTP client conventions, plus credkit's own attributes.
         let span = tracing::debug_span!(
             "cred.call",
@@ -195,14 +183,16 @@ impl ClientCore {
         let started = Instant::now();
         let call_span = &span;
         let call = async move {
-            let mut attempt = 1;
-            let mut tries = 0u32;
-            let mut reauthenticated = false;
-            let mut reason = "first";
+            let mut progress = Progress {
+                attempt: 1,
+                tries: 0,
+                reauthenticated: false,
+                reason: "first",
+            };
             loop {
                 match series {
-                    Some(s) => s.attempt(reason),
-                    None => crate::telemetry::attempt(endpoint.site, reason),
+                    Some(s) => s.attempt(progress.reason),
+                    None => crate::telemetry::attempt(endpoint.site, progress.reason),
                 }
                 let attempt_span = tracing::debug_span!(
                     "cred.attempt",
@@ -212,34 +202,36 @@ impl ClientCore {
                     http.response.status_code = tracing::field::Empty,
                     error.type = tracing::field::Empty,
                 );
-                let mut params = Vec::with_capacity(8);
-                request.write_params(&mut params);
-                let outgoing = OutgoingRequest {
-                    endpoint,
-                    url: url.clone(),
-                    headers: HeaderMap::new(),
-                    params,
-                    body: None,
-                    credential: 0,
-                    signed: None,
-                };
+                let outgoing = outgoing_for(request, &url);
                 // Only the debug line of the attempt reads it: no clock read otherwise.
                 let sent_at = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-                tries += 1;
+                progress.tries += 1;
                 // The attempt's span wraps the exchange only when something listens.
                 // One attempt: authorise, send, check and decode; the outcome, the
                 // credential the authorizer used and the HTTP status of an answer.
                 // Written once, expanded twice: awaited in place when nothing listens
                 // to the attempt's span (no future to move), wrapped in it otherwise.
+                // The synchronous steps are functions of their own and the transport's
+                // future is polled through one: the state machine's own code and stack
+                // frame stay small (its size, not its instruction count, is what an
+                // idle-cached call pays for).
                 macro_rules! exchange {
                     ($outgoing:ident) => {{
                         let mut outgoing = $outgoing;
                         // The permit first, then the signature or token: what is signed
                         // (a timestamp, a nonce) and the token's expiry are judged when
                         // the request leaves, not before a wait in the limiter's queue.
-                        let permitted = self.transport.acquire(endpoint.site).await;
+                        // Both without a future when they need not wait.
+                        let permitted = if self.transport.try_permit(endpoint.site) {
+                            Ok(())
+                        } else {
+                            self.transport.acquire(endpoint.site).await
+                        };
                         let authorized = match permitted {
-                            Ok(()) => self.auth.authorize(&mut outgoing).await,
+                            Ok(()) => match self.auth.authorize_now(&mut outgoing) {
+                                Some(done) => done,
+                                None => self.auth.authorize(&mut outgoing).await,
+                            },
                             Err(e) => Err(e),
                         };
                         match authorized {
@@ -249,31 +241,20 @@ impl ClientCore {
                                 let signed = outgoing.signed.clone();
                                 // Built after authorising, so a token obtained just now
                                 // is scrubbed from whatever the provider echoes back.
-                                let mut redactor = Redactor::new();
-                                self.auth.register_secrets(&mut redactor);
-                                request.register_pii(&mut redactor);
-                                // Per-request secrets (a signature, a token in a header).
-                                outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
-                                match self.transport.send(outgoing, &redactor).await {
-                                    Ok(mut raw) => {
-                                        let status = Some(raw.status);
-                                        let result = self
-                                            .auth
-                                            .check_response(
-                                                endpoint,
-                                                signed.as_deref(),
-                                                &mut raw,
-                                                &redactor,
-                                            )
-                                            .and_then(|()| decode(endpoint, &raw, &redactor))
-                                            .map_err(|e| match raw.retry_after() {
-                                                Some(wait) => e.with_retry_after(Some(wait)),
-                                                None => e,
-                                            });
-                                        (result, credential, status)
-                                    }
-                                    Err(e) => (Err(e), credential, None),
-                                }
+                                let redactor = self.redactor_for(request, &outgoing);
+                                let mut sending =
+                                    std::pin::pin!(self.transport.send(outgoing, &redactor));
+                                let sent =
+                                    std::future::poll_fn(|cx| poll_outlined(sending.as_mut(), cx))
+                                        .await;
+                                let (result, status) = self.conclude(
+                                    endpoint,
+                                    signed.as_deref(),
+                                    sent,
+                                    &redactor,
+                                    decode,
+                                );
+                                (result, credential, status)
                             }
                         }
                     }};
@@ -289,32 +270,20 @@ impl ClientCore {
                     // size of every call's future, listened to or not.
                     Box::pin(async { exchange!(outgoing) }.instrument(attempt_span.clone())).await
                 };
-                if let Some(code) = status {
-                    attempt_span.record("http.response.status_code", code);
+                if !attempt_span.is_disabled() {
+                    record_attempt(&attempt_span, status, &result);
                 }
-                if let Err(e) = &result {
-                    attempt_span.record("error.type", e.kind().as_str());
-                }
-                // One line per attempt for operators (`cred -v`): where it went (host and
-                // path only: the query may hold personal data), what came back, how long
-                // it took, and what happens next.
-                let attempt_line = |outcome: &str, next: &str| {
-                    tracing::debug!(
-                        attempt = tries,
-                        method = endpoint.method.as_str(),
-                        host = url.host_str().unwrap_or(""),
-                        path = url.path(),
-                        status = status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                        latency_ms = sent_at.map_or(0, |t| t.elapsed().as_millis() as u64),
-                        outcome,
-                        next,
-                        "attempt"
-                    );
+                let line = AttemptLine {
+                    tries: progress.tries,
+                    endpoint,
+                    url: &url,
+                    status,
+                    sent_at,
                 };
                 match result {
                     Ok(mut answer) => {
                         let meta = answer.meta_mut();
-                        meta.attempts = attempt;
+                        meta.attempts = progress.attempt;
                         meta.elapsed = started.elapsed();
                         // Recorded now, so that the lines below carry it (when listened to).
                         if !call_span.is_disabled()
@@ -322,17 +291,9 @@ impl ClientCore {
                         {
                             call_span.record("request_id", id.as_str());
                         }
-                        let outcome = if answer.found() {
-                            "answered"
-                        } else {
-                            "answered: no record"
-                        };
-                        attempt_line(outcome, "done");
-                        tracing::debug!(
-                            found = answer.found(),
-                            charged = answer.charged().as_str(),
-                            "answered"
-                        );
+                        if tracing::enabled!(tracing::Level::DEBUG) {
+                            answered_lines(&line, &answer);
+                        }
                         return Ok(answer);
                     }
                     Err(err) => {
@@ -341,44 +302,13 @@ impl ClientCore {
                         {
                             call_span.record("request_id", id);
                         }
-                        let outcome = match err.code() {
-                            Some(code) => format!("{} ({code})", err.kind()),
-                            None => err.kind().as_str().to_owned(),
-                        };
-                        // A rejected credential may be a stale cached token: drop it and
-                        // try once more, whatever the retry policy (nothing was billed).
-                        // Failures of the token request itself (another call site) are
-                        // not retried this way.
-                        if err.kind() == ErrorKind::Auth
-                            && !reauthenticated
-                            && err.site() == Some(endpoint.site)
-                            && err.charged() == crate::error::Charged::No
-                            && matches!(err, Error::Provider(_) | Error::HttpStatus { .. })
-                            && self.auth_is_refreshable()
-                        {
-                            attempt_line(&outcome, "re-authenticate, then replay once");
-                            reauthenticated = true;
-                            reason = "reauthentication";
-                            self.auth.invalidate(credential).await;
-                            continue;
+                        match self.after_error(&err, endpoint, &mut progress, &line) {
+                            Next::Reauthenticate => {
+                                self.auth.invalidate(credential).await;
+                            }
+                            Next::Retry(delay) => tokio::time::sleep(delay).await,
+                            Next::GiveUp => return Err(err),
                         }
-                        if self.retry.should_retry(&err, attempt, endpoint.billing) {
-                            let delay = self.retry.delay_after(&err, attempt);
-                            attempt_line(
-                                &outcome,
-                                &format!(
-                                    "retry in {} ms ({} is retryable)",
-                                    delay.as_millis(),
-                                    err.kind()
-                                ),
-                            );
-                            tokio::time::sleep(delay).await;
-                            attempt += 1;
-                            reason = crate::telemetry::retry_reason(err.kind());
-                            continue;
-                        }
-                        attempt_line(&outcome, "give up");
-                        return Err(err);
                     }
                 }
             }
@@ -412,7 +342,225 @@ impl ClientCore {
         result
     }
 
+    /// Before anything is sent: validates `request` (counting a refusal) and finds its
+    /// URL and metric series.
+    fn prepare<R: ApiRequest>(
+        &self,
+        request: &R,
+    ) -> Result<(url::Url, Option<&crate::telemetry::SiteSeries>), Error> {
+        let endpoint = request.endpoint();
+        if let Err(e) = request.validate() {
+            if let Error::InvalidInput { field, .. } = &e {
+                crate::telemetry::invalid_input(endpoint.site, field);
+            }
+            return Err(e);
+        }
+        let url = self.url_for(endpoint)?;
+        let series = self
+            .series
+            .iter()
+            .find(|(op, _)| *op == endpoint.site.operation)
+            .map(|(_, s)| s);
+        Ok((url, series))
+    }
+
+    /// The redactor of one attempt: the authorizer's secrets, the request's personal
+    /// values, and the per-request secrets (a signature, a token in a header).
+    #[inline(never)]
+    fn redactor_for<'a, R: ApiRequest>(
+        &'a self,
+        request: &'a R,
+        outgoing: &OutgoingRequest,
+    ) -> Redactor<'a> {
+        let mut redactor = Redactor::new();
+        self.auth.register_secrets(&mut redactor);
+        request.register_pii(&mut redactor);
+        outgoing.register_secrets(self.auth.secret_fields(), &mut redactor);
+        redactor
+    }
+
+    /// What one sent attempt came to: the response checked by the authorizer and
+    /// decoded (a `Retry-After` kept on an error), with the HTTP status of an answer.
+    #[inline(never)]
+    fn conclude<T>(
+        &self,
+        endpoint: &'static Endpoint,
+        signed: Option<&str>,
+        sent: Result<RawResponse, Error>,
+        redactor: &Redactor<'_>,
+        decode: Decoder<T>,
+    ) -> (Result<Answer<T>, Error>, Option<u16>) {
+        let mut raw = match sent {
+            Ok(raw) => raw,
+            Err(e) => return (Err(e), None),
+        };
+        let status = Some(raw.status);
+        let result = self
+            .auth
+            .check_response(endpoint, signed, &mut raw, redactor)
+            .and_then(|()| decode(endpoint, &raw, redactor))
+            .map_err(|e| match raw.retry_after() {
+                Some(wait) => e.with_retry_after(Some(wait)),
+                None => e,
+            });
+        (result, status)
+    }
+
+    /// After a failed attempt: re-authenticate once, retry as the policy allows, or give
+    /// up; logs the attempt's line either way.
+    #[cold]
+    #[inline(never)]
+    fn after_error(
+        &self,
+        err: &Error,
+        endpoint: &'static Endpoint,
+        progress: &mut Progress,
+        line: &AttemptLine<'_>,
+    ) -> Next {
+        let outcome = match err.code() {
+            Some(code) => format!("{} ({code})", err.kind()),
+            None => err.kind().as_str().to_owned(),
+        };
+        // A rejected credential may be a stale cached token: drop it and try once more,
+        // whatever the retry policy (nothing was billed). Failures of the token request
+        // itself (another call site) are not retried this way.
+        if err.kind() == ErrorKind::Auth
+            && !progress.reauthenticated
+            && err.site() == Some(endpoint.site)
+            && err.charged() == crate::error::Charged::No
+            && matches!(err, Error::Provider(_) | Error::HttpStatus { .. })
+            && self.auth_is_refreshable()
+        {
+            line.log(&outcome, "re-authenticate, then replay once");
+            progress.reauthenticated = true;
+            progress.reason = "reauthentication";
+            return Next::Reauthenticate;
+        }
+        if self
+            .retry
+            .should_retry(err, progress.attempt, endpoint.billing)
+        {
+            let delay = self.retry.delay_after(err, progress.attempt);
+            line.log(
+                &outcome,
+                &format!(
+                    "retry in {} ms ({} is retryable)",
+                    delay.as_millis(),
+                    err.kind()
+                ),
+            );
+            progress.attempt += 1;
+            progress.reason = crate::telemetry::retry_reason(err.kind());
+            return Next::Retry(delay);
+        }
+        line.log(&outcome, "give up");
+        Next::GiveUp
+    }
+
     fn auth_is_refreshable(&self) -> bool {
         self.auth.is_refreshable()
     }
+}
+
+/// Where a call's attempts stand.
+struct Progress {
+    /// The attempt the retry policy counts (re-authentication does not count).
+    attempt: u32,
+    /// Attempts sent, re-authentication included.
+    tries: u32,
+    reauthenticated: bool,
+    /// Why the next attempt starts (a metric label).
+    reason: &'static str,
+}
+
+/// What follows a failed attempt.
+enum Next {
+    Reauthenticate,
+    Retry(std::time::Duration),
+    GiveUp,
+}
+
+/// One line per attempt for operators (`cred -v`): where it went (host and path only:
+/// the query may hold personal data), what came back, how long it took, and what
+/// happens next.
+struct AttemptLine<'a> {
+    tries: u32,
+    endpoint: &'static Endpoint,
+    url: &'a url::Url,
+    status: Option<u16>,
+    sent_at: Option<Instant>,
+}
+
+impl AttemptLine<'_> {
+    fn log(&self, outcome: &str, next: &str) {
+        tracing::debug!(
+            attempt = self.tries,
+            method = self.endpoint.method.as_str(),
+            host = self.url.host_str().unwrap_or(""),
+            path = self.url.path(),
+            status = self
+                .status
+                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            latency_ms = self.sent_at.map_or(0, |t| t.elapsed().as_millis() as u64),
+            outcome,
+            next,
+            "attempt"
+        );
+    }
+}
+
+/// The debug lines of an answered call (only called when debug is on).
+#[cold]
+#[inline(never)]
+fn answered_lines<T>(line: &AttemptLine<'_>, answer: &Answer<T>) {
+    let outcome = if answer.found() {
+        "answered"
+    } else {
+        "answered: no record"
+    };
+    line.log(outcome, "done");
+    tracing::debug!(
+        found = answer.found(),
+        charged = answer.charged().as_str(),
+        "answered"
+    );
+}
+
+/// Records an attempt's status and error kind on its span (only when listened to).
+#[cold]
+#[inline(never)]
+fn record_attempt<T>(span: &tracing::Span, status: Option<u16>, result: &Result<T, Error>) {
+    if let Some(code) = status {
+        span.record("http.response.status_code", code);
+    }
+    if let Err(e) = result {
+        span.record("error.type", e.kind().as_str());
+    }
+}
+
+/// The request of one attempt, before authorisation: its parameters as they go on
+/// the wire.
+#[inline(never)]
+fn outgoing_for<R: ApiRequest>(request: &R, url: &url::Url) -> OutgoingRequest {
+    let mut params = Vec::with_capacity(8);
+    request.write_params(&mut params);
+    OutgoingRequest {
+        endpoint: request.endpoint(),
+        url: url.clone(),
+        headers: HeaderMap::new(),
+        params,
+        body: None,
+        credential: 0,
+        signed: None,
+    }
+}
+
+/// Polls `future` in a function of its own: its code and locals stay out of the
+/// caller's state machine (see [`ClientCore::execute`]).
+#[inline(never)]
+fn poll_outlined<F: std::future::Future>(
+    future: std::pin::Pin<&mut F>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<F::Output> {
+    future.poll(cx)
 }

@@ -41,8 +41,8 @@ impl Date {
     /// dates that do not exist.
     pub fn parse(text: &str) -> Option<Date> {
         let compact: String;
-        let mut text = text.trim();
-        if text.contains('年') && text.contains(' ') {
+        let mut text = crate::text::trim(text);
+        if text.as_bytes().contains(&b' ') && text.contains('年') {
             // Spaces around 年/月/日 only; a time after 日 stays separated.
             let mut out = text.to_owned();
             for unit in ["年", "月", "日"] {
@@ -59,7 +59,12 @@ impl Date {
             text = &compact;
         }
         // Drop a trailing time part (`2020-08-10 12:00:00`, `2020-08-10T12:00:00Z`).
-        let date_part = text.split([' ', 'T']).next().unwrap_or(text);
+        let end = text
+            .bytes()
+            .position(|b| b == b' ' || b == b'T')
+            .unwrap_or(text.len());
+        // Both ASCII: `end` is a character boundary.
+        let date_part = &text[..end];
         // At most three numbers between separators, read byte by byte without
         // allocating: decoders parse a date per field.
         let mut numbers = [0u32; 3];
@@ -82,10 +87,11 @@ impl Date {
                 count += 1;
             } else if matches!(b, b'-' | b'/' | b'.') {
                 i += 1;
-            } else if ["年", "月", "日"]
-                .iter()
-                .any(|unit| bytes[i..].starts_with(unit.as_bytes()))
-            {
+            } else if matches!(
+                bytes.get(i..i + 3),
+                // 年, 月, 日 in UTF-8.
+                Some([0xE5, 0xB9, 0xB4] | [0xE6, 0x9C, 0x88] | [0xE6, 0x97, 0xA5])
+            ) {
                 i += 3;
             } else {
                 return None;
@@ -216,9 +222,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The reading `Date::parse` had before it read bytes: split on the separators,
-    /// drop empty parts, at most 8 digits each. The scanner must agree with it.
-    fn split_reading(date_part: &str) -> Option<Date> {
+    /// The reading `Date::parse` had before it read bytes: spaces around the units
+    /// dropped, a time cut off, split on the separators, empty parts dropped, at most 8
+    /// digits each. The scanner must agree with it.
+    fn split_reading(text: &str) -> Option<Date> {
+        let mut text = text.trim().to_owned();
+        if text.contains('年') && text.contains(' ') {
+            for unit in ["年", "月", "日"] {
+                while text.contains(&format!(" {unit}")) {
+                    text = text.replace(&format!(" {unit}"), unit);
+                }
+                if unit != "日" {
+                    while text.contains(&format!("{unit} ")) {
+                        text = text.replace(&format!("{unit} "), unit);
+                    }
+                }
+            }
+        }
+        let date_part = text.split([' ', 'T']).next().unwrap_or(&text);
         let digits: Vec<u32> = date_part
             .split(['-', '/', '.', '年', '月', '日'])
             .filter(|s| !s.is_empty())
@@ -244,7 +265,7 @@ mod tests {
     proptest! {
         #[test]
         fn the_scanner_agrees_with_the_split_reading(
-            text in "[0-9年月日./\\-x０]{0,16}"
+            text in "[0-9年月日./\\-x０ T:]{0,16}"
         ) {
             prop_assert_eq!(Date::parse(&text), split_reading(&text));
         }

@@ -49,6 +49,7 @@ pub mod secret;
 pub mod settings;
 pub mod stability;
 pub mod telemetry;
+mod text;
 pub mod token_store;
 pub mod transport;
 pub mod validate;

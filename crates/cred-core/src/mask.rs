@@ -158,7 +158,7 @@ impl<'a> Redactor<'a> {
     /// mask for `class`.
     pub fn pii(&mut self, class: Pii, value: impl Into<Cow<'a, str>>) -> &mut Self {
         let value = match value.into() {
-            Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+            Cow::Borrowed(v) => Cow::Borrowed(crate::text::trim(v)),
             Cow::Owned(v) if v.trim().len() == v.len() => Cow::Owned(v),
             Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
         };

@@ -426,6 +426,15 @@ impl Transport {
         &self.config
     }
 
+    /// Takes the rate limiter's permit for one request to `site` if it is free right
+    /// now (always, without a limiter), without waiting: `false` means
+    /// [`Transport::acquire`] has to wait for one.
+    pub fn try_permit(&self, site: CallSite) -> bool {
+        self.limiter
+            .as_ref()
+            .is_none_or(|limiter| limiter.try_acquire(site))
+    }
+
     /// Waits for the rate limiter's permit to send one request to `site` (at once when
     /// there is no limiter). Call it **before** signing or authorising the request, so
     /// that timestamps, nonces and signatures are made when the request leaves, and a

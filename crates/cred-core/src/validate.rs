@@ -96,7 +96,7 @@ pub fn resident_id(input: &str) -> Result<ResidentId, ValidationError> {
 
 /// [`resident_id`] without building the value (no allocation); returns the birth date.
 pub fn check_resident_id(input: &str) -> Result<Date, ValidationError> {
-    let value = input.trim();
+    let value = crate::text::trim(input);
     if value.is_empty() {
         return Err(ValidationError::new("ID number is empty"));
     }
@@ -251,7 +251,7 @@ pub fn check_uscc(input: &str) -> Result<(), ValidationError> {
 /// script), the middle dots used in transcribed names (`·`, `•`), and inner spaces; no
 /// digits, punctuation or control characters. Returns the trimmed name.
 pub fn person_name(input: &str) -> Result<&str, ValidationError> {
-    let name = input.trim();
+    let name = crate::text::trim(input);
     if name.is_empty() {
         return Err(ValidationError::new("name is empty"));
     }
@@ -504,7 +504,7 @@ pub fn iso_date(input: &str) -> Result<Date, ValidationError> {
 /// The value of a string parameter as it goes on the wire: trimmed, and upper-cased where
 /// `rule` makes case irrelevant (an ID number's `x`, a credit code's letters).
 pub fn normalize_param(rule: Rule, value: &str) -> String {
-    let v = value.trim();
+    let v = crate::text::trim(value);
     match rule {
         Rule::ResidentId | Rule::Uscc => v.to_ascii_uppercase(),
         Rule::UsccIfShaped if looks_like_uscc(v) => v.to_ascii_uppercase(),
@@ -536,7 +536,7 @@ pub fn check_param(
             Ok(())
         };
     };
-    let trimmed = v.trim();
+    let trimmed = crate::text::trim(v);
     if required && trimmed.is_empty() {
         return Err(invalid("is required and must not be blank".to_owned()));
     }

@@ -25,6 +25,13 @@ impl Authorizer for KeyAuth {
         Ok(())
     }
 
+    fn authorize_now(&self, request: &mut OutgoingRequest) -> Option<Result<(), Error>> {
+        request
+            .params
+            .insert(0, ("key", self.key.expose().to_owned()));
+        Some(Ok(()))
+    }
+
     fn secret_fields(&self) -> &'static [&'static str] {
         &["key"]
     }

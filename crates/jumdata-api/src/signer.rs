@@ -42,6 +42,27 @@ impl fmt::Debug for JumdataAuth {
 #[async_trait]
 impl Authorizer for JumdataAuth {
     async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
+        self.sign_request(request);
+        Ok(())
+    }
+
+    fn authorize_now(&self, request: &mut OutgoingRequest) -> Option<Result<(), Error>> {
+        self.sign_request(request);
+        Some(Ok(()))
+    }
+
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["sign"]
+    }
+
+    fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
+        redactor.secret(self.app_secret.expose());
+    }
+}
+
+impl JumdataAuth {
+    /// Adds `appId`, `timestamp` and `sign` before the request's own parameters.
+    fn sign_request(&self, request: &mut OutgoingRequest) {
         let timestamp = (self.clock)();
         let signature = sign(&self.app_id, self.app_secret.expose(), timestamp);
         request.params.splice(
@@ -52,15 +73,6 @@ impl Authorizer for JumdataAuth {
                 ("sign", signature),
             ],
         );
-        Ok(())
-    }
-
-    fn secret_fields(&self) -> &'static [&'static str] {
-        &["sign"]
-    }
-
-    fn register_secrets<'a>(&'a self, redactor: &mut Redactor<'a>) {
-        redactor.secret(self.app_secret.expose());
     }
 }
 

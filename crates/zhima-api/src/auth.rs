@@ -190,9 +190,10 @@ fn transcode(response: &mut RawResponse) {
     response.body = bytes::Bytes::from(text.into_owned());
 }
 
-#[async_trait]
-impl Authorizer for AlipayAuth {
-    async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
+impl AlipayAuth {
+    /// Signs `request` (and encrypts its body when content encryption is on): all of
+    /// it without waiting.
+    fn sign_request(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
         let endpoint = request.endpoint;
         let params = std::mem::take(&mut request.params);
         let in_query = endpoint.method == Method::Get || endpoint.encoding == Encoding::Query;
@@ -278,6 +279,17 @@ impl Authorizer for AlipayAuth {
             request.body = Some(bytes::Bytes::from(body));
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Authorizer for AlipayAuth {
+    async fn authorize(&self, request: &mut OutgoingRequest) -> Result<(), Error> {
+        self.sign_request(request)
+    }
+
+    fn authorize_now(&self, request: &mut OutgoingRequest) -> Option<Result<(), Error>> {
+        Some(self.sign_request(request))
     }
 
     fn secret_fields(&self) -> &'static [&'static str] {
