@@ -303,6 +303,7 @@ fn sdk_client(base: &str) -> Client {
 /// `BENCH_ROLE=client`: `BENCH_N` calls of `BENCH_SIDE` (`sdk`, `bare` or `http`), one
 /// at a time, to the server at `BENCH_URL`; nothing printed (timed by its parent).
 fn client_only() {
+    cpu::pin_if_asked(0);
     let base = std::env::var("BENCH_URL").unwrap();
     let n = env_usize("BENCH_N", 100);
     let side = match std::env::var("BENCH_SIDE").as_deref() {
@@ -324,6 +325,7 @@ fn client_only() {
 /// `BENCH_ROLE=server`: the hyper server, or (`BENCH_SERVER=polling`) the polling one
 /// with the same signed answer; prints its address and serves until killed.
 fn server_only() -> ! {
+    cpu::pin_if_asked(cpu::last_cpu());
     let addr = if std::env::var("BENCH_SERVER").is_ok_and(|v| v == "polling") {
         let mut head = String::from("HTTP/1.1 200 OK\r\n");
         for (name, value) in signed_headers() {

@@ -226,6 +226,7 @@ fn clients(base: &str) -> (Client, reqwest::Client) {
 /// `BENCH_CONCURRENCY` tasks (1 by default) to the server at `BENCH_URL`; nothing
 /// printed (run under valgrind, or timed by its parent).
 fn client_only() {
+    cpu::pin_if_asked(0);
     let base = std::env::var("BENCH_URL").unwrap();
     let n = env_usize("BENCH_N", 100);
     let concurrency = env_usize("BENCH_CONCURRENCY", 1).max(1);
@@ -389,6 +390,7 @@ fn main() {
     match std::env::var("BENCH_ROLE").as_deref() {
         Ok("client") => return client_only(),
         Ok("server") => {
+            cpu::pin_if_asked(cpu::last_cpu());
             let addr = if std::env::var("BENCH_SERVER").is_ok_and(|v| v == "polling") {
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n\r\n",
@@ -421,6 +423,13 @@ fn main() {
 
         println!(
             "jumdata_overhead: {requests} requests per side and concurrency, {batches} alternating batches"
+        );
+        // What each in-flight call holds (64 of them at concurrency 64): its future.
+        let request = CredentialQuery::new(NAME, ID_NUMBER);
+        println!(
+            "future of one call: bare {} bytes, sdk {} bytes",
+            std::mem::size_of_val(&bare_call(&bare, &url)),
+            std::mem::size_of_val(&sdk_call(&sdk, &request))
         );
         println!("{:>11} {:>14} {:>14} {:>12}", "concurrency", "bare req/s", "sdk req/s", "sdk / bare");
         for concurrency in [1usize, 64] {

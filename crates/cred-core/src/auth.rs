@@ -68,10 +68,8 @@ impl OutgoingRequest {
     /// the parameters named in `fields` (in the body or the query), the fields themselves
     /// wherever an echo quotes them, and every header marked sensitive (whole, and its
     /// credential after the scheme: `Basic <base64>`, `Bearer <token>`).
-    pub fn register_secrets(&self, fields: &[&'static str], redactor: &mut Redactor<'_>) {
-        for field in fields {
-            redactor.secret_field(*field);
-        }
+    pub fn register_secrets(&self, fields: &'static [&'static str], redactor: &mut Redactor<'_>) {
+        redactor.secret_fields(fields);
         for (k, v) in &self.params {
             if fields.contains(k) {
                 redactor.secret(v.clone());

@@ -171,154 +171,161 @@ impl ClientCore {
     ) -> Result<Answer<R::Response>, Error> {
         let endpoint = request.endpoint();
         let (url, series) = self.prepare(request)?;
-        // OpenTelemetry's HTTP client conventions, plus credkit's own attributes.
-        let span = tracing::debug_span!(
-            "cred.call",
-            credkit.provider = endpoint.site.provider,
-            credkit.operation = endpoint.site.operation,
-            credkit.charged = tracing::field::Empty,
-            error.type = tracing::field::Empty,
-            request_id = tracing::field::Empty,
-        );
+        let span = call_span(endpoint);
         let started = Instant::now();
         let call_span = &span;
-        let call = async move {
-            let mut progress = Progress {
-                attempt: 1,
-                tries: 0,
-                reauthenticated: false,
-                reason: "first",
-            };
-            loop {
-                match series {
-                    Some(s) => s.attempt(progress.reason),
-                    None => crate::telemetry::attempt(endpoint.site, progress.reason),
-                }
-                let attempt_span = tracing::debug_span!(
-                    "cred.attempt",
-                    http.request.method = endpoint.method.as_str(),
-                    server.address = url.host_str().unwrap_or(""),
-                    url.path = url.path(),
-                    http.response.status_code = tracing::field::Empty,
-                    error.type = tracing::field::Empty,
-                );
-                let outgoing = outgoing_for(request, &url);
-                // Only the debug line of the attempt reads it: no clock read otherwise.
-                let sent_at = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-                progress.tries += 1;
-                // The attempt's span wraps the exchange only when something listens.
-                // One attempt: authorise, send, check and decode; the outcome, the
-                // credential the authorizer used and the HTTP status of an answer.
-                // Written once, expanded twice: awaited in place when nothing listens
-                // to the attempt's span (no future to move), wrapped in it otherwise.
-                // The synchronous steps are functions of their own and the transport's
-                // future is polled through one: the state machine's own code and stack
-                // frame stay small (its size, not its instruction count, is what an
-                // idle-cached call pays for).
-                macro_rules! exchange {
-                    ($outgoing:ident) => {{
+        // The attempt's span wraps the exchange only when something listens.
+        // One attempt: authorise, send, check and decode; the outcome, the
+        // credential the authorizer used and the HTTP status of an answer.
+        // Written once, expanded twice: awaited in place when nothing listens
+        // to the attempt's span (no future to move), wrapped in it otherwise.
+        // The synchronous steps are functions of their own and the transport's
+        // future is polled through one: the state machine's own code and stack
+        // frame stay small (its size, not its instruction count, is what an
+        // idle-cached call pays for).
+        macro_rules! exchange {
+            ($outgoing:ident) => {
+                'exchange: {
+                    // Everything up to the HTTP request in one expression whose locals
+                    // end with it: a coroutine keeps a moved-from local's room until its
+                    // scope ends, and the outgoing request would otherwise take room in
+                    // every call's future while the exchange is awaited.
+                    let (credential, signed, redactor, sending) = match {
                         let mut outgoing = $outgoing;
                         // The permit first, then the signature or token: what is signed
                         // (a timestamp, a nonce) and the token's expiry are judged when
                         // the request leaves, not before a wait in the limiter's queue.
-                        // Both without a future when they need not wait.
-                        let permitted = if self.transport.try_permit(endpoint.site) {
-                            Ok(())
-                        } else {
-                            self.transport.acquire(endpoint.site).await
+                        // Both are taken without a future when they need not wait;
+                        // otherwise in one boxed future.
+                        let fast = self.transport.try_permit(endpoint.site);
+                        let ready = match fast
+                            .then(|| self.auth.authorize_now(&mut outgoing))
+                            .flatten()
+                        {
+                            Some(done) => done.map(|()| outgoing),
+                            None => Box::pin(self.authorize_slowly(outgoing, fast)).await,
                         };
-                        let authorized = match permitted {
-                            Ok(()) => match self.auth.authorize_now(&mut outgoing) {
-                                Some(done) => done,
-                                None => self.auth.authorize(&mut outgoing).await,
-                            },
-                            Err(e) => Err(e),
-                        };
-                        match authorized {
-                            Err(e) => (Err(e), 0, None),
-                            Ok(()) => {
-                                let credential = outgoing.credential;
-                                let signed = outgoing.signed.clone();
-                                // Built after authorising, so a token obtained just now
-                                // is scrubbed from whatever the provider echoes back.
-                                let redactor = self.redactor_for(request, &outgoing);
-                                let mut sending =
-                                    std::pin::pin!(self.transport.send(outgoing, &redactor));
-                                let sent =
-                                    std::future::poll_fn(|cx| poll_outlined(sending.as_mut(), cx))
-                                        .await;
-                                let (result, status) = self.conclude(
-                                    endpoint,
-                                    signed.as_deref(),
-                                    sent,
-                                    &redactor,
-                                    decode,
-                                );
-                                (result, credential, status)
+                        ready.map(|mut outgoing| {
+                            // Built after authorising, so a token obtained just now is
+                            // scrubbed from whatever the provider echoes back.
+                            let redactor = self.redactor_for(request, &outgoing);
+                            let (credential, signed) =
+                                (outgoing.credential, outgoing.signed.take());
+                            // reqwest does nothing before its future is polled.
+                            let sending = self.transport.request_builder(outgoing).send();
+                            (credential, signed, redactor, sending)
+                        })
+                    } {
+                        Ok(prepared) => prepared,
+                        Err(e) => break 'exchange (Err(e), 0, None),
+                    };
+                    let mut exchanging =
+                        std::pin::pin!(self.transport.exchange(endpoint.site, sending, &redactor));
+                    let sent =
+                        std::future::poll_fn(|cx| poll_outlined(exchanging.as_mut(), cx)).await;
+                    let (result, status) =
+                        self.conclude(endpoint, signed.as_deref(), sent, &redactor, decode);
+                    (result, credential, status)
+                }
+            };
+        }
+        // The call's attempts, as one expression. Written once, expanded twice: in place
+        // when nothing listens to the call's span (no future of its own to build and
+        // move: its size would be copied on every call), in a boxed future wrapped in
+        // the span otherwise.
+        macro_rules! attempts {
+            () => {
+                'call: {
+                    let mut progress = Progress {
+                        attempt: 1,
+                        tries: 0,
+                        reauthenticated: false,
+                        reason: "first",
+                    };
+                    loop {
+                        match series {
+                            Some(s) => s.attempt(progress.reason),
+                            None => crate::telemetry::attempt(endpoint.site, progress.reason),
+                        }
+                        let attempt_span = attempt_span(endpoint, &url);
+                        let outgoing = outgoing_for(request, &url);
+                        // Only the debug line of the attempt reads it: no clock read otherwise.
+                        let sent_at = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                        progress.tries += 1;
+                        // The attempt and what follows it, in a block of their own: the
+                        // result's storage ends with it, so the rare waits below (a
+                        // re-authentication, a retry's delay) hold nothing large.
+                        let next = {
+                            let (result, credential, status): (
+                                Result<Answer<R::Response>, Error>,
+                                u64,
+                                Option<u16>,
+                            ) = if attempt_span.is_disabled() {
+                                exchange!(outgoing)
+                            } else {
+                                // Boxed: a second copy of the exchange's state would double
+                                // the size of every call's future, listened to or not.
+                                Box::pin(
+                                    async { exchange!(outgoing) }.instrument(attempt_span.clone()),
+                                )
+                                .await
+                            };
+                            if !attempt_span.is_disabled() {
+                                record_attempt(&attempt_span, status, &result);
                             }
-                        }
-                    }};
-                }
-                let (result, credential, status): (
-                    Result<Answer<R::Response>, Error>,
-                    u64,
-                    Option<u16>,
-                ) = if attempt_span.is_disabled() {
-                    exchange!(outgoing)
-                } else {
-                    // Boxed: a second copy of the exchange's state would double the
-                    // size of every call's future, listened to or not.
-                    Box::pin(async { exchange!(outgoing) }.instrument(attempt_span.clone())).await
-                };
-                if !attempt_span.is_disabled() {
-                    record_attempt(&attempt_span, status, &result);
-                }
-                let line = AttemptLine {
-                    tries: progress.tries,
-                    endpoint,
-                    url: &url,
-                    status,
-                    sent_at,
-                };
-                match result {
-                    Ok(mut answer) => {
-                        let meta = answer.meta_mut();
-                        meta.attempts = progress.attempt;
-                        meta.elapsed = started.elapsed();
-                        // Recorded now, so that the lines below carry it (when listened to).
-                        if !call_span.is_disabled()
-                            && let Some(id) = &meta.request_id
-                        {
-                            call_span.record("request_id", id.as_str());
-                        }
-                        if tracing::enabled!(tracing::Level::DEBUG) {
-                            answered_lines(&line, &answer);
-                        }
-                        return Ok(answer);
-                    }
-                    Err(err) => {
-                        if !call_span.is_disabled()
-                            && let Some(id) = err.request_id()
-                        {
-                            call_span.record("request_id", id);
-                        }
-                        match self.after_error(&err, endpoint, &mut progress, &line) {
-                            Next::Reauthenticate => {
+                            let line = AttemptLine {
+                                tries: progress.tries,
+                                endpoint,
+                                url: &url,
+                                status,
+                                sent_at,
+                            };
+                            match result {
+                                Ok(mut answer) => {
+                                    let meta = answer.meta_mut();
+                                    meta.attempts = progress.attempt;
+                                    meta.elapsed = started.elapsed();
+                                    // Recorded now, so that the lines below carry it (when
+                                    // listened to).
+                                    if !call_span.is_disabled()
+                                        && let Some(id) = &meta.request_id
+                                    {
+                                        call_span.record("request_id", id.as_str());
+                                    }
+                                    if tracing::enabled!(tracing::Level::DEBUG) {
+                                        answered_lines(&line, &answer);
+                                    }
+                                    break 'call Ok(answer);
+                                }
+                                Err(err) => {
+                                    if !call_span.is_disabled()
+                                        && let Some(id) = err.request_id()
+                                    {
+                                        call_span.record("request_id", id);
+                                    }
+                                    match self.after_error(&err, endpoint, &mut progress, &line) {
+                                        Next::GiveUp => break 'call Err(err),
+                                        Next::Reauthenticate => (Next::Reauthenticate, credential),
+                                        retry => (retry, credential),
+                                    }
+                                }
+                            }
+                        };
+                        match next {
+                            (Next::Reauthenticate, credential) => {
                                 self.auth.invalidate(credential).await;
                             }
-                            Next::Retry(delay) => tokio::time::sleep(delay).await,
-                            Next::GiveUp => return Err(err),
+                            (Next::Retry(delay), _) => Box::pin(tokio::time::sleep(delay)).await,
+                            (Next::GiveUp, _) => {}
                         }
                     }
                 }
-            }
-        };
-        // Wrapped in the call's span only when something listens (no move otherwise).
-        let result = if span.is_disabled() {
-            call.await
+            };
+        }
+        let result: Result<Answer<R::Response>, Error> = if span.is_disabled() {
+            attempts!()
         } else {
-            // Boxed, as the attempt's: one copy of the call's state in the future.
-            Box::pin(call.instrument(span.clone())).await
+            Box::pin(async { attempts!() }.instrument(span.clone())).await
         };
         let (found, charged, kind, elapsed) = match &result {
             Ok(answer) => (
@@ -347,7 +354,13 @@ impl ClientCore {
     fn prepare<R: ApiRequest>(
         &self,
         request: &R,
-    ) -> Result<(url::Url, Option<&crate::telemetry::SiteSeries>), Error> {
+    ) -> Result<
+        (
+            std::borrow::Cow<'_, url::Url>,
+            Option<&crate::telemetry::SiteSeries>,
+        ),
+        Error,
+    > {
         let endpoint = request.endpoint();
         if let Err(e) = request.validate() {
             if let Error::InvalidInput { field, .. } = &e {
@@ -355,13 +368,38 @@ impl ClientCore {
             }
             return Err(e);
         }
-        let url = self.url_for(endpoint)?;
+        // The client's parsed URL, borrowed: each attempt clones it once.
+        let url = match self
+            .urls
+            .iter()
+            .find(|(op, _)| *op == endpoint.site.operation)
+        {
+            Some((_, url)) => std::borrow::Cow::Borrowed(url),
+            None => std::borrow::Cow::Owned(self.join(endpoint.path)?),
+        };
         let series = self
             .series
             .iter()
             .find(|(op, _)| *op == endpoint.site.operation)
             .map(|(_, s)| s);
         Ok((url, series))
+    }
+
+    /// The permit (waited for unless `permitted` already) and the authorisation of
+    /// `outgoing`, when either has to wait: a token to fetch, a rate limit to wait for.
+    async fn authorize_slowly(
+        &self,
+        mut outgoing: OutgoingRequest,
+        permitted: bool,
+    ) -> Result<OutgoingRequest, Error> {
+        if !permitted {
+            self.transport.acquire(outgoing.endpoint.site).await?;
+        }
+        match self.auth.authorize_now(&mut outgoing) {
+            Some(done) => done,
+            None => self.auth.authorize(&mut outgoing).await,
+        }?;
+        Ok(outgoing)
     }
 
     /// The redactor of one attempt: the authorizer's secrets, the request's personal
@@ -507,6 +545,34 @@ impl AttemptLine<'_> {
             "attempt"
         );
     }
+}
+
+/// The span of one call: OpenTelemetry's HTTP client conventions, plus credkit's own
+/// attributes. (Spans are made in functions of their own: the macro's code stays out of
+/// the call's state machine.)
+#[inline(never)]
+fn call_span(endpoint: &'static Endpoint) -> tracing::Span {
+    tracing::debug_span!(
+        "cred.call",
+        credkit.provider = endpoint.site.provider,
+        credkit.operation = endpoint.site.operation,
+        credkit.charged = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+    )
+}
+
+/// The span of one attempt (host and path only: the query may hold personal data).
+#[inline(never)]
+fn attempt_span(endpoint: &'static Endpoint, url: &url::Url) -> tracing::Span {
+    tracing::debug_span!(
+        "cred.attempt",
+        http.request.method = endpoint.method.as_str(),
+        server.address = url.host_str().unwrap_or(""),
+        url.path = url.path(),
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
 }
 
 /// The debug lines of an answered call (only called when debug is on).

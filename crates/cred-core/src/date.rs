@@ -42,7 +42,12 @@ impl Date {
     pub fn parse(text: &str) -> Option<Date> {
         let compact: String;
         let mut text = crate::text::trim(text);
-        if text.as_bytes().contains(&b' ') && text.contains('年') {
+        // Where a time part would start (a space or `T`), found in one plain pass
+        // (`memchr`'s set-up costs more than these few bytes); a space can only be at
+        // or after it.
+        let cut = text.bytes().position(|b| b == b' ' || b == b'T');
+        let spaced = cut.is_some_and(|at| text.as_bytes()[at..].contains(&b' '));
+        if spaced && text.contains('年') {
             // Spaces around 年/月/日 only; a time after 日 stays separated.
             let mut out = text.to_owned();
             for unit in ["年", "月", "日"] {
@@ -59,43 +64,47 @@ impl Date {
             text = &compact;
         }
         // Drop a trailing time part (`2020-08-10 12:00:00`, `2020-08-10T12:00:00Z`).
-        let end = text
-            .bytes()
-            .position(|b| b == b' ' || b == b'T')
-            .unwrap_or(text.len());
+        let end = if spaced {
+            text.bytes()
+                .position(|b| b == b' ' || b == b'T')
+                .unwrap_or(text.len())
+        } else {
+            cut.unwrap_or(text.len())
+        };
         // Both ASCII: `end` is a character boundary.
         let date_part = &text[..end];
         // At most three numbers between separators, read byte by byte without
         // allocating: decoders parse a date per field.
         let mut numbers = [0u32; 3];
-        let mut count = 0;
-        let bytes = date_part.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
+        let mut count = 0usize;
+        // Digits of the number being read (0: between numbers).
+        let mut digits = 0u32;
+        let mut rest = date_part.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
             if b.is_ascii_digit() {
-                let start = i;
-                let mut value = 0u32;
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
-                    if i - start == 8 || count == 3 {
+                if digits == 0 {
+                    if count == 3 {
                         return None;
                     }
-                    value = value * 10 + u32::from(bytes[i] - b'0');
-                    i += 1;
+                    count += 1;
                 }
-                numbers[count] = value;
-                count += 1;
-            } else if matches!(b, b'-' | b'/' | b'.') {
-                i += 1;
-            } else if matches!(
-                bytes.get(i..i + 3),
-                // 年, 月, 日 in UTF-8.
-                Some([0xE5, 0xB9, 0xB4] | [0xE6, 0x9C, 0x88] | [0xE6, 0x97, 0xA5])
-            ) {
-                i += 3;
-            } else {
-                return None;
+                digits += 1;
+                if digits > 8 {
+                    return None;
+                }
+                numbers[count - 1] = numbers[count - 1] * 10 + u32::from(b - b'0');
+                rest = tail;
+                continue;
             }
+            digits = 0;
+            rest = match rest {
+                [b'-' | b'/' | b'.', tail @ ..] => tail,
+                // 年, 月, 日 in UTF-8.
+                [0xE5, 0xB9, 0xB4, tail @ ..]
+                | [0xE6, 0x9C, 0x88, tail @ ..]
+                | [0xE6, 0x97, 0xA5, tail @ ..] => tail,
+                _ => return None,
+            };
         }
         let (y, m, d) = match (count, numbers) {
             (1, [ymd, ..]) if date_part.len() == 8 => (ymd / 10000, (ymd / 100) % 100, ymd % 100),

@@ -79,11 +79,12 @@ where
 }
 
 /// Whether `v` is empty or only whitespace (Unicode's, `U+3000` included), deciding on
-/// the first character when it is not whitespace (the usual case) instead of trimming.
+/// the first byte when no whitespace starts with it (the usual case) instead of
+/// trimming.
 fn is_blank(v: &str) -> bool {
-    match v.chars().next() {
+    match v.as_bytes().first() {
         None => true,
-        Some(c) if !c.is_whitespace() => false,
+        Some(&lead) if !crate::text::may_start_whitespace(lead) => false,
         Some(_) => v.trim().is_empty(),
     }
 }

@@ -97,13 +97,16 @@ pub struct Redactor<'a> {
     needles: Vec<(Cow<'a, str>, Option<Pii>)>,
     /// Field names whose values are secret wherever they appear.
     fields: Vec<Cow<'a, str>>,
+    /// Field names given as one static list ([`Redactor::secret_fields`]): the usual
+    /// case, kept without allocating.
+    static_fields: &'static [&'static str],
 }
 
 impl std::fmt::Debug for Redactor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor")
             .field("values", &self.needles.len())
-            .field("fields", &self.fields)
+            .field("fields", &self.field_names().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -118,11 +121,38 @@ impl<'a> Redactor<'a> {
         Self {
             needles: Vec::with_capacity(4),
             fields: Vec::new(),
+            static_fields: &[],
         }
     }
 
+    /// Every registered field name.
+    fn field_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.static_fields
+            .iter()
+            .copied()
+            .chain(self.fields.iter().map(|f| f.as_ref()))
+    }
+
+    /// [`Redactor::secret_field`] for each of `names` (an authorizer's
+    /// [`secret_fields`](crate::Authorizer::secret_fields)).
+    pub fn secret_fields(&mut self, names: &'static [&'static str]) -> &mut Self {
+        if self.static_fields.is_empty() && self.fields.is_empty() {
+            self.static_fields = names;
+        } else {
+            for name in names {
+                self.secret_field(*name);
+            }
+        }
+        self
+    }
+
     fn push(&mut self, value: Cow<'a, str>, class: Option<Pii>) {
-        if self.needles.iter().any(|(n, _)| *n == value) {
+        // Equal values are kept once (the first class wins); compared by length first.
+        if self
+            .needles
+            .iter()
+            .any(|(n, _)| n.len() == value.len() && *n == value)
+        {
             return;
         }
         // Longest first, so that a value containing another is replaced whole.
@@ -148,7 +178,7 @@ impl<'a> Redactor<'a> {
     /// `[redacted]`.
     pub fn secret_field(&mut self, name: impl Into<Cow<'a, str>>) -> &mut Self {
         let name = name.into();
-        if !name.is_empty() && !self.fields.iter().any(|f| f.eq_ignore_ascii_case(&name)) {
+        if !name.is_empty() && !self.field_names().any(|f| f.eq_ignore_ascii_case(&name)) {
             self.fields.push(name);
         }
         self
@@ -181,8 +211,7 @@ impl<'a> Redactor<'a> {
             .any(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'+' | b'\\'));
         if plain
             && self
-                .fields
-                .iter()
+                .field_names()
                 .all(|f| f.bytes().any(|b| b.is_ascii_alphanumeric()))
             && !self
                 .needles
@@ -218,8 +247,8 @@ impl<'a> Redactor<'a> {
                 }
             }
         }
-        if !self.fields.is_empty()
-            && let Some(scrubbed) = scrub_fields(out.as_deref().unwrap_or(text), &self.fields)
+        if (!self.fields.is_empty() || !self.static_fields.is_empty())
+            && let Some(scrubbed) = scrub_fields(out.as_deref().unwrap_or(text), self.field_names())
         {
             out = Some(scrubbed);
         }
@@ -346,7 +375,7 @@ fn is_name_byte(b: u8) -> bool {
 
 /// Replaces the values of `fields` in `name=value` and `"name": "value"` forms; `None`
 /// when there was nothing to replace.
-fn scrub_fields(text: &str, fields: &[Cow<'_, str>]) -> Option<String> {
+fn scrub_fields<'f>(text: &str, fields: impl Iterator<Item = &'f str>) -> Option<String> {
     // A field's value follows `=` or `:`: a text without either has none.
     if !text.contains(['=', ':']) {
         return None;

@@ -457,13 +457,26 @@ impl Transport {
     /// [`Error::Redirect`] (never followed); any other status is the caller's to judge.
     /// The rate limit is not applied here: take its permit first with
     /// [`Transport::acquire`].
-    pub async fn send(
-        &self,
+    ///
+    /// The HTTP request is built before the future is made, so the future holds only
+    /// what the exchange needs (it is moved into every caller's state: its size is
+    /// paid on every call).
+    pub fn send<'a>(
+        &'a self,
         request: OutgoingRequest,
-        redactor: &Redactor<'_>,
-    ) -> Result<RawResponse, Error> {
+        redactor: &'a Redactor<'_>,
+    ) -> impl std::future::Future<Output = Result<RawResponse, Error>> + Send + 'a {
+        let site = request.endpoint.site;
+        // reqwest does nothing before its future is polled.
+        let sending = self.request_builder(request).send();
+        self.exchange(site, sending, redactor)
+    }
+
+    /// The HTTP request of `request`: its parameters in the query, a form or a JSON
+    /// body as its endpoint says.
+    #[inline(never)]
+    pub(crate) fn request_builder(&self, request: OutgoingRequest) -> reqwest::RequestBuilder {
         let endpoint = request.endpoint;
-        let site = endpoint.site;
         let mut url = request.url;
         let method = match endpoint.method {
             Method::Get => reqwest::Method::GET,
@@ -480,7 +493,10 @@ impl Transport {
         }
         // A content type the authorizer set (an encrypted body is text/plain) wins.
         let has_type = request.headers.contains_key(CONTENT_TYPE);
-        let mut builder = self.client.request(method, url).headers(request.headers);
+        let mut builder = self.client.request(method, url);
+        if !request.headers.is_empty() {
+            builder = builder.headers(request.headers);
+        }
         if params_in_body && endpoint.encoding == Encoding::Form {
             let body = form_urlencoded::Serializer::new(String::with_capacity(128))
                 .extend_pairs(request.params.iter().map(|(k, v)| (*k, v.as_str())))
@@ -497,9 +513,20 @@ impl Transport {
             }
             builder = builder.body(json_object(&request.params));
         }
+        builder
+    }
+
+    /// Awaits the request `sending` and reads the answer: its status and headers, then
+    /// its body within the cap (read in place when its length is announced).
+    pub(crate) async fn exchange(
+        &self,
+        site: CallSite,
+        sending: impl std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+        redactor: &Redactor<'_>,
+    ) -> Result<RawResponse, Error> {
         let started = std::time::Instant::now();
         let series = &self.http_series;
-        let mut response = match builder.send().await {
+        let mut response = match sending.await {
             Ok(r) => r,
             Err(e) => {
                 series.record(site.provider, None, started.elapsed());
@@ -518,7 +545,15 @@ impl Transport {
                 API_REDIRECT,
             ));
         }
-        let body = self.read_body(site, response, redactor).await;
+        let limit = self.config.max_body_bytes;
+        let body = match response.content_length() {
+            Some(len) if len > limit as u64 => Err(Error::ResponseTooLarge { site, limit }),
+            Some(_) => response
+                .bytes()
+                .await
+                .map_err(|e| self.map_error(site, e, redactor)),
+            None => Box::pin(self.read_body(site, response, redactor)).await,
+        };
         series.record(site.provider, Some(status), started.elapsed());
         Ok(RawResponse {
             status,

@@ -24,8 +24,28 @@ impl ValidationError {
     }
 }
 
+/// GB 11643-1999's weights, `2^(17 - i) mod 11` (kept for the tests that check the
+/// arithmetic below against the standard's table).
+#[cfg(test)]
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/// GB 11643-1999's check characters by `sum mod 11`.
+#[cfg(test)]
 const ID_CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+
+/// The MOD 11-2 check character of 17 ASCII digits, by arithmetic (no table: a table
+/// is cold memory on every call): the weights are `2^(17 - i) mod 11`, and the check
+/// value is `(12 - sum mod 11) mod 11`, written `X` for 10.
+fn mod_11_2(digits: &[u8]) -> char {
+    let (mut sum, mut weight) = (0u32, 1u32);
+    for d in digits.iter().rev() {
+        weight = weight * 2 % 11;
+        sum += u32::from(d - b'0') * weight;
+    }
+    match (12 - sum % 11) % 11 {
+        10 => 'X',
+        v => char::from(b'0' + v as u8),
+    }
+}
 
 /// A resident identity card number (居民身份证号码, GB 11643-1999) that passed every check.
 ///
@@ -76,12 +96,7 @@ pub fn resident_id_check_char(first17: &str) -> Option<char> {
     if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let sum: u32 = first17
-        .bytes()
-        .zip(ID_WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    Some(ID_CHECK[(sum % 11) as usize])
+    Some(mod_11_2(first17.as_bytes()))
 }
 
 /// Validates an 18-character resident ID number: format, region, birth date and the
@@ -146,12 +161,17 @@ pub fn check_resident_id(input: &str) -> Result<Date, ValidationError> {
             "ID number does not start with a valid region code",
         ));
     }
-    let num = |r: std::ops::Range<usize>| body[r].parse::<u16>().unwrap_or(0);
+    // Digits only (checked above): read without `parse`.
+    let num = |r: std::ops::Range<usize>| {
+        body.as_bytes()[r]
+            .iter()
+            .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'))
+    };
     let birth = Date::new(num(6..10), num(10..12) as u8, num(12..14) as u8)
         .filter(|d| d.year() >= 1800 && d.is_past_or_today_china())
         .ok_or_else(|| ValidationError::new("ID number does not contain a real birth date"))?;
-    let expected = resident_id_check_char(body)
-        .ok_or_else(|| ValidationError::new("ID number is malformed"))?;
+    // 17 ASCII digits (checked above).
+    let expected = mod_11_2(body.as_bytes());
     if last != expected {
         return Err(ValidationError::new(
             "ID number check character does not match (typo?)",
@@ -255,13 +275,21 @@ pub fn person_name(input: &str) -> Result<&str, ValidationError> {
     if name.is_empty() {
         return Err(ValidationError::new("name is empty"));
     }
-    let n = name.chars().count();
+    // One pass: the length and the first character refused (the length is reported
+    // first).
+    let (mut n, mut refused) = (0usize, None);
+    for c in name.chars() {
+        n += 1;
+        if refused.is_none() && !name_char(c) {
+            refused = Some(c);
+        }
+    }
     if n > 50 {
         return Err(ValidationError::new(format!(
             "name is {n} characters long; at most 50 are accepted"
         )));
     }
-    if let Some(bad) = name.chars().find(|c| !name_char(*c)) {
+    if let Some(bad) = refused {
         let what = if bad.is_ascii_digit() {
             "a digit".to_owned()
         } else if bad.is_control() {
@@ -581,6 +609,39 @@ pub fn check_param(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_check_arithmetic_is_the_standards_table() {
+        let mut weight = 1u32;
+        for i in (0..17).rev() {
+            weight = weight * 2 % 11;
+            assert_eq!(weight, ID_WEIGHTS[i], "weight {i}");
+        }
+        for r in 0..11u32 {
+            let v = (12 - r) % 11;
+            let c = if v == 10 {
+                'X'
+            } else {
+                char::from(b'0' + v as u8)
+            };
+            assert_eq!(c, ID_CHECK[r as usize], "sum mod 11 = {r}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_check_character_is_the_tables(digits in "[0-9]{17}") {
+            let sum: u32 = digits
+                .bytes()
+                .zip(ID_WEIGHTS)
+                .map(|(b, w)| u32::from(b - b'0') * w)
+                .sum();
+            proptest::prop_assert_eq!(
+                resident_id_check_char(&digits),
+                Some(ID_CHECK[(sum % 11) as usize])
+            );
+        }
+    }
 
     #[test]
     fn the_cjk_fast_path_agrees_with_the_unicode_tables() {

@@ -12,7 +12,9 @@
 use std::process::Command;
 use std::time::Duration;
 
+use nix::sched::{CpuSet, sched_setaffinity};
 use nix::sys::resource::{UsageWho, getrusage};
+use nix::unistd::Pid;
 
 /// CPU time of one child process or one call, in microseconds.
 #[derive(Clone, Copy, Debug, Default)]
@@ -154,4 +156,20 @@ pub fn split(rounds: &[Cpu]) -> (f64, f64) {
         Spread::of(&rounds.iter().map(|c| c.user).collect::<Vec<_>>()).median,
         Spread::of(&rounds.iter().map(|c| c.sys).collect::<Vec<_>>()).median,
     )
+}
+
+/// With `BENCH_PIN=1`, pins this process (and the threads it starts afterwards) to CPU
+/// `cpu` (clients on the first CPU, servers on the last: no migrations, less noise).
+/// Call it first thing in a role's process.
+pub fn pin_if_asked(cpu: usize) {
+    if std::env::var("BENCH_PIN").is_ok_and(|v| v == "1") {
+        let mut set = CpuSet::new();
+        set.set(cpu).unwrap();
+        sched_setaffinity(Pid::from_raw(0), &set).unwrap();
+    }
+}
+
+/// The last CPU this process may run on (where `BENCH_PIN=1` puts servers).
+pub fn last_cpu() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
 }
