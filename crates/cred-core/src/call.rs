@@ -126,14 +126,22 @@ impl ClientCore {
 
     /// The URL calls of `endpoint` go to.
     pub fn url_for(&self, endpoint: &'static Endpoint) -> Result<url::Url, Error> {
-        if let Some((_, url)) = self
+        self.url_ref(endpoint).map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`ClientCore::url_for`], borrowed when the client parsed it already.
+    fn url_ref(
+        &self,
+        endpoint: &'static Endpoint,
+    ) -> Result<std::borrow::Cow<'_, url::Url>, Error> {
+        match self
             .urls
             .iter()
             .find(|(op, _)| *op == endpoint.site.operation)
         {
-            return Ok(url.clone());
+            Some((_, url)) => Ok(std::borrow::Cow::Borrowed(url)),
+            None => self.join(endpoint.path).map(std::borrow::Cow::Owned),
         }
-        self.join(endpoint.path)
     }
 
     fn join(&self, path: &str) -> Result<url::Url, Error> {
@@ -369,14 +377,7 @@ impl ClientCore {
             return Err(e);
         }
         // The client's parsed URL, borrowed: each attempt clones it once.
-        let url = match self
-            .urls
-            .iter()
-            .find(|(op, _)| *op == endpoint.site.operation)
-        {
-            Some((_, url)) => std::borrow::Cow::Borrowed(url),
-            None => std::borrow::Cow::Owned(self.join(endpoint.path)?),
-        };
+        let url = self.url_ref(endpoint)?;
         let series = self
             .series
             .iter()
