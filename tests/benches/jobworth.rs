@@ -23,11 +23,13 @@
 #[path = "support/cpu.rs"]
 #[allow(dead_code)] // each benchmark uses part of it
 mod cpu;
+#[path = "support/hyper_server.rs"]
+mod hyper_server;
 #[path = "support/polling_server.rs"]
 mod polling_server;
+#[path = "support/roles.rs"]
+mod roles;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,12 +37,6 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, RsaKeyPair, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use zhima_api::{Client, JobworthAuthentication, JobworthAuthenticationResult};
 
 const APP_ID: &str = "2021009900000001";
@@ -53,13 +49,6 @@ const PATH: &str = "/v3/zhima/customer/jobworth/authentication";
 const ONCE_TOKEN: &str = "bench-once-token-0001";
 const USER_ID: &str = "2088102910292100";
 const BODY: &str = r#"{"identity_result":"SUCCESS","identity_result_skip_url":"https://render.alipay.com/p/yuyan/180020010001196791/index.html","merchant_identity_id":"credkit-bench-0001","open_id":"074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5","token_status":"FINISH","user_id":"2088102910292100"}"#;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// DER of a PEM block.
 fn der(pem: &str) -> Vec<u8> {
@@ -103,46 +92,6 @@ fn signed_headers() -> Vec<(&'static str, String)> {
         ("alipay-trace-id", "0b2a4c6e17339810000001001".to_owned()),
         ("content-type", "application/json; charset=utf-8".to_owned()),
     ]
-}
-
-fn start_server() -> SocketAddr {
-    let headers = Arc::new(signed_headers());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                let headers = headers.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let headers = headers.clone();
-                        async move {
-                            let _ = req.into_body().collect().await;
-                            let mut r = Response::builder();
-                            for (k, v) in headers.iter() {
-                                r = r.header(*k, v.as_str());
-                            }
-                            Ok::<_, Infallible>(
-                                r.body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                                    .unwrap(),
-                            )
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().unwrap()
 }
 
 /// What a careful hand-written client does.
@@ -305,17 +254,13 @@ fn sdk_client(base: &str) -> Client {
 fn client_only() {
     cpu::pin_if_asked(0);
     let base = std::env::var("BENCH_URL").unwrap();
-    let n = env_usize("BENCH_N", 100);
+    let n = roles::env_usize("BENCH_N", 100);
     let side = match std::env::var("BENCH_SIDE").as_deref() {
         Ok("sdk") => Side::Sdk,
         Ok("http") => Side::Http,
         _ => Side::Bare,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = roles::client_runtime();
     rt.block_on(async {
         let (sdk, bare) = (sdk_client(&base), Arc::new(Bare::new(&base)));
         run(side, n, 1, &sdk, &bare).await;
@@ -334,7 +279,7 @@ fn server_only() -> ! {
         head.push_str(&format!("content-length: {}\r\n\r\n", BODY.len()));
         polling_server::start([head.as_bytes(), BODY.as_bytes()].concat())
     } else {
-        start_server()
+        hyper_server::start(signed_headers(), BODY)
     };
     println!("{addr}");
     loop {
@@ -348,28 +293,16 @@ fn cpu_times() {
     if std::env::var("BENCH_CPU").is_ok_and(|v| v == "0") {
         return;
     }
-    let rounds = env_usize("BENCH_CPU_ROUNDS", 5).max(1);
+    let rounds = roles::env_usize("BENCH_CPU_ROUNDS", 5).max(1);
     let (short, long) = (
-        env_usize("BENCH_CPU_SHORT", 300),
-        env_usize("BENCH_CPU_LONG", 3_300),
+        roles::env_usize("BENCH_CPU_SHORT", 300),
+        roles::env_usize("BENCH_CPU_LONG", 3_300),
     );
     for (kind, label) in [
         ("hyper", "the hyper server (it sleeps between requests)"),
         ("polling", "a polling server (it never sleeps)"),
     ] {
-        let mut server = std::process::Command::new(std::env::current_exe().unwrap())
-            .env("BENCH_ROLE", "server")
-            .env("BENCH_SERVER", kind)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        let base = format!("http://{}", line.trim());
+        let (mut server, base) = roles::server_process(kind);
         let measured = cpu::per_call(
             &["http", "bare", "sdk"],
             rounds,
@@ -409,9 +342,9 @@ fn main() {
         Ok("server") => server_only(),
         _ => {}
     }
-    let requests = env_usize("BENCH_REQUESTS", 6_000);
-    let batches = env_usize("BENCH_BATCHES", 30).max(1);
-    let addr = start_server();
+    let requests = roles::env_usize("BENCH_REQUESTS", 6_000);
+    let batches = roles::env_usize("BENCH_BATCHES", 30).max(1);
+    let addr = hyper_server::start(signed_headers(), BODY);
     let base = format!("http://{addr}");
     // Signing and verification alone, on this thread.
     let key = key_pair(APP_PRIVATE);
@@ -429,11 +362,7 @@ fn main() {
     let verify_us = micros(|| {
         public.verify(verify_content.as_bytes(), &sig).unwrap();
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = roles::client_runtime();
     rt.block_on(async {
         let sdk = sdk_client(&base);
         let bare = Arc::new(Bare::new(&base));

@@ -25,20 +25,17 @@
 #[path = "support/cpu.rs"]
 #[allow(dead_code)] // each benchmark uses part of it
 mod cpu;
+#[path = "support/hyper_server.rs"]
+mod hyper_server;
 #[path = "support/polling_server.rs"]
 mod polling_server;
+#[path = "support/roles.rs"]
+mod roles;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use jumdata_api::{Client, CredentialQuery};
 
 const APP_ID: &str = "credkit-bench-app";
@@ -47,47 +44,6 @@ const NAME: &str = "王小明";
 const ID_NUMBER: &str = "321083197812162119";
 
 const BODY: &str = r#"{"code":200,"msg":"成功","taskNo":"59355643664825785568","charge":true,"data":{"count":1,"items":[{"occupation":"电器计量工","quaType":1,"quaLevel":"三级/高级技能","certificateNo":"137000********5448","mechanismName":"质量技术监督行业职业技能鉴定指导中心","reportingUnit":"质量技术监督行业职业技能鉴定指导中心","reportingTime":"","issuingTime":"2013年07月08日","educationLevel":"","scores":"","theoryScores":"","operationScores":""}]}}"#;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A minimal HTTP/1.1 server on its own thread and runtime: reads the body, answers BODY.
-fn start_server() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
-                        let _ = req.into_body().collect().await;
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .header("content-type", "application/json;charset=UTF-8")
-                                .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                                .unwrap(),
-                        )
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().unwrap()
-}
 
 /// The answer's envelope, decoded by hand into plain structs of its documented fields
 /// (serde derive only: nothing of the SDK's decoders, so the baseline does not move
@@ -229,8 +185,8 @@ fn clients(base: &str) -> (Client, reqwest::Client) {
 fn client_only() {
     cpu::pin_if_asked(0);
     let base = std::env::var("BENCH_URL").unwrap();
-    let n = env_usize("BENCH_N", 100);
-    let concurrency = env_usize("BENCH_CONCURRENCY", 1).max(1);
+    let n = roles::env_usize("BENCH_N", 100);
+    let concurrency = roles::env_usize("BENCH_CONCURRENCY", 1).max(1);
     let side = match std::env::var("BENCH_SIDE").as_deref() {
         Ok("sdk") | Ok("sdk-recorded") => Side::Sdk,
         _ => Side::Bare,
@@ -241,11 +197,7 @@ fn client_only() {
             .install_recorder()
             .unwrap();
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = roles::client_runtime();
     rt.block_on(async {
         let (sdk, bare) = clients(&base);
         let url: Arc<str> = format!("{base}/credential/query").into();
@@ -274,10 +226,10 @@ fn client_command(
 /// and 64: long run minus short run, `BENCH_CPU_ROUNDS` alternating rounds, against the
 /// server at `base` (`server` names it in the output).
 fn cpu_times(server: &str, base: &str) {
-    let rounds = env_usize("BENCH_CPU_ROUNDS", 5).max(1);
+    let rounds = roles::env_usize("BENCH_CPU_ROUNDS", 5).max(1);
     let (short, long) = (
-        env_usize("BENCH_CPU_SHORT", 2_000),
-        env_usize("BENCH_CPU_LONG", 22_000),
+        roles::env_usize("BENCH_CPU_SHORT", 2_000),
+        roles::env_usize("BENCH_CPU_LONG", 22_000),
     );
     println!(
         "cpu per call against {server} (client process, user + system, {} calls = {long} - {short}, median (range) of {rounds} rounds):",
@@ -296,24 +248,6 @@ fn cpu_times(server: &str, base: &str) {
             cpu::ratios(sdk, bare)
         );
     }
-}
-
-/// Starts this benchmark's server role (`BENCH_SERVER=polling` for the polling server)
-/// in a process of its own; answers the process and its base URL.
-fn server_process(kind: &str) -> (std::process::Child, String) {
-    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("BENCH_ROLE", "server")
-        .env("BENCH_SERVER", kind)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    (server, format!("http://{}", line.trim()))
 }
 
 /// What `valgrind --tool=callgrind --cache-sim=yes` counts in a client process making
@@ -380,8 +314,8 @@ fn instructions(base: &str) {
         return;
     }
     let (short, long) = (
-        env_usize("BENCH_INSTR_SHORT", 200),
-        env_usize("BENCH_INSTR_LONG", 1_200),
+        roles::env_usize("BENCH_INSTR_SHORT", 200),
+        roles::env_usize("BENCH_INSTR_LONG", 1_200),
     );
     let counts = |side: &str| {
         let a = counts_for(side, short, base);
@@ -423,6 +357,14 @@ fn instructions(base: &str) {
     );
 }
 
+/// The hyper server answering Jumdata's success envelope.
+fn start_server_in_thread() -> SocketAddr {
+    hyper_server::start(
+        vec![("content-type", "application/json;charset=UTF-8".to_owned())],
+        BODY,
+    )
+}
+
 fn main() {
     match std::env::var("BENCH_ROLE").as_deref() {
         Ok("client") => return client_only(),
@@ -435,7 +377,7 @@ fn main() {
                 );
                 polling_server::start([head.as_bytes(), BODY.as_bytes()].concat())
             } else {
-                start_server()
+                start_server_in_thread()
             };
             println!("{addr}");
             loop {
@@ -444,17 +386,13 @@ fn main() {
         }
         _ => {}
     }
-    let requests = env_usize("BENCH_REQUESTS", 40_000);
-    let batches = env_usize("BENCH_BATCHES", 80).max(1);
-    let addr = start_server();
+    let requests = roles::env_usize("BENCH_REQUESTS", 40_000);
+    let batches = roles::env_usize("BENCH_BATCHES", 80).max(1);
+    let addr = start_server_in_thread();
     let base = format!("http://{addr}");
     let url: Arc<str> = format!("{base}/credential/query").into();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = roles::client_runtime();
     rt.block_on(async {
         let (sdk, bare) = clients(&base);
 
@@ -505,14 +443,14 @@ fn main() {
             ("hyper", "the hyper server (it sleeps between requests)"),
             ("polling", "a polling server (it never sleeps)"),
         ] {
-            let (mut server, base) = server_process(kind);
+            let (mut server, base) = roles::server_process(kind);
             cpu_times(label, &base);
             let _ = server.kill();
             let _ = server.wait();
         }
     }
     if !off("BENCH_INSTRUCTIONS") {
-        let (mut server, base) = server_process("hyper");
+        let (mut server, base) = roles::server_process("hyper");
         instructions(&base);
         let _ = server.kill();
         let _ = server.wait();
