@@ -386,3 +386,55 @@ async fn a_retry_after_within_the_policy_is_waited_for_and_a_longer_one_is_retur
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(60)));
 }
+
+#[tokio::test]
+async fn a_body_with_a_length_that_arrives_in_pieces_is_read_whole() {
+    // The answer's body is written in four pieces, 30 ms apart, cut inside a UTF-8
+    // character and padded past 64 KiB: the client sees it in several chunks and must
+    // join them byte for byte.
+    let item = r#"{"occupation":"电器计量工","quaType":1,"certificateNo":"137000********5448"}"#;
+    let body = format!(
+        r#"{{"code":200,"msg":"成功","taskNo":"t-pieces","charge":true,"data":{{"count":1,"items":[{item}]}}{}}}"#,
+        " ".repeat(100_000)
+    );
+    let body = body.into_bytes();
+    let cut = body.iter().position(|&b| b >= 0x80).unwrap() + 1;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut seen = Vec::new();
+        // The request's head and its form body (a few hundred bytes).
+        while !String::from_utf8_lossy(&seen).contains("idcard=") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the client closed before its request was read");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        for piece in [
+            &body[..cut],
+            &body[cut..cut + 7],
+            &body[cut + 7..70_000],
+            &body[70_000..],
+        ] {
+            stream.write_all(piece).await.unwrap();
+            stream.flush().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+    });
+    let answer = client(&base, 1 << 20)
+        .credential_query(&CredentialQuery::new(NAME, ID_NUMBER))
+        .await
+        .unwrap();
+    server.await.unwrap();
+    assert!(answer.found());
+    assert_eq!(answer.request_id(), Some("t-pieces"));
+    let result = answer.result().unwrap();
+    assert_eq!(result.items.len(), 1);
+    assert_eq!(result.items[0].occupation.as_deref(), Some("电器计量工"));
+}

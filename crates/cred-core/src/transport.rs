@@ -313,6 +313,29 @@ pub struct Transport {
     http_series: Arc<crate::telemetry::HttpSeries>,
 }
 
+/// Reads a body whose length the server announced (at most the transport's cap, checked
+/// before), borrowing `response`: `Response::bytes` would move it into a future of its
+/// own, and the response would take room twice in every call's future while the body
+/// is read. A body in one chunk (the usual case) is kept without a copy.
+async fn read_announced(response: &mut reqwest::Response, len: u64) -> reqwest::Result<Bytes> {
+    let mut first = Bytes::new();
+    let mut joined: Option<Vec<u8>> = None;
+    while let Some(chunk) = response.chunk().await? {
+        match &mut joined {
+            None if first.is_empty() => first = chunk,
+            None => {
+                // `len` is at most the cap (a few MiB), checked by the caller.
+                let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(&chunk);
+                joined = Some(buf);
+            }
+            Some(buf) => buf.extend_from_slice(&chunk),
+        }
+    }
+    Ok(joined.map_or(first, Bytes::from))
+}
+
 /// Why API calls stop at a redirect.
 const API_REDIRECT: &str =
     "API calls and token requests never follow redirects (check the base URL)";
@@ -548,8 +571,7 @@ impl Transport {
         let limit = self.config.max_body_bytes;
         let body = match response.content_length() {
             Some(len) if len > limit as u64 => Err(Error::ResponseTooLarge { site, limit }),
-            Some(_) => response
-                .bytes()
+            Some(len) => read_announced(&mut response, len)
                 .await
                 .map_err(|e| self.map_error(site, e, redactor)),
             None => Box::pin(self.read_body(site, response, redactor)).await,
@@ -686,8 +708,7 @@ impl Transport {
         let limit = self.config.max_body_bytes;
         match response.content_length() {
             Some(len) if len > limit as u64 => Err(Error::ResponseTooLarge { site, limit }),
-            Some(_) => response
-                .bytes()
+            Some(len) => read_announced(&mut response, len)
                 .await
                 .map_err(|e| self.map_error(site, e, redactor)),
             None => {
