@@ -1,0 +1,247 @@
+//! [`Ledger`]: the writing side. One writer thread per open ledger takes records from a
+//! channel and commits whatever has queued in one transaction (a group commit), so that
+//! concurrent calls share a commit instead of paying one each.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::entry::Entry;
+use crate::error::Error;
+use crate::head::{self, Head};
+use crate::store::{self, Paths};
+
+/// How an open ledger writes.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LedgerOptions {
+    /// The key file (default: `<ledger>.key`).
+    pub key: Option<PathBuf>,
+    /// Refuse records without a purpose ([`Ledger::check_purpose`] says so before a call).
+    pub require_purpose: bool,
+    /// Sync every group commit to disk (SQLite `synchronous = FULL`): a power loss or an
+    /// operating-system crash then loses nothing committed either. Off by default: a
+    /// commit then survives the process's crash (it is in the operating system's hands)
+    /// but not a power loss.
+    pub fsync: bool,
+}
+
+impl LedgerOptions {
+    /// The key file at `path` instead of `<ledger>.key`.
+    pub fn key(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key = Some(path.into());
+        self
+    }
+
+    /// Whether a purpose is required.
+    pub fn require_purpose(mut self, required: bool) -> Self {
+        self.require_purpose = required;
+        self
+    }
+
+    /// Whether each group commit is synced to disk.
+    pub fn fsync(mut self, fsync: bool) -> Self {
+        self.fsync = fsync;
+        self
+    }
+}
+
+enum Job {
+    Append(Box<Entry>, oneshot::Sender<Result<i64, Error>>),
+}
+
+/// An open audit ledger. Cheap to clone; all clones share one writer thread, which
+/// stops when the last clone is dropped (after committing what was queued).
+///
+/// ```
+/// use cred_ledger::{Entry, Ledger, LedgerOptions, Outcome, SubjectKind};
+/// use cred_core::Charged;
+///
+/// let dir = std::env::temp_dir().join(format!("ledger-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("audit.ledger");
+/// let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
+/// let entry = Entry::new("cli:alice", "jumdata", "credential", Outcome::Found, Charged::Yes)
+///     .purpose(Some("onboarding check"))
+///     .subject(SubjectKind::IdNumber, "321083197812162119")
+///     .subject(SubjectKind::Name, "王小明");
+/// let seq = ledger.record(entry).wait().unwrap();
+/// assert_eq!(seq, 1);
+/// drop(ledger);
+/// let report = cred_ledger::verify(&path, None).unwrap();
+/// assert!(report.is_ok());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    path: PathBuf,
+    require_purpose: bool,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.inner.path)
+            .field("require_purpose", &self.inner.require_purpose)
+            .finish()
+    }
+}
+
+/// A record on its way to the ledger: wait for its commit with [`Pending::wait`]
+/// (blocking) or `.await` [`Pending::committed`].
+#[derive(Debug)]
+#[must_use = "a record is only known to be in the ledger once its commit is waited for"]
+pub struct Pending {
+    receiver: Result<oneshot::Receiver<Result<i64, Error>>, Error>,
+}
+
+impl Pending {
+    /// Waits for the commit; returns the record's seq. Blocking: not for an async
+    /// context (use [`Pending::committed`] there).
+    pub fn wait(self) -> Result<i64, Error> {
+        self.receiver?
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(Error::Stopped("it ended before committing the record".into())))
+    }
+
+    /// Waits for the commit without blocking the thread; returns the record's seq.
+    /// Cancel-safe: dropping it leaves the record queued, and it is still committed.
+    pub async fn committed(self) -> Result<i64, Error> {
+        self.receiver?
+            .await
+            .unwrap_or_else(|_| Err(Error::Stopped("it ended before committing the record".into())))
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger at `path`, creating it and its key (both owner-only) when
+    /// neither exists. A ledger without its key, a key without its ledger, or a key of
+    /// another ledger is an error: a ledger is never started afresh where one was.
+    pub fn open(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Self, Error> {
+        let paths = Paths::new(path.as_ref(), options.key.as_deref());
+        let (mut conn, keys) = store::open_for_writing(&paths, options.fsync)?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let fsync = options.fsync;
+        let thread_paths = paths.clone();
+        let writer = std::thread::Builder::new()
+            .name("cred-ledger".into())
+            .spawn(move || {
+                let mut failed: Option<Error> = None;
+                while let Ok(first) = receiver.recv() {
+                    let mut jobs = vec![first];
+                    while jobs.len() < 4096 {
+                        match receiver.try_recv() {
+                            Ok(job) => jobs.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let (entries, replies): (Vec<Entry>, Vec<_>) = jobs
+                        .into_iter()
+                        .map(|Job::Append(entry, reply)| (*entry, reply))
+                        .unzip();
+                    if let Some(e) = &failed {
+                        for reply in replies {
+                            let _ = reply.send(Err(Error::Stopped(e.to_string())));
+                        }
+                        continue;
+                    }
+                    let written = store::append(&mut conn, &thread_paths, &keys, &entries)
+                        .and_then(|(seqs, last, mac)| {
+                            head::advance(&thread_paths.head, &keys, &Head::new(&keys, last, &mac), fsync)
+                                .map(|()| seqs)
+                        });
+                    match written {
+                        Ok(seqs) => {
+                            for (reply, seq) in replies.into_iter().zip(seqs) {
+                                let _ = reply.send(Ok(seq));
+                            }
+                        }
+                        Err(e) => {
+                            for reply in replies {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                            failed = Some(e);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::io("cannot start the writer of the ledger", &paths.db, e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                sender: Mutex::new(Some(sender)),
+                writer: Mutex::new(Some(writer)),
+                path: paths.db,
+                require_purpose: options.require_purpose,
+            }),
+        })
+    }
+
+    /// The ledger's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Checks a call's purpose before the call is made: with
+    /// [`LedgerOptions::require_purpose`], a missing or blank one is an error.
+    pub fn check_purpose(&self, purpose: Option<&str>) -> Result<(), Error> {
+        if self.inner.require_purpose && purpose.is_none_or(|p| p.trim().is_empty()) {
+            return Err(Error::Invalid(
+                "a purpose is required for every call recorded in this ledger (--purpose, a purpose column, or X-Credkit-Purpose)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues `entry` for the next group commit.
+    pub fn record(&self, entry: Entry) -> Pending {
+        let receiver = self.check_purpose(entry.purpose.as_deref()).and_then(|()| {
+            let (reply, receiver) = oneshot::channel();
+            let sender = self
+                .inner
+                .sender
+                .lock()
+                .map_err(|_| Error::Stopped("its lock is poisoned".into()))?;
+            sender
+                .as_ref()
+                .ok_or_else(|| Error::Stopped("the ledger was closed".into()))?
+                .send(Job::Append(Box::new(entry), reply))
+                .map_err(|_| Error::Stopped("its thread ended".into()))?;
+            Ok(receiver)
+        });
+        Pending { receiver }
+    }
+
+    /// Commits what is queued and stops the writer (for every clone). Records queued
+    /// later are refused.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.inner.sender.lock() {
+            sender.take();
+        }
+        if let Ok(mut writer) = self.inner.writer.lock()
+            && let Some(handle) = writer.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(handle) = writer.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
