@@ -246,6 +246,10 @@ pub enum Command {
     Batch(crate::batch::args::BatchCommand),
     /// Validate an identifier locally (no network, nothing billed).
     Check(CheckArgs),
+    /// The audit ledger: verify it, find every call about a person or licence, report
+    /// charged calls (reads only; the key file stays beside the ledger unless --key).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The offline sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -539,6 +543,114 @@ pub struct CheckArgs {
     pub kind: CheckKind,
     /// The value to check.
     pub value: String,
+}
+
+/// `cred audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole chain and the head: names the first record that was edited,
+    /// deleted, inserted or moved, and a cut tail. Exit 0: verified; 1: it does not
+    /// verify; 3: the ledger or its key cannot be read.
+    Verify {
+        /// The ledger.
+        ledger: PathBuf,
+        /// Also check a head kept elsewhere (a file `cred audit head` printed earlier).
+        #[arg(long, value_name = "HEAD_FILE")]
+        against: Option<PathBuf>,
+        /// The ledger's key file (default: LEDGER.key).
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+    },
+    /// Print the ledger's head (its last record's seq and MAC, tagged): keep copies
+    /// where the ledger's writers cannot change them, and check with `verify --against`.
+    Head {
+        /// The ledger.
+        ledger: PathBuf,
+        /// The ledger's key file (default: LEDGER.key).
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+    },
+    /// Every call about one person, licence or company (the value is turned into its
+    /// keyed HMAC; it is never written).
+    Find(AuditFindArgs),
+    /// Calls, outcomes and charged calls over a period, by caller, operation or purpose.
+    Report(AuditReportArgs),
+}
+
+/// `cred audit find`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["idcard", "name", "certificate_no", "licence_id", "credit_code", "company_name"])))]
+pub struct AuditFindArgs {
+    /// The ledger.
+    pub ledger: PathBuf,
+    /// A resident ID number.
+    #[arg(long)]
+    pub idcard: Option<String>,
+    /// A person's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A certificate number.
+    #[arg(long)]
+    pub certificate_no: Option<String>,
+    /// An electronic licence's identifier or number.
+    #[arg(long, alias = "license-id")]
+    pub licence_id: Option<String>,
+    /// A unified social credit code.
+    #[arg(long)]
+    pub credit_code: Option<String>,
+    /// A company's name.
+    #[arg(long)]
+    pub company_name: Option<String>,
+    /// Output: a table, CSV, or JSON (the default with --json).
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
+    /// The ledger's key file (default: LEDGER.key).
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+/// `cred audit report`
+#[derive(Debug, Args)]
+pub struct AuditReportArgs {
+    /// The ledger.
+    pub ledger: PathBuf,
+    /// From this day on (YYYY-MM-DD, China Standard Time, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Up to this day (YYYY-MM-DD, China Standard Time, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Group by caller, operation or purpose.
+    #[arg(long, value_enum, default_value = "caller")]
+    pub by: AuditGroup,
+    /// Output: a table, CSV, or JSON (the default with --json).
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
+    /// The ledger's key file (default: LEDGER.key).
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+/// How `cred audit find` and `report` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// Aligned columns.
+    Table,
+    /// Comma-separated, with a header line.
+    Csv,
+    /// One JSON document.
+    Json,
+}
+
+/// What `cred audit report` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditGroup {
+    /// The caller (a gateway key's name, cli:USER, batch:USER).
+    Caller,
+    /// The provider and operation.
+    Operation,
+    /// The purpose given.
+    Purpose,
 }
 
 /// `cred sandbox ...`

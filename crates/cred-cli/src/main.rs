@@ -1,5 +1,6 @@
 //! `cred`: the credkit command-line tool. See `cred --help` and the README.
 
+mod audit;
 mod batch;
 mod check;
 mod cli;
@@ -82,6 +83,9 @@ async fn run(cli: &Cli) -> ExitCode {
             Err(f) => emit(Err(f), cli.json),
         };
     }
+    if let Command::Audit(command) = &cli.command {
+        return audit::run(command, cli.json);
+    }
     if let Command::Batch(command) = &cli.command {
         return match Context::new(cli).await {
             Err(e) => emit(Err(Failure::local(e)), cli.json),
@@ -106,6 +110,7 @@ async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Fa
         Command::Zhima(c) => zhima::run(ctx, c).await,
         Command::Check(_)
         | Command::Sandbox(_)
+        | Command::Audit(_)
         | Command::Completions { .. }
         | Command::Batch(_) => Err(Failure::local(Error::config(
             "internal: command dispatched twice",
