@@ -361,6 +361,36 @@ fn render_endpoint(
             }
         })
     });
+    let subject_pushes: Vec<TokenStream> = settable
+        .iter()
+        .filter(|p| p.ty == "string")
+        .filter_map(|p| {
+            let kind = match p.audit_subject()? {
+                "name" => quote!(::cred_core::AuditSubject::Name),
+                "id_number" => quote!(::cred_core::AuditSubject::IdNumber),
+                "certificate_no" => quote!(::cred_core::AuditSubject::CertificateNo),
+                "licence_id" => quote!(::cred_core::AuditSubject::LicenceId),
+                _ => quote!(::cred_core::AuditSubject::Company),
+            };
+            let id = ident(&p.name);
+            Some(if p.required {
+                quote!(out.push((#kind, self.#id.as_str()));)
+            } else {
+                quote!(if let Some(v) = &self.#id { out.push((#kind, v.as_str())); })
+            })
+        })
+        .collect();
+    let subjects_fn = if subject_pushes.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+                let mut out = Vec::new();
+                #(#subject_pushes)*
+                out
+            }
+        }
+    };
     let debug_fields = settable.iter().map(|p| {
         let id = ident(&p.name);
         let label = &p.name;
@@ -445,6 +475,8 @@ fn render_endpoint(
                 #(#pii_regs)*
                 let _ = redactor;
             }
+
+            #subjects_fn
         }
 
         impl crate::Client {

@@ -26,6 +26,7 @@
 //!   doc = "身份证号"
 //!   validator = "resident_id"           # see VALIDATORS
 //!   pii = "id_number"                   # see PII_CLASSES
+//!   subject = "company"                 # optional, see SUBJECTS (default: from pii)
 //!   max_len = 64                        # optional, characters
 //!   # type may also name a type of the provider crate (CamelCase) implementing
 //!   # cred_core::WireValue; `value = "base64"` makes a constant param (always sent,
@@ -82,6 +83,15 @@ pub const PII_CLASSES: &[&str] = &[
     "certificate_no",
     "licence_identifier",
     "other",
+];
+
+/// What a param's value may identify for an audit record (cred_core::AuditSubject).
+pub const SUBJECTS: &[&str] = &[
+    "name",
+    "id_number",
+    "certificate_no",
+    "licence_id",
+    "company",
 ];
 
 /// Error kinds a code may map to (cred_core::ErrorKind).
@@ -185,6 +195,10 @@ pub struct ParamSpec {
     /// A class from [`PII_CLASSES`].
     #[serde(default)]
     pub pii: Option<String>,
+    /// What the value identifies for an audit record, from [`SUBJECTS`] (default: from
+    /// `pii`: a name, an ID number, a certificate number or a licence identifier).
+    #[serde(default)]
+    pub subject: Option<String>,
     /// Maximum length in characters.
     #[serde(default)]
     pub max_len: Option<usize>,
@@ -194,6 +208,20 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// What the value identifies for an audit record, if anything.
+    pub fn audit_subject(&self) -> Option<&str> {
+        if let Some(subject) = &self.subject {
+            return Some(subject);
+        }
+        match self.pii.as_deref()? {
+            "name" => Some("name"),
+            "id_number" => Some("id_number"),
+            "certificate_no" => Some("certificate_no"),
+            "licence_identifier" => Some("licence_id"),
+            _ => None,
+        }
+    }
+
     /// Whether `type` names a type of the provider crate (implementing `WireValue`).
     pub fn is_custom(&self) -> bool {
         is_camel(&self.ty)
@@ -442,6 +470,16 @@ impl Spec {
                         PII_CLASSES.join(", ")
                     ));
                 }
+                if let Some(c) = &param.subject {
+                    if !SUBJECTS.contains(&c.as_str()) {
+                        p.push(format!(
+                            "{at}: unknown subject `{c}` (known: {})",
+                            SUBJECTS.join(", ")
+                        ));
+                    } else if param.ty != "string" {
+                        p.push(format!("{at}: subject `{c}` needs type string"));
+                    }
+                }
             }
         }
         for m in &self.model {
@@ -588,6 +626,11 @@ message = "ok"
                 "pii = \"id_number\"",
                 "pii = \"blood\"",
                 "unknown pii class `blood`",
+            ),
+            (
+                "pii = \"id_number\"",
+                "pii = \"id_number\"\nsubject = \"pet\"",
+                "unknown subject `pet`",
             ),
             (
                 "type = \"list<Item>\"",

@@ -50,12 +50,25 @@ fn verify(ledger: &Path, key: Option<&Path>, against: Option<&Path>, json_mode: 
     let kept = match against {
         None => None,
         Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| (EXIT_AUTH, format!("cannot read the kept head {}: {e}", file.display())))?;
-            let head = cred_ledger::Head::parse(&text).ok_or_else(|| {
-                (EXIT_USAGE, format!("{} is not a ledger head (`cred audit head` prints one)", file.display()))
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                (
+                    EXIT_AUTH,
+                    format!("cannot read the kept head {}: {e}", file.display()),
+                )
             })?;
-            Some((head.seq, cred_ledger::verify_against(ledger, key, &head).map_err(unreadable)?))
+            let head = cred_ledger::Head::parse(&text).ok_or_else(|| {
+                (
+                    EXIT_USAGE,
+                    format!(
+                        "{} is not a ledger head (`cred audit head` prints one)",
+                        file.display()
+                    ),
+                )
+            })?;
+            Some((
+                head.seq,
+                cred_ledger::verify_against(ledger, key, &head).map_err(unreadable)?,
+            ))
         }
     };
     let problem = v
@@ -98,13 +111,25 @@ fn verify(ledger: &Path, key: Option<&Path>, against: Option<&Path>, json_mode: 
             Some(p) => out(&format!("NOT VERIFIED at record {}: {}\n", p.seq, p.what)),
         }
     }
-    Ok(if problem.is_none() { EXIT_OK } else { EXIT_PROVIDER })
+    Ok(if problem.is_none() {
+        EXIT_OK
+    } else {
+        EXIT_PROVIDER
+    })
 }
 
 fn head(ledger: &Path, key: Option<&Path>, json_mode: bool) -> Outcome {
     let head = cred_ledger::current_head(ledger, key)
         .map_err(unreadable)?
-        .ok_or_else(|| (EXIT_AUTH, format!("the ledger {} has no head yet (no record written)", ledger.display())))?;
+        .ok_or_else(|| {
+            (
+                EXIT_AUTH,
+                format!(
+                    "the ledger {} has no head yet (no record written)",
+                    ledger.display()
+                ),
+            )
+        })?;
     if json_mode {
         out(&format!(
             "{}\n",
@@ -117,7 +142,11 @@ fn head(ledger: &Path, key: Option<&Path>, json_mode: bool) -> Outcome {
 }
 
 fn format_of(requested: Option<AuditFormat>, json_mode: bool) -> AuditFormat {
-    requested.unwrap_or(if json_mode { AuditFormat::Json } else { AuditFormat::Table })
+    requested.unwrap_or(if json_mode {
+        AuditFormat::Json
+    } else {
+        AuditFormat::Table
+    })
 }
 
 fn find(args: &AuditFindArgs, json_mode: bool) -> Outcome {
@@ -135,12 +164,20 @@ fn find(args: &AuditFindArgs, json_mode: bool) -> Outcome {
     if value.trim().is_empty() {
         return Err((EXIT_USAGE, format!("--{} must not be blank", flag_of(kind))));
     }
-    let records = cred_ledger::find(&args.ledger, args.key.as_deref(), &Subject::new(kind, value))
-        .map_err(unreadable)?;
+    let records = cred_ledger::find(
+        &args.ledger,
+        args.key.as_deref(),
+        &Subject::new(kind, value),
+    )
+    .map_err(unreadable)?;
     let format = format_of(args.format, json_mode);
     print_records(&records, format);
     if format == AuditFormat::Table {
-        err(&format!("{} calls about this {}\n", records.len(), flag_of(kind).replace('-', " ")));
+        err(&format!(
+            "{} calls about this {}\n",
+            records.len(),
+            flag_of(kind).replace('-', " ")
+        ));
     }
     Ok(EXIT_OK)
 }
@@ -160,8 +197,17 @@ fn print_records(records: &[Record], format: AuditFormat) {
         )),
         AuditFormat::Csv | AuditFormat::Table => {
             let header = [
-                "seq", "time", "caller", "purpose", "provider", "operation", "outcome", "error_kind",
-                "charged", "request_id", "latency_ms",
+                "seq",
+                "time",
+                "caller",
+                "purpose",
+                "provider",
+                "operation",
+                "outcome",
+                "error_kind",
+                "charged",
+                "request_id",
+                "latency_ms",
             ];
             let rows: Vec<Vec<String>> = records
                 .iter()
@@ -188,14 +234,22 @@ fn print_records(records: &[Record], format: AuditFormat) {
 
 fn report(args: &AuditReportArgs, json_mode: bool) -> Outcome {
     let since = match &args.since {
-        Some(day) => day_start_ms(day).ok_or_else(|| (EXIT_USAGE, format!("--since `{day}` is not a date (YYYY-MM-DD)")))?,
+        Some(day) => day_start_ms(day).ok_or_else(|| {
+            (
+                EXIT_USAGE,
+                format!("--since `{day}` is not a date (YYYY-MM-DD)"),
+            )
+        })?,
         None => i64::MIN,
     };
     let until = match &args.until {
         // Inclusive: up to the start of the next day.
-        Some(day) => day_start_ms(day)
-            .map(|ms| ms + 86_400_000)
-            .ok_or_else(|| (EXIT_USAGE, format!("--until `{day}` is not a date (YYYY-MM-DD)")))?,
+        Some(day) => day_start_ms(day).map(|ms| ms + 86_400_000).ok_or_else(|| {
+            (
+                EXIT_USAGE,
+                format!("--until `{day}` is not a date (YYYY-MM-DD)"),
+            )
+        })?,
         None => i64::MAX,
     };
     if since >= until {
@@ -206,7 +260,8 @@ fn report(args: &AuditReportArgs, json_mode: bool) -> Outcome {
         AuditGroup::Operation => GroupBy::Operation,
         AuditGroup::Purpose => GroupBy::Purpose,
     };
-    let rows = cred_ledger::report(&args.ledger, args.key.as_deref(), since, until, by).map_err(unreadable)?;
+    let rows = cred_ledger::report(&args.ledger, args.key.as_deref(), since, until, by)
+        .map_err(unreadable)?;
     let label = match args.by {
         AuditGroup::Caller => "caller",
         AuditGroup::Operation => "operation",
@@ -224,7 +279,15 @@ fn report(args: &AuditReportArgs, json_mode: bool) -> Outcome {
             })
         )),
         format => {
-            let header = [label, "calls", "charged", "charge_unknown", "found", "not_found", "errors"];
+            let header = [
+                label,
+                "calls",
+                "charged",
+                "charge_unknown",
+                "found",
+                "not_found",
+                "errors",
+            ];
             let mut lines: Vec<Vec<String>> = rows.iter().map(report_line).collect();
             if format == AuditFormat::Table {
                 let mut sum = report_line(&total(&rows));
@@ -317,7 +380,11 @@ fn day_start_ms(day: &str) -> Option<i64> {
         return None;
     }
     let date = cred_core::date::Date::parse(day.trim())?;
-    let days = days_from_civil(i64::from(date.year()), i64::from(date.month()), i64::from(date.day()));
+    let days = days_from_civil(
+        i64::from(date.year()),
+        i64::from(date.month()),
+        i64::from(date.day()),
+    );
     Some(days * 86_400_000 - 8 * 3_600_000)
 }
 
@@ -364,8 +431,14 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         // 2026-12-06 00:00 +08:00 is 2026-12-05 16:00 UTC.
-        assert_eq!(day_start_ms("2026-12-06"), Some(1_796_515_200_000 - 8 * 3_600_000));
-        assert_eq!(time_text(1_796_515_200_000 - 8 * 3_600_000), "2026-12-06 00:00:00");
+        assert_eq!(
+            day_start_ms("2026-12-06"),
+            Some(1_796_515_200_000 - 8 * 3_600_000)
+        );
+        assert_eq!(
+            time_text(1_796_515_200_000 - 8 * 3_600_000),
+            "2026-12-06 00:00:00"
+        );
         assert_eq!(time_text(0), "1970-01-01 08:00:00");
         assert_eq!(day_start_ms("2026-02-30"), None);
         assert_eq!(day_start_ms("20261206"), None);

@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 use cred_core::Charged;
 use cred_ledger::{Entry, Ledger, LedgerOptions, Outcome, SubjectKind};
 
-const PEOPLE: [(&str, &str); 2] = [("王小明", "321083197812162119"), ("李四", "11010519491231002X")];
+const PEOPLE: [(&str, &str); 2] = [
+    ("王小明", "321083197812162119"),
+    ("李四", "11010519491231002X"),
+];
 
 fn cred(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cred"))
@@ -29,7 +32,10 @@ fn no_personal_value(out: &Output) {
     let (stdout, stderr) = text(out);
     for (name, id) in PEOPLE {
         for needle in [name, id, &id.to_ascii_lowercase()] {
-            assert!(!stdout.contains(needle) && !stderr.contains(needle), "{stdout}{stderr}");
+            assert!(
+                !stdout.contains(needle) && !stderr.contains(needle),
+                "{stdout}{stderr}"
+            );
         }
     }
 }
@@ -74,7 +80,11 @@ fn verify_head_and_a_kept_head() {
     let p = path.to_str().unwrap();
     let out = cred(&["audit", "verify", p]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    assert!(text(&out).0.starts_with("verified: 6 records"), "{:?}", text(&out));
+    assert!(
+        text(&out).0.starts_with("verified: 6 records"),
+        "{:?}",
+        text(&out)
+    );
     let out = cred(&["audit", "head", p]);
     assert_eq!(out.status.code(), Some(0));
     let kept = dir.join("kept.head");
@@ -84,8 +94,11 @@ fn verify_head_and_a_kept_head() {
     assert!(text(&out).0.contains("record 6 matches the kept head"));
     // One field edited: exit 1, the record named.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE records SET caller = 'cli:mallory' WHERE seq = 4", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE records SET caller = 'cli:mallory' WHERE seq = 4",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let out = cred(&["--json", "audit", "verify", p]);
     assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
@@ -95,7 +108,11 @@ fn verify_head_and_a_kept_head() {
     // A ledger that is not there: exit 3, said plainly.
     let out = cred(&["audit", "verify", dir.join("nope.ledger").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out).1.contains("there is no ledger"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("there is no ledger"),
+        "{:?}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -122,10 +139,17 @@ fn find_answers_a_request_to_know() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("seq,time,caller,purpose"), "{stdout}");
     assert_eq!(lines.len(), 4, "{stdout}");
-    assert!(lines[2].starts_with("4,") && lines[2].contains(",error,timeout,unknown,"), "{stdout}");
+    assert!(
+        lines[2].starts_with("4,") && lines[2].contains(",error,timeout,unknown,"),
+        "{stdout}"
+    );
     // A table names how many calls it found, on stderr.
     let out = cred(&["audit", "find", p, "--idcard", " 11010519491231002x "]);
-    assert!(text(&out).1.contains("3 calls about this idcard"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("3 calls about this idcard"),
+        "{:?}",
+        text(&out)
+    );
     no_personal_value(&out);
     // No subject: a usage error.
     let out = cred(&["audit", "find", p]);
@@ -146,7 +170,18 @@ fn report_counts_charged_calls() {
          cli:alice,2,2,0,2,0,0\n\
          hr-portal,1,0,0,0,1,0\n"
     );
-    let out = cred(&["--json", "audit", "report", p, "--by", "purpose", "--since", "2020-01-01", "--until", "2099-12-31"]);
+    let out = cred(&[
+        "--json",
+        "audit",
+        "report",
+        p,
+        "--by",
+        "purpose",
+        "--since",
+        "2020-01-01",
+        "--until",
+        "2099-12-31",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["groups"][0]["group"], "入职背景核查");
     assert_eq!(v["total"]["calls"], 6);

@@ -165,6 +165,30 @@ pub trait ApiRequest: Send + Sync {
 
     /// Registers the personal values of this request so errors and logs mask them.
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>);
+
+    /// Whom this request is about, for an audit record: each identifying value with
+    /// what it identifies. Generated from the spec (a param's `subject`, or its `pii`
+    /// class); the default names nobody. The values are personal: an audit ledger
+    /// stores keyed HMACs of them, never the values.
+    fn subjects(&self) -> Vec<(AuditSubject, &str)> {
+        Vec::new()
+    }
+}
+
+/// What a request's identifying value identifies ([`ApiRequest::subjects`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditSubject {
+    /// A person's name.
+    Name,
+    /// A resident ID number.
+    IdNumber,
+    /// A certificate number.
+    CertificateNo,
+    /// An electronic licence's identifier or number.
+    LicenceId,
+    /// A company, by name or by unified social credit code.
+    Company,
 }
 
 /// A typed request parameter (an enum of documented codes) and its value on the wire.

@@ -58,7 +58,7 @@ pub use answer::{Answer, ResponseMeta};
 pub use auth::{Authorizer, NoAuth, OutgoingRequest};
 pub use call::{ClientCore, Decoder};
 pub use endpoint::{
-    ApiRequest, Billing, CodeInfo, CodeOutcome, Encoding, Endpoint, Method, WireValue,
+    ApiRequest, AuditSubject, Billing, CodeInfo, CodeOutcome, Encoding, Endpoint, Method, WireValue,
 };
 pub use error::{CallSite, Charged, Error, ErrorKind, ProviderError, TransportFailure};
 pub use mask::{Pii, Redactor};

@@ -199,7 +199,10 @@ impl Entry {
 
     /// Why the call was made (the purpose of processing, PIPL Art. 17).
     pub fn purpose(mut self, purpose: Option<&str>) -> Self {
-        self.purpose = purpose.map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
+        self.purpose = purpose
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned);
         self
     }
 
@@ -230,6 +233,33 @@ impl Entry {
     /// When the call ended (the time [`Entry::new`] was called, by default).
     pub fn at(mut self, at: SystemTime) -> Self {
         self.at = at;
+        self
+    }
+
+    /// Adds whom `request` is about ([`cred_core::ApiRequest::subjects`], generated from
+    /// the provider's spec): names, resident ID numbers, certificate and licence numbers,
+    /// companies. A holder code that is a unified social credit code, and a company
+    /// given by its credit code, are recorded as [`SubjectKind::CreditCode`].
+    pub fn about<R: cred_core::ApiRequest>(mut self, request: &R) -> Self {
+        use cred_core::AuditSubject as A;
+        use cred_core::validate;
+        for (subject, value) in request.subjects() {
+            let kind = match subject {
+                A::Name => SubjectKind::Name,
+                A::IdNumber
+                    if validate::resident_id(value).is_err()
+                        && validate::looks_like_uscc(value) =>
+                {
+                    SubjectKind::CreditCode
+                }
+                A::IdNumber => SubjectKind::IdNumber,
+                A::CertificateNo => SubjectKind::CertificateNo,
+                A::LicenceId => SubjectKind::LicenceId,
+                A::Company if validate::looks_like_uscc(value) => SubjectKind::CreditCode,
+                _ => SubjectKind::CompanyName,
+            };
+            self = self.subject(kind, value);
+        }
         self
     }
 

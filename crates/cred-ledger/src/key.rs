@@ -56,7 +56,8 @@ pub(crate) struct Keys {
 impl Keys {
     fn from_root(ledger_id: String, root: [u8; 32]) -> Self {
         let root = HmacKey::from_bytes(root);
-        let derive = |label: &str| HmacKey::from_bytes(root.tag(&[b"credkit-ledger", label.as_bytes()]));
+        let derive =
+            |label: &str| HmacKey::from_bytes(root.tag(&[b"credkit-ledger", label.as_bytes()]));
         let check = cred_core::digest::hex_lower(&root.tag(&[b"credkit-ledger", b"check"]));
         Self {
             chain: derive("chain"),
@@ -159,11 +160,17 @@ mod tests {
         assert_eq!(made.check, read_back.check);
         assert_eq!(made.chain.tag(&[b"x"]), read_back.chain.tag(&[b"x"]));
         assert_ne!(made.chain.tag(&[b"x"]), made.subject.tag(&[b"x"]));
-        assert!(create(&path).is_err(), "an existing key is never overwritten");
+        assert!(
+            create(&path).is_err(),
+            "an existing key is never overwritten"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
             let err = read(&path).err().unwrap().to_string();
             assert!(err.contains("chmod 600"), "{err}");

@@ -107,17 +107,21 @@ impl Pending {
     /// Waits for the commit; returns the record's seq. Blocking: not for an async
     /// context (use [`Pending::committed`] there).
     pub fn wait(self) -> Result<i64, Error> {
-        self.receiver?
-            .blocking_recv()
-            .unwrap_or_else(|_| Err(Error::Stopped("it ended before committing the record".into())))
+        self.receiver?.blocking_recv().unwrap_or_else(|_| {
+            Err(Error::Stopped(
+                "it ended before committing the record".into(),
+            ))
+        })
     }
 
     /// Waits for the commit without blocking the thread; returns the record's seq.
     /// Cancel-safe: dropping it leaves the record queued, and it is still committed.
     pub async fn committed(self) -> Result<i64, Error> {
-        self.receiver?
-            .await
-            .unwrap_or_else(|_| Err(Error::Stopped("it ended before committing the record".into())))
+        self.receiver?.await.unwrap_or_else(|_| {
+            Err(Error::Stopped(
+                "it ended before committing the record".into(),
+            ))
+        })
     }
 }
 
@@ -155,8 +159,13 @@ impl Ledger {
                     }
                     let written = store::append(&mut conn, &thread_paths, &keys, &entries)
                         .and_then(|(seqs, last, mac)| {
-                            head::advance(&thread_paths.head, &keys, &Head::new(&keys, last, &mac), fsync)
-                                .map(|()| seqs)
+                            head::advance(
+                                &thread_paths.head,
+                                &keys,
+                                &Head::new(&keys, last, &mac),
+                                fsync,
+                            )
+                            .map(|()| seqs)
                         });
                     match written {
                         Ok(seqs) => {

@@ -18,7 +18,10 @@ pub fn find(path: &Path, key: Option<&Path>, subject: &Subject) -> Result<Vec<Re
     let paths = Paths::new(path, key);
     let (conn, keys) = store::open_for_reading(&paths)?;
     let kind = subject.kind().as_str();
-    let needle = format!("{kind}:{}", record::subject_tag(&keys, kind, subject.value()));
+    let needle = format!(
+        "{kind}:{}",
+        record::subject_tag(&keys, kind, subject.value())
+    );
     let failed = |e| Error::db("cannot read the ledger", &paths.db, e);
     let mut statement = conn
         .prepare(&format!(

@@ -58,7 +58,12 @@ pub(crate) fn subject_tag(keys: &Keys, kind: &str, value: &str) -> String {
 
 impl Record {
     /// `entry` as the record after the one whose MAC is `prev`.
-    pub(crate) fn seal(entry: &Entry, keys: &Keys, seq: i64, prev: &[u8; 32]) -> (Record, [u8; 32]) {
+    pub(crate) fn seal(
+        entry: &Entry,
+        keys: &Keys,
+        seq: i64,
+        prev: &[u8; 32],
+    ) -> (Record, [u8; 32]) {
         let at_ms = entry
             .at
             .duration_since(std::time::UNIX_EPOCH)

@@ -93,7 +93,8 @@ pub(crate) fn open_for_writing(paths: &Paths, fsync: bool) -> Result<(Connection
             )));
         }
     };
-    let conn = Connection::open(&paths.db).map_err(|e| Error::db("cannot open the ledger", &paths.db, e))?;
+    let conn = Connection::open(&paths.db)
+        .map_err(|e| Error::db("cannot open the ledger", &paths.db, e))?;
     let pragmas = format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA busy_timeout = 10000;",
         if fsync { "FULL" } else { "NORMAL" }
@@ -166,9 +167,11 @@ type Meta = (Option<String>, Option<String>);
 
 fn read_meta(conn: &Connection, db: &Path) -> Result<Meta, Error> {
     let get = |name: &str| -> Result<Option<String>, Error> {
-        conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0))
-            .optional()
-            .map_err(|e| Error::db("cannot read the ledger", db, e))
+        conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(|e| Error::db("cannot read the ledger", db, e))
     };
     Ok((get("ledger")?, get("key-check")?))
 }
@@ -228,9 +231,11 @@ pub(crate) fn append(
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(failed)?;
     let last: Option<(i64, String)> = tx
-        .query_row("SELECT seq, mac FROM records ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, mac FROM records ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .map_err(failed)?;
     let (mut seq, mut prev) = match last {

@@ -166,8 +166,10 @@ pub fn verify(path: &Path, key: Option<&Path>) -> Result<Verification, Error> {
 
 fn head_mac(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    conn.query_row("SELECT mac FROM records WHERE seq = ?1", [seq], |r| r.get(0))
-        .optional()
+    conn.query_row("SELECT mac FROM records WHERE seq = ?1", [seq], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 /// The ledger's current head, to keep elsewhere (`cred audit head`): with a copy kept
@@ -188,7 +190,11 @@ pub fn current_head(path: &Path, key: Option<&Path>) -> Result<Option<head::Head
 
 /// Whether the record a head kept elsewhere names is still in the ledger, unchanged.
 /// Run after [`verify`]: together they show the history up to `kept` was not rewritten.
-pub fn verify_against(path: &Path, key: Option<&Path>, kept: &head::Head) -> Result<Option<Problem>, Error> {
+pub fn verify_against(
+    path: &Path,
+    key: Option<&Path>,
+    kept: &head::Head,
+) -> Result<Option<Problem>, Error> {
     let paths = Paths::new(path, key);
     let (conn, keys) = store::open_for_reading(&paths)?;
     if !kept.is_authentic(&keys) {
@@ -197,16 +203,23 @@ pub fn verify_against(path: &Path, key: Option<&Path>, kept: &head::Head) -> Res
             what: "the kept head does not verify under this ledger's key (another ledger, or an edited copy)".to_owned(),
         }));
     }
-    let mac = head_mac(&conn, kept.seq).map_err(|e| Error::db("cannot read the ledger", &paths.db, e))?;
+    let mac =
+        head_mac(&conn, kept.seq).map_err(|e| Error::db("cannot read the ledger", &paths.db, e))?;
     Ok(match mac {
         Some(mac) if mac == kept.mac => None,
         Some(_) => Some(Problem {
             seq: kept.seq,
-            what: format!("record {} differs from the kept head: the history up to it was rewritten", kept.seq),
+            what: format!(
+                "record {} differs from the kept head: the history up to it was rewritten",
+                kept.seq
+            ),
         }),
         None => Some(Problem {
             seq: kept.seq,
-            what: format!("record {} named by the kept head is gone: the ledger was cut or replaced", kept.seq),
+            what: format!(
+                "record {} named by the kept head is gone: the ledger was cut or replaced",
+                kept.seq
+            ),
         }),
     })
 }

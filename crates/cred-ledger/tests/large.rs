@@ -16,10 +16,16 @@ fn a_million_records_verify() {
     let mut last = None;
     for i in 0..N {
         let pending = ledger.record(
-            Entry::new("batch:ops", "jumdata", "credential", Outcome::Found, Charged::Yes)
-                .purpose(Some("annual re-check"))
-                .subject(SubjectKind::IdNumber, "321083197812162119")
-                .subject(SubjectKind::Name, "王小明"),
+            Entry::new(
+                "batch:ops",
+                "jumdata",
+                "credential",
+                Outcome::Found,
+                Charged::Yes,
+            )
+            .purpose(Some("annual re-check"))
+            .subject(SubjectKind::IdNumber, "321083197812162119")
+            .subject(SubjectKind::Name, "王小明"),
         );
         // Wait every 50,000 records, so the queue stays bounded.
         if i % 50_000 == 49_999 {
@@ -34,11 +40,17 @@ fn a_million_records_verify() {
     let v = verify(&path, None).unwrap();
     let took = started.elapsed();
     assert!(v.is_ok(), "{v:?}");
-    assert_eq!((v.verified, v.last_seq, v.head_seq), (N as i64, N as i64, Some(N as i64)));
+    assert_eq!(
+        (v.verified, v.last_seq, v.head_seq),
+        (N as i64, N as i64, Some(N as i64))
+    );
     eprintln!("verified {N} records in {took:?}");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE records SET purpose = 'other' WHERE seq = 999990", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE records SET purpose = 'other' WHERE seq = 999990",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let problem = verify(&path, None).unwrap().problem.unwrap();
     assert_eq!(problem.seq, 999_990);

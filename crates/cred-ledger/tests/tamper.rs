@@ -34,8 +34,16 @@ fn ledger_with(dir: &Path, n: usize) -> PathBuf {
                 callers[i % 3],
                 "jumdata",
                 "credential",
-                if i % 4 == 0 { Outcome::NotFound } else { Outcome::Found },
-                if i % 4 == 0 { Charged::No } else { Charged::Yes },
+                if i % 4 == 0 {
+                    Outcome::NotFound
+                } else {
+                    Outcome::Found
+                },
+                if i % 4 == 0 {
+                    Charged::No
+                } else {
+                    Charged::Yes
+                },
             )
             .purpose(Some("onboarding"))
             .request_id(Some(&format!("task-{i}")))
@@ -62,7 +70,10 @@ fn sql(path: &Path, statement: &str) {
 
 fn problem_at(path: &Path) -> (i64, String) {
     let v = verify(path, None).unwrap();
-    let p = v.problem.clone().unwrap_or_else(|| panic!("verified: {v:?}"));
+    let p = v
+        .problem
+        .clone()
+        .unwrap_or_else(|| panic!("verified: {v:?}"));
     (p.seq, p.what)
 }
 
@@ -72,11 +83,20 @@ fn a_clean_ledger_verifies() {
     let path = ledger_with(&d, 20);
     let v = verify(&path, None).unwrap();
     assert!(v.is_ok(), "{v:?}");
-    assert_eq!((v.verified, v.last_seq, v.head_seq, v.after_head), (20, 20, Some(20), 0));
+    assert_eq!(
+        (v.verified, v.last_seq, v.head_seq, v.after_head),
+        (20, 20, Some(20), 0)
+    );
     // Reopened, it goes on from where it was.
     let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
     let seq = ledger
-        .record(Entry::new("cli:alice", "juhe", "con-lic", Outcome::Found, Charged::Yes))
+        .record(Entry::new(
+            "cli:alice",
+            "juhe",
+            "con-lic",
+            Outcome::Found,
+            Charged::Yes,
+        ))
         .wait()
         .unwrap();
     assert_eq!(seq, 21);
@@ -185,19 +205,31 @@ fn a_head_kept_elsewhere_shows_a_rewritten_history() {
     let path = ledger_with(&d, 10);
     let kept = cred_ledger::current_head(&path, None).unwrap().unwrap();
     assert_eq!(kept.seq, 10);
-    assert!(cred_ledger::verify_against(&path, None, &kept).unwrap().is_none());
+    assert!(
+        cred_ledger::verify_against(&path, None, &kept)
+            .unwrap()
+            .is_none()
+    );
     // Whoever holds the key rewrites record 10 and everything it chains to: the
     // ledger still verifies, but not against the head kept elsewhere.
     sql(&path, "DELETE FROM records WHERE seq = 10");
     std::fs::remove_file(cred_ledger::head_path(&path)).unwrap();
     let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
     ledger
-        .record(Entry::new("cli:mallory", "jumdata", "credential", Outcome::Found, Charged::No))
+        .record(Entry::new(
+            "cli:mallory",
+            "jumdata",
+            "credential",
+            Outcome::Found,
+            Charged::No,
+        ))
         .wait()
         .unwrap();
     drop(ledger);
     assert!(verify(&path, None).unwrap().is_ok());
-    let problem = cred_ledger::verify_against(&path, None, &kept).unwrap().unwrap();
+    let problem = cred_ledger::verify_against(&path, None, &kept)
+        .unwrap()
+        .unwrap();
     assert_eq!(problem.seq, 10);
 }
 
@@ -209,9 +241,15 @@ fn nothing_personal_is_stored_in_clear() {
     let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
     ledger
         .record(
-            Entry::new("cli:alice", "zz-license", "cert-info", Outcome::Found, Charged::No)
-                .subject(SubjectKind::IdNumber, PEOPLE[1].1)
-                .subject(SubjectKind::Name, PEOPLE[1].0),
+            Entry::new(
+                "cli:alice",
+                "zz-license",
+                "cert-info",
+                Outcome::Found,
+                Charged::No,
+            )
+            .subject(SubjectKind::IdNumber, PEOPLE[1].1)
+            .subject(SubjectKind::Name, PEOPLE[1].0),
         )
         .wait()
         .unwrap();
@@ -251,23 +289,42 @@ fn find_returns_exactly_the_calls_about_a_subject() {
     let d = dir("find");
     let path = ledger_with(&d, 30);
     for (i, (name, id)) in PEOPLE.iter().enumerate() {
-        let expected: Vec<i64> = (0..30).filter(|j| j % 3 == i).map(|j| j as i64 + 1).collect();
+        let expected: Vec<i64> = (0..30)
+            .filter(|j| j % 3 == i)
+            .map(|j| j as i64 + 1)
+            .collect();
         // The ID number in either case of its check character, with spaces around.
         for query in [id.to_string(), format!(" {} ", id.to_ascii_lowercase())] {
-            let found = cred_ledger::find(&path, None, &Subject::new(SubjectKind::IdNumber, &query)).unwrap();
+            let found =
+                cred_ledger::find(&path, None, &Subject::new(SubjectKind::IdNumber, &query))
+                    .unwrap();
             assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), expected);
         }
         let found = cred_ledger::find(&path, None, &Subject::new(SubjectKind::Name, name)).unwrap();
         assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), expected);
         // Callers from the CLI, a batch and a gateway key are all there.
-        assert!(found.iter().all(|r| r.purpose.as_deref() == Some("onboarding")));
+        assert!(
+            found
+                .iter()
+                .all(|r| r.purpose.as_deref() == Some("onboarding"))
+        );
     }
-    let licence = cred_ledger::find(&path, None, &Subject::new(SubjectKind::LicenceId, LICENCE)).unwrap();
-    assert_eq!(licence.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 6, 11, 16, 21, 26]);
+    let licence =
+        cred_ledger::find(&path, None, &Subject::new(SubjectKind::LicenceId, LICENCE)).unwrap();
+    assert_eq!(
+        licence.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 6, 11, 16, 21, 26]
+    );
     // An ID number as a name finds nothing: kinds are kept apart.
-    let none = cred_ledger::find(&path, None, &Subject::new(SubjectKind::Name, PEOPLE[0].1)).unwrap();
+    let none =
+        cred_ledger::find(&path, None, &Subject::new(SubjectKind::Name, PEOPLE[0].1)).unwrap();
     assert!(none.is_empty());
-    let nobody = cred_ledger::find(&path, None, &Subject::new(SubjectKind::IdNumber, "110105194912310021")).unwrap();
+    let nobody = cred_ledger::find(
+        &path,
+        None,
+        &Subject::new(SubjectKind::IdNumber, "110105194912310021"),
+    )
+    .unwrap();
     assert!(nobody.is_empty());
 }
 
@@ -283,7 +340,11 @@ fn report_counts_charged_calls_by_caller() {
     // i % 4 == 0 (0, 4, 8) is an uncharged "no record"; callers by i % 3.
     assert_eq!(
         summary,
-        vec![("batch:bob", 4, 3, 1), ("cli:alice", 4, 3, 1), ("hr-onboarding", 4, 3, 1)]
+        vec![
+            ("batch:bob", 4, 3, 1),
+            ("cli:alice", 4, 3, 1),
+            ("hr-onboarding", 4, 3, 1)
+        ]
     );
     let none = cred_ledger::report(&path, None, 0, 1, GroupBy::Operation).unwrap();
     assert!(none.is_empty());
@@ -294,15 +355,20 @@ fn a_ledger_is_never_started_afresh_where_one_was() {
     let d = dir("afresh");
     let path = ledger_with(&d, 3);
     std::fs::rename(cred_ledger::key_path(&path), d.join("elsewhere.key")).unwrap();
-    let err = Ledger::open(&path, LedgerOptions::default()).unwrap_err().to_string();
+    let err = Ledger::open(&path, LedgerOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("its key"), "{err}");
     // With the key's path given, it opens.
-    let ledger = Ledger::open(&path, LedgerOptions::default().key(d.join("elsewhere.key"))).unwrap();
+    let ledger =
+        Ledger::open(&path, LedgerOptions::default().key(d.join("elsewhere.key"))).unwrap();
     drop(ledger);
     // A key left without its ledger: a wrong path, never a new ledger.
     std::fs::rename(&path, d.join("moved.ledger")).unwrap();
     std::fs::copy(d.join("elsewhere.key"), cred_ledger::key_path(&path)).unwrap();
-    let err = Ledger::open(&path, LedgerOptions::default()).unwrap_err().to_string();
+    let err = Ledger::open(&path, LedgerOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("never started"), "{err}");
     // A directory that does not exist.
     let err = Ledger::open(d.join("nope/audit.ledger"), LedgerOptions::default())
@@ -314,12 +380,22 @@ fn a_ledger_is_never_started_afresh_where_one_was() {
 #[test]
 fn a_required_purpose_is_checked_before_the_call() {
     let d = dir("purpose");
-    let ledger = Ledger::open(d.join("p.ledger"), LedgerOptions::default().require_purpose(true)).unwrap();
+    let ledger = Ledger::open(
+        d.join("p.ledger"),
+        LedgerOptions::default().require_purpose(true),
+    )
+    .unwrap();
     assert!(ledger.check_purpose(None).is_err());
     assert!(ledger.check_purpose(Some("  ")).is_err());
     assert!(ledger.check_purpose(Some("hiring")).is_ok());
     let err = ledger
-        .record(Entry::new("cli:a", "jumdata", "credential", Outcome::Found, Charged::Yes))
+        .record(Entry::new(
+            "cli:a",
+            "jumdata",
+            "credential",
+            Outcome::Found,
+            Charged::Yes,
+        ))
         .wait()
         .unwrap_err();
     assert!(err.to_string().contains("purpose is required"), "{err}");
@@ -339,8 +415,14 @@ fn concurrent_writers_share_commits_and_keep_one_chain() {
                         .map(|i| {
                             ledger
                                 .record(
-                                    Entry::new(&format!("worker-{t}"), "jumdata", "credential", Outcome::Found, Charged::Yes)
-                                        .subject(SubjectKind::IdNumber, PEOPLE[i % 3].1),
+                                    Entry::new(
+                                        &format!("worker-{t}"),
+                                        "jumdata",
+                                        "credential",
+                                        Outcome::Found,
+                                        Charged::Yes,
+                                    )
+                                    .subject(SubjectKind::IdNumber, PEOPLE[i % 3].1),
                                 )
                                 .wait()
                                 .unwrap()
@@ -349,7 +431,10 @@ fn concurrent_writers_share_commits_and_keep_one_chain() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=2000).collect::<Vec<_>>());

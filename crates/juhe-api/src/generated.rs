@@ -402,6 +402,11 @@ impl ApiRequest for ConLicByName {
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
         let _ = redactor;
     }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((::cred_core::AuditSubject::Company, self.name.as_str()));
+        out
+    }
 }
 
 impl crate::Client {
@@ -538,6 +543,11 @@ impl ApiRequest for AdministrativeLicenseListByName {
     }
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
         let _ = redactor;
+    }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((::cred_core::AuditSubject::Company, self.name.as_str()));
+        out
     }
 }
 

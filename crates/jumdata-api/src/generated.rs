@@ -459,6 +459,15 @@ impl ApiRequest for CredentialQuery {
         }
         let _ = redactor;
     }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((::cred_core::AuditSubject::Name, self.name.as_str()));
+        out.push((::cred_core::AuditSubject::IdNumber, self.idcard.as_str()));
+        if let Some(v) = &self.certificate_no {
+            out.push((::cred_core::AuditSubject::CertificateNo, v.as_str()));
+        }
+        out
+    }
 }
 
 impl crate::Client {
@@ -597,6 +606,12 @@ impl ApiRequest for IdcardCheck {
         redactor.pii(::cred_core::Pii::Name, self.name.as_str());
         redactor.pii(::cred_core::Pii::IdNumber, self.idcard.as_str());
         let _ = redactor;
+    }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((::cred_core::AuditSubject::Name, self.name.as_str()));
+        out.push((::cred_core::AuditSubject::IdNumber, self.idcard.as_str()));
+        out
     }
 }
 

@@ -825,6 +825,13 @@ impl ApiRequest for JobworthAuthentication {
         }
         let _ = redactor;
     }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.cert_no {
+            out.push((::cred_core::AuditSubject::IdNumber, v.as_str()));
+        }
+        out
+    }
 }
 
 impl crate::Client {

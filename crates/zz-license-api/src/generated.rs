@@ -625,6 +625,11 @@ impl ApiRequest for ShareDownloadUrl {
         redactor.pii(::cred_core::Pii::LicenceIdentifier, self.certificate_id.as_str());
         let _ = redactor;
     }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((::cred_core::AuditSubject::LicenceId, self.certificate_id.as_str()));
+        out
+    }
 }
 
 impl crate::Client {
@@ -767,6 +772,11 @@ impl ApiRequest for ShareQueryCertInfo {
     fn register_pii<'a>(&'a self, redactor: &mut Redactor<'a>) {
         redactor.pii(::cred_core::Pii::LicenceIdentifier, self.certificate_id.as_str());
         let _ = redactor;
+    }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((::cred_core::AuditSubject::LicenceId, self.certificate_id.as_str()));
+        out
     }
 }
 
@@ -988,6 +998,14 @@ impl ApiRequest for ShareVerifyCertInfo {
         redactor.pii(::cred_core::Pii::Other, self.certificate_data.as_str());
         redactor.pii(::cred_core::Pii::IdNumber, self.certificate_holder_code.as_str());
         let _ = redactor;
+    }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((
+            ::cred_core::AuditSubject::IdNumber,
+            self.certificate_holder_code.as_str(),
+        ));
+        out
     }
 }
 
@@ -1598,6 +1616,16 @@ impl ApiRequest for ShareQueryCertInfoByQrcode {
         }
         let _ = redactor;
     }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.client_oper_name {
+            out.push((::cred_core::AuditSubject::Name, v.as_str()));
+        }
+        if let Some(v) = &self.oper_user_name {
+            out.push((::cred_core::AuditSubject::Name, v.as_str()));
+        }
+        out
+    }
 }
 
 impl crate::Client {
@@ -2189,6 +2217,23 @@ impl ApiRequest for ShareQueryCertInfoByHolderCode {
             redactor.pii(::cred_core::Pii::Name, v.as_str());
         }
         let _ = redactor;
+    }
+    fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+        let mut out = Vec::new();
+        out.push((
+            ::cred_core::AuditSubject::IdNumber,
+            self.certificate_holder_code.as_str(),
+        ));
+        if let Some(v) = &self.certificate_number {
+            out.push((::cred_core::AuditSubject::CertificateNo, v.as_str()));
+        }
+        if let Some(v) = &self.client_oper_name {
+            out.push((::cred_core::AuditSubject::Name, v.as_str()));
+        }
+        if let Some(v) = &self.oper_user_name {
+            out.push((::cred_core::AuditSubject::Name, v.as_str()));
+        }
+        out
     }
 }
 
