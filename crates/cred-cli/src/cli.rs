@@ -64,6 +64,25 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL, value_name = "N")]
     pub rate_limit: Option<u32>,
 
+    /// Record every provider call in this audit ledger (created with its key,
+    /// LEDGER.key, when neither exists): who called, why, what it cost, and about whom
+    /// as keyed HMACs only. Also CRED_AUDIT_LEDGER. See `cred audit --help`.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "LEDGER", env = "CRED_AUDIT_LEDGER")]
+    pub audit_ledger: Option<PathBuf>,
+
+    /// The audit ledger's key file (default: LEDGER.key).
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "PATH", env = "CRED_AUDIT_KEY")]
+    pub audit_key: Option<PathBuf>,
+
+    /// Why these calls are made (the purpose of processing, recorded in the audit
+    /// ledger). Also CRED_PURPOSE.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "TEXT", env = "CRED_PURPOSE")]
+    pub purpose: Option<String>,
+
+    /// Refuse to call without --purpose when recording in an audit ledger.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub require_purpose: bool,
+
     /// Overall timeout of one attempt, in seconds (default 30).
     #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,

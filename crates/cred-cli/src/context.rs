@@ -36,6 +36,13 @@ pub struct Context {
     pub redis_fallback: Option<f64>,
     /// `--rate-limit`.
     pub rate_limit: Option<u32>,
+    /// `--audit-ledger`, opened (with its key) before any call.
+    pub ledger: Option<cred_ledger::Ledger>,
+    /// `--purpose`.
+    pub purpose: Option<String>,
+    /// Who calls, as the ledger records it (`cli:<user>`; a batch run makes it
+    /// `batch:<user>`).
+    pub caller: String,
 }
 
 impl Context {
@@ -60,7 +67,45 @@ impl Context {
             redis_namespace: cli.redis_namespace.clone(),
             redis_fallback: cli.redis_fallback,
             rate_limit: cli.rate_limit,
+            ledger: open_ledger(cli)?,
+            purpose: cli.purpose.clone().filter(|p| !p.trim().is_empty()),
+            caller: format!("cli:{}", os_user()),
         })
+    }
+
+    /// Runs `call` (the SDK call for `request`) and, with `--audit-ledger`, records it:
+    /// its outcome, whether it was charged, the purpose, and whom `request` is about
+    /// (keyed HMACs). The record is committed before the answer is shown; a record that
+    /// cannot be written is said on stderr (the call itself was made).
+    /// `purpose` stands in for `--purpose` when that is not given (the licence
+    /// platform's 用证事由).
+    pub async fn audited<R, T, F>(
+        &self,
+        provider: &str,
+        operation: &str,
+        request: &R,
+        purpose: Option<&str>,
+        call: F,
+    ) -> Result<cred_core::Answer<T>, Error>
+    where
+        R: cred_core::ApiRequest,
+        F: std::future::Future<Output = Result<cred_core::Answer<T>, Error>>,
+    {
+        let Some(ledger) = &self.ledger else {
+            return call.await;
+        };
+        let started = std::time::Instant::now();
+        let result = call.await;
+        let entry = cred_ledger::Entry::of_result(&self.caller, provider, operation, &result)
+            .purpose(self.purpose.as_deref().or(purpose))
+            .latency(started.elapsed())
+            .about(request);
+        if let Err(e) = ledger.record(entry).committed().await {
+            crate::output::err(&format!(
+                "warning: the call was made, but its audit record could not be written: {e}\n"
+            ));
+        }
+        result
     }
 
     /// Applies the settings to a provider's builder: its `<PROVIDER>_CA_FILE` and
@@ -147,4 +192,39 @@ impl Context {
         }
         Ok(Some(Arc::new(builder.build()?)))
     }
+}
+
+/// Opens `--audit-ledger` (before anything is sent: a broken ledger or key stops the
+/// command), checking `--purpose` when `--require-purpose` asks for one.
+fn open_ledger(cli: &Cli) -> Result<Option<cred_ledger::Ledger>, Error> {
+    let Some(path) = &cli.audit_ledger else {
+        if cli.require_purpose {
+            return Err(Error::config(
+                "--require-purpose needs --audit-ledger (the ledger the purpose is recorded in)",
+            ));
+        }
+        return Ok(None);
+    };
+    let mut options = cred_ledger::LedgerOptions::default().require_purpose(cli.require_purpose);
+    if let Some(key) = &cli.audit_key {
+        options = options.key(key);
+    }
+    let ledger = cred_ledger::Ledger::open(path, options)
+        .map_err(|e| Error::config(format!("audit ledger: {e}")))?;
+    let cause = match &cli.command {
+        crate::cli::Command::ZzLicense(c) => crate::zz_license::cause_of(c),
+        _ => None,
+    };
+    ledger
+        .check_purpose(cli.purpose.as_deref().or(cause))
+        .map_err(|e| Error::invalid("purpose", e.to_string()))?;
+    Ok(Some(ledger))
+}
+
+/// The operating-system user running `cred` (from `USER`, `LOGNAME` or `USERNAME`).
+pub fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }

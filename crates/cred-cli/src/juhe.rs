@@ -51,7 +51,15 @@ pub(crate) fn client(ctx: &Context) -> Result<Client, Error> {
 async fn qualification(ctx: &Context, name: &str) -> Result<Output, Error> {
     let request = ConLicByName::new(name);
     cred_core::ApiRequest::validate(&request)?;
-    let answer = client(ctx)?.con_lic_by_name(&request).await?;
+    let answer = ctx
+        .audited(
+            "juhe",
+            "qualification",
+            &request,
+            None,
+            client(ctx)?.con_lic_by_name(&request),
+        )
+        .await?;
     Ok(answer_output(answer))
 }
 
@@ -61,8 +69,14 @@ async fn administrative(ctx: &Context, name: &str, skip: Option<i64>) -> Result<
         request = request.skip(n);
     }
     cred_core::ApiRequest::validate(&request)?;
-    let answer = client(ctx)?
-        .administrative_license_list_by_name(&request)
+    let answer = ctx
+        .audited(
+            "juhe",
+            "administrative-license",
+            &request,
+            None,
+            client(ctx)?.administrative_license_list_by_name(&request),
+        )
         .await?;
     Ok(administrative_output(answer))
 }

@@ -54,14 +54,30 @@ async fn credential(ctx: &Context, args: &CredentialArgs) -> Result<Output, Erro
     }
     // Validate before building the client: a typo is reported even without credentials.
     cred_core::ApiRequest::validate(&request)?;
-    let answer = client(ctx)?.credential_query(&request).await?;
+    let answer = ctx
+        .audited(
+            PROVIDER,
+            "credential",
+            &request,
+            None,
+            client(ctx)?.credential_query(&request),
+        )
+        .await?;
     Ok(answer_output(answer))
 }
 
 async fn idcard_check(ctx: &Context, name: &str, idcard: &str) -> Result<Output, Error> {
     let request = IdcardCheck::new(name, idcard);
     cred_core::ApiRequest::validate(&request)?;
-    let answer = client(ctx)?.idcard_check(&request).await?;
+    let answer = ctx
+        .audited(
+            PROVIDER,
+            "idcard",
+            &request,
+            None,
+            client(ctx)?.idcard_check(&request),
+        )
+        .await?;
     Ok(idcard_output(answer))
 }
 

@@ -119,7 +119,15 @@ async fn jobworth(
 ) -> Result<Output, Error> {
     cred_core::ApiRequest::validate(query)?;
     let client = client_with(ctx, !skip_reading_checks)?;
-    let answer = client.jobworth_authentication(query).await?;
+    let answer = ctx
+        .audited(
+            "zhima",
+            "jobworth",
+            query,
+            None,
+            client.jobworth_authentication(query),
+        )
+        .await?;
     Ok(answer_output(answer))
 }
 

@@ -79,8 +79,14 @@ async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, E
             if let Some(no) = certificate_number {
                 request = request.certificate_number(no);
             }
-            let answer = client(ctx, audit)?
-                .share_query_cert_info_by_holder_code(&request)
+            let answer = ctx
+                .audited(
+                    PROVIDER,
+                    "by-holder",
+                    &request,
+                    audit.cause.as_deref(),
+                    client(ctx, audit)?.share_query_cert_info_by_holder_code(&request),
+                )
                 .await?;
             Ok(licences_output("证照持有主体代码获取证照信息", answer))
         }
@@ -90,13 +96,27 @@ async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, E
             audit,
         } => {
             let request = ShareQueryCertInfo::new(certificate_id).interface_type(level(*city));
-            let answer = client(ctx, audit)?.share_query_cert_info(&request).await?;
+            let answer = ctx
+                .audited(
+                    PROVIDER,
+                    "info",
+                    &request,
+                    audit.cause.as_deref(),
+                    client(ctx, audit)?.share_query_cert_info(&request),
+                )
+                .await?;
             Ok(licences_output("证照标识获取证照信息", answer))
         }
         ZzLicenseCommand::ByQrcode { qr, city, audit } => {
             let request = ShareQueryCertInfoByQrcode::new(qr).interface_type(level(*city));
-            let answer = client(ctx, audit)?
-                .share_query_cert_info_by_qrcode(&request)
+            let answer = ctx
+                .audited(
+                    PROVIDER,
+                    "by-qrcode",
+                    &request,
+                    audit.cause.as_deref(),
+                    client(ctx, audit)?.share_query_cert_info_by_qrcode(&request),
+                )
                 .await?;
             Ok(qr_output(answer))
         }
@@ -110,7 +130,15 @@ async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, E
         } => {
             let request = ShareVerifyCertInfo::new(cert_type, data, use_for, holder_code)
                 .interface_type(level(*city));
-            let answer = client(ctx, audit)?.share_verify_cert_info(&request).await?;
+            let answer = ctx
+                .audited(
+                    PROVIDER,
+                    "verify",
+                    &request,
+                    audit.cause.as_deref(),
+                    client(ctx, audit)?.share_verify_cert_info(&request),
+                )
+                .await?;
             Ok(data_check_output(answer))
         }
         ZzLicenseCommand::VerifyFile {
@@ -122,7 +150,15 @@ async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, E
         } => {
             let request = ShareVerifyCertFile::from_path(cert_type, file, use_cause)?
                 .interface_type(level(*city));
-            let answer = client(ctx, audit)?.share_verify_cert_file(&request).await?;
+            let answer = ctx
+                .audited(
+                    PROVIDER,
+                    "verify-file",
+                    &request,
+                    audit.cause.as_deref(),
+                    client(ctx, audit)?.share_verify_cert_file(&request),
+                )
+                .await?;
             Ok(file_check_output(answer))
         }
         ZzLicenseCommand::DownloadUrl {
@@ -134,7 +170,15 @@ async fn dispatch(ctx: &Context, command: &ZzLicenseCommand) -> Result<Output, E
             if let Some(e) = expiry {
                 request = request.expiry_time(e);
             }
-            let answer = client(ctx, audit)?.share_download_url(&request).await?;
+            let answer = ctx
+                .audited(
+                    PROVIDER,
+                    "download-url",
+                    &request,
+                    audit.cause.as_deref(),
+                    client(ctx, audit)?.share_download_url(&request),
+                )
+                .await?;
             Ok(links_output(answer))
         }
         ZzLicenseCommand::Download {
@@ -465,7 +509,15 @@ async fn download(
     });
     let mut file = std::fs::File::create(&part)
         .map_err(|e| Error::invalid("output", format!("cannot create the file: {e}")))?;
-    let result = client.download_licence(&request, &mut file).await;
+    let result = ctx
+        .audited(
+            PROVIDER,
+            "download",
+            &request,
+            args.cause.as_deref(),
+            client.download_licence(&request, &mut file),
+        )
+        .await;
     let _ = file.flush();
     drop(file);
     let answer = match result {
@@ -504,4 +556,19 @@ async fn download(
         "output": output.display().to_string(),
     });
     Ok(Output::answer(meta, &Some(result), vec![b]))
+}
+
+/// The 用证事由 a command gives (flag or variable): the purpose its calls are recorded
+/// with in an audit ledger when `--purpose` is not given.
+pub fn cause_of(command: &ZzLicenseCommand) -> Option<&str> {
+    let audit = match command {
+        ZzLicenseCommand::ByHolder { audit, .. }
+        | ZzLicenseCommand::Info { audit, .. }
+        | ZzLicenseCommand::ByQrcode { audit, .. }
+        | ZzLicenseCommand::Verify { audit, .. }
+        | ZzLicenseCommand::VerifyFile { audit, .. }
+        | ZzLicenseCommand::DownloadUrl { audit, .. }
+        | ZzLicenseCommand::Download { audit, .. } => audit,
+    };
+    audit.cause.as_deref().filter(|c| !c.trim().is_empty())
 }

@@ -2,6 +2,7 @@
 //! summary, exit codes).
 
 pub mod args;
+mod audited;
 mod ops;
 mod progress;
 
@@ -99,19 +100,59 @@ fn emit_batch_error(e: &cred_batch::Error, json: bool) {
 pub async fn run(ctx: &Context, command: &BatchCommand, json: bool) -> ExitCode {
     let result = match command {
         BatchCommand::Jumdata(BatchJumdata::Credential(o)) => match crate::jumdata::client(ctx) {
-            Ok(c) => run_op(ops::JumdataCredential(c), o, json).await,
+            Ok(c) => {
+                run_op(
+                    ctx,
+                    ("jumdata", "credential"),
+                    None,
+                    ops::JumdataCredential(c),
+                    o,
+                    json,
+                )
+                .await
+            }
             Err(e) => Err(e.into()),
         },
         BatchCommand::Jumdata(BatchJumdata::Idcard(o)) => match crate::jumdata::client(ctx) {
-            Ok(c) => run_op(ops::JumdataIdcard(c), o, json).await,
+            Ok(c) => {
+                run_op(
+                    ctx,
+                    ("jumdata", "idcard"),
+                    None,
+                    ops::JumdataIdcard(c),
+                    o,
+                    json,
+                )
+                .await
+            }
             Err(e) => Err(e.into()),
         },
         BatchCommand::Juhe(BatchJuhe::Qualification(o)) => match crate::juhe::client(ctx) {
-            Ok(c) => run_op(ops::JuheQualification(c), o, json).await,
+            Ok(c) => {
+                run_op(
+                    ctx,
+                    ("juhe", "qualification"),
+                    None,
+                    ops::JuheQualification(c),
+                    o,
+                    json,
+                )
+                .await
+            }
             Err(e) => Err(e.into()),
         },
         BatchCommand::Juhe(BatchJuhe::AdministrativeLicense(o)) => match crate::juhe::client(ctx) {
-            Ok(c) => run_op(ops::JuheAdministrative(c), o, json).await,
+            Ok(c) => {
+                run_op(
+                    ctx,
+                    ("juhe", "administrative-license"),
+                    None,
+                    ops::JuheAdministrative(c),
+                    o,
+                    json,
+                )
+                .await
+            }
             Err(e) => Err(e.into()),
         },
         BatchCommand::ZzLicense(z) => {
@@ -133,15 +174,55 @@ pub async fn run(ctx: &Context, command: &BatchCommand, json: bool) -> ExitCode 
                 Ok(c)
             }) {
                 Ok(client) => match build(client, zz.city) {
-                    ZzOp::ByHolder(op) => run_op(op, &zz.options, json).await,
-                    ZzOp::Info(op) => run_op(op, &zz.options, json).await,
-                    ZzOp::Verify(op) => run_op(op, &zz.options, json).await,
+                    ZzOp::ByHolder(op) => {
+                        run_op(
+                            ctx,
+                            ("zz-license", "by-holder"),
+                            zz.audit.cause.as_deref(),
+                            op,
+                            &zz.options,
+                            json,
+                        )
+                        .await
+                    }
+                    ZzOp::Info(op) => {
+                        run_op(
+                            ctx,
+                            ("zz-license", "info"),
+                            zz.audit.cause.as_deref(),
+                            op,
+                            &zz.options,
+                            json,
+                        )
+                        .await
+                    }
+                    ZzOp::Verify(op) => {
+                        run_op(
+                            ctx,
+                            ("zz-license", "verify"),
+                            zz.audit.cause.as_deref(),
+                            op,
+                            &zz.options,
+                            json,
+                        )
+                        .await
+                    }
                 },
                 Err(e) => Err(Failed::Sdk(crate::zz_license::with_flag_hint(e))),
             }
         }
         BatchCommand::Zhima(BatchZhima::Jobworth(o)) => match crate::zhima::client(ctx) {
-            Ok(c) => run_op(ops::ZhimaJobworth(c), o, json).await,
+            Ok(c) => {
+                run_op(
+                    ctx,
+                    ("zhima", "jobworth"),
+                    None,
+                    ops::ZhimaJobworth(c),
+                    o,
+                    json,
+                )
+                .await
+            }
             Err(e) => Err(e.into()),
         },
     };
@@ -209,10 +290,20 @@ async fn blocking<T: Send + 'static>(
 }
 
 async fn run_op<O: Operation>(
+    ctx: &Context,
+    names: (&'static str, &'static str),
+    cause: Option<&str>,
     op: O,
     options: &BatchOptions,
     json: bool,
 ) -> Result<ExitCode, Failed> {
+    let op = audited::Audited {
+        inner: op,
+        ledger: ctx.ledger.clone(),
+        caller: format!("batch:{}", crate::context::os_user()),
+        purpose: ctx.purpose.clone().or(cause.map(str::to_owned)),
+        names,
+    };
     let input = input_of(options);
     if !input.path.is_file() {
         return Err(cred_batch::Error::input(format!(

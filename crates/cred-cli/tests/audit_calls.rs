@@ -1,0 +1,229 @@
+//! Provider calls recorded in the audit ledger by the `cred` binary: a single call with
+//! `--audit-ledger`, a purpose required before anything is sent, and a batch killed
+//! (SIGKILL) mid-run whose ledger still verifies and goes on when the batch resumes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
+mod batch_common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use batch_common::{Dir, csv, id};
+
+const NAME: &str = "王小明";
+const ID_NUMBER: &str = "321083197812162119";
+
+fn cred() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
+    c.env_remove("CRED_REDIS_URL")
+        .env_remove("CRED_AUDIT_LEDGER")
+        .env_remove("CRED_PURPOSE")
+        .env("USER", "auditor");
+    c
+}
+
+fn records(ledger: &std::path::Path) -> Vec<cred_ledger::Record> {
+    cred_ledger::find(
+        ledger,
+        None,
+        &cred_ledger::Subject::new(cred_ledger::SubjectKind::Name, NAME),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_single_call_is_recorded_with_its_purpose_and_subjects() {
+    let dir = Dir::new("audit-single");
+    let ledger = dir.path("audit.ledger");
+    let out = cred()
+        .args(["--sandbox", "--audit-ledger"])
+        .arg(&ledger)
+        .args([
+            "--purpose",
+            "入职背景核查",
+            "jumdata",
+            "credential",
+            "--name",
+            NAME,
+            "--idcard",
+            ID_NUMBER,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = cred_ledger::find(
+        &ledger,
+        None,
+        &cred_ledger::Subject::new(cred_ledger::SubjectKind::IdNumber, ID_NUMBER),
+    )
+    .unwrap();
+    assert_eq!(found.len(), 1);
+    let r = &found[0];
+    assert_eq!(
+        (
+            r.caller.as_str(),
+            r.purpose.as_deref(),
+            r.provider.as_str(),
+            r.operation.as_str(),
+            r.outcome.as_str(),
+            r.charged.as_str()
+        ),
+        (
+            "cli:auditor",
+            Some("入职背景核查"),
+            "jumdata",
+            "credential",
+            "found",
+            "yes"
+        )
+    );
+    assert!(r.request_id.is_some());
+    // Invalid input is refused before the call: nothing sent, nothing recorded.
+    let out = cred()
+        .args(["--sandbox", "--audit-ledger"])
+        .arg(&ledger)
+        .args([
+            "jumdata",
+            "credential",
+            "--name",
+            NAME,
+            "--idcard",
+            "321083197812162118",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(records(&ledger).len(), 1);
+    assert!(cred_ledger::verify(&ledger, None).unwrap().is_ok());
+}
+
+#[test]
+fn a_required_purpose_is_asked_for_before_anything_is_sent() {
+    let dir = Dir::new("audit-purpose");
+    let ledger = dir.path("audit.ledger");
+    let out = cred()
+        .args(["--sandbox", "--require-purpose", "--audit-ledger"])
+        .arg(&ledger)
+        .args([
+            "--json",
+            "jumdata",
+            "credential",
+            "--name",
+            NAME,
+            "--idcard",
+            ID_NUMBER,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "invalid-argument");
+    assert_eq!(v["error"]["charged"], false);
+    assert!(v["error"]["message"].as_str().unwrap().contains("purpose"));
+    assert!(records(&ledger).is_empty());
+    // A broken ledger stops the command before the call, too.
+    std::fs::remove_file(cred_ledger::key_path(&ledger)).unwrap();
+    let out = cred()
+        .args(["--sandbox", "--audit-ledger"])
+        .arg(&ledger)
+        .args([
+            "jumdata",
+            "credential",
+            "--name",
+            NAME,
+            "--idcard",
+            ID_NUMBER,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("its key"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_batch_killed_mid_run_leaves_a_ledger_that_verifies() {
+    let dir = Dir::new("audit-kill");
+    let ids: Vec<String> = (300..312).map(id).collect();
+    let rows: Vec<(&str, &str)> = ids.iter().map(|i| (NAME, i.as_str())).collect();
+    let input = dir.write("people.csv", csv(&rows));
+    let ledger = dir.path("audit.ledger");
+    let run = |dir: &Dir, extra: &[&str]| {
+        cred()
+            .args([
+                "--sandbox",
+                "--rate-limit",
+                "5",
+                "--purpose",
+                "annual re-check",
+                "--audit-ledger",
+            ])
+            .arg(&ledger)
+            .args(["batch", "jumdata", "credential", "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(dir.path("out.jsonl"))
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = run(&dir, &[]);
+    // Five a second: killed once a few calls are in the ledger.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let n = cred_ledger::verify(&ledger, None)
+            .map(|v| v.last_seq)
+            .unwrap_or(0);
+        if n >= 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no calls recorded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let v = cred_ledger::verify(&ledger, None).unwrap();
+    assert!(v.is_ok(), "{v:?}");
+    let before = v.last_seq;
+    assert!(before >= 3 && before < 12, "{v:?}");
+    // Resumed, with the rows in flight at the kill sent again (they were recorded as
+    // sending, so their outcome is unknown): the chain goes on, and every row's call is
+    // in the ledger (a row whose call and record were both made before the kill, but
+    // not its journal entry, is recorded twice: it was sent twice).
+    let out = run(&dir, &["--resend-unknown"]).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = cred_ledger::verify(&ledger, None).unwrap();
+    assert!(v.is_ok(), "{v:?}");
+    assert!(
+        v.last_seq >= 12,
+        "{v:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = records(&ledger);
+    assert_eq!(all.len() as i64, v.last_seq);
+    assert!(all.iter().all(|r| r.caller == "batch:auditor" && r.purpose.as_deref() == Some("annual re-check")));
+    for i in &ids {
+        let about = cred_ledger::find(
+            &ledger,
+            None,
+            &cred_ledger::Subject::new(cred_ledger::SubjectKind::IdNumber, i),
+        )
+        .unwrap();
+        assert!(!about.is_empty(), "a row's call is not in the ledger");
+    }
+}
