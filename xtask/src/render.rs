@@ -361,35 +361,42 @@ fn render_endpoint(
             }
         })
     });
-    let subject_pushes: Vec<TokenStream> = settable
-        .iter()
-        .filter(|p| p.ty == "string")
-        .filter_map(|p| {
-            let kind = match p.audit_subject()? {
-                "name" => quote!(::cred_core::AuditSubject::Name),
-                "id_number" => quote!(::cred_core::AuditSubject::IdNumber),
-                "certificate_no" => quote!(::cred_core::AuditSubject::CertificateNo),
-                "licence_id" => quote!(::cred_core::AuditSubject::LicenceId),
-                _ => quote!(::cred_core::AuditSubject::Company),
-            };
-            let id = ident(&p.name);
-            Some(if p.required {
-                quote!(out.push((#kind, self.#id.as_str()));)
-            } else {
-                quote!(if let Some(v) = &self.#id { out.push((#kind, v.as_str())); })
-            })
-        })
-        .collect();
-    let subjects_fn = if subject_pushes.is_empty() {
-        quote!()
-    } else {
-        quote! {
+    // Required values in the `vec!` itself, optional ones pushed when set.
+    let mut subject_required: Vec<TokenStream> = Vec::new();
+    let mut subject_optional: Vec<TokenStream> = Vec::new();
+    for p in settable.iter().filter(|p| p.ty == "string") {
+        let Some(subject) = p.audit_subject() else {
+            continue;
+        };
+        let kind = match subject {
+            "name" => quote!(::cred_core::AuditSubject::Name),
+            "id_number" => quote!(::cred_core::AuditSubject::IdNumber),
+            "certificate_no" => quote!(::cred_core::AuditSubject::CertificateNo),
+            "licence_id" => quote!(::cred_core::AuditSubject::LicenceId),
+            _ => quote!(::cred_core::AuditSubject::Company),
+        };
+        let id = ident(&p.name);
+        if p.required {
+            subject_required.push(quote!((#kind, self.#id.as_str())));
+        } else {
+            subject_optional
+                .push(quote!(if let Some(v) = &self.#id { out.push((#kind, v.as_str())); }));
+        }
+    }
+    let subjects_fn = match (subject_required.is_empty(), subject_optional.is_empty()) {
+        (true, true) => quote!(),
+        (false, true) => quote! {
             fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-                let mut out = Vec::new();
-                #(#subject_pushes)*
+                vec![#(#subject_required),*]
+            }
+        },
+        _ => quote! {
+            fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
+                let mut out = vec![#(#subject_required),*];
+                #(#subject_optional)*
                 out
             }
-        }
+        },
     };
     let debug_fields = settable.iter().map(|p| {
         let id = ident(&p.name);

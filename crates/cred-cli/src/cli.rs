@@ -114,6 +114,10 @@ fn pointless_for(command: &str) -> &'static [(&'static str, &'static str)] {
         ("redis_fallback", "--redis-fallback"),
         ("rate_limit", "--rate-limit"),
         ("timeout", "--timeout"),
+        ("audit_ledger", "--audit-ledger"),
+        ("audit_key", "--audit-key"),
+        ("purpose", "--purpose"),
+        ("require_purpose", "--require-purpose"),
     ];
     const EVERYTHING: &[(&str, &str)] = &[
         ("sandbox", "--sandbox"),
@@ -127,10 +131,16 @@ fn pointless_for(command: &str) -> &'static [(&'static str, &'static str)] {
         ("rate_limit", "--rate-limit"),
         ("timeout", "--timeout"),
         ("verbose", "-v"),
+        ("audit_ledger", "--audit-ledger"),
+        ("audit_key", "--audit-key"),
+        ("purpose", "--purpose"),
+        ("require_purpose", "--require-purpose"),
     ];
     match command {
         // Runs locally, uses no network; --json and -v apply.
         "check" => NETWORK,
+        // Reads a ledger (its own LEDGER and --key); --json and -v apply.
+        "audit" => NETWORK,
         // The sandbox itself; --json (serve's listing) and -v (its logs) apply.
         "sandbox" => NETWORK,
         // Prints a script: nothing applies.
@@ -182,6 +192,7 @@ pub fn given_but_pointless(matches: &clap::ArgMatches) -> Option<(&'static str, 
     let what = match name {
         "check" => "`cred check`, which runs locally and uses no network",
         "sandbox" => "`cred sandbox`, which is the sandbox itself",
+        "audit" => "`cred audit`, which reads the ledger it is given (use --key for its key)",
         _ => "`cred completions`, which only prints a script",
     };
     Some((flag, what))

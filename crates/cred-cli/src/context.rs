@@ -67,7 +67,8 @@ impl Context {
             redis_namespace: cli.redis_namespace.clone(),
             redis_fallback: cli.redis_fallback,
             rate_limit: cli.rate_limit,
-            ledger: open_ledger(cli)?,
+            // SQLite and files: off the runtime's worker (this thread may block).
+            ledger: tokio::task::block_in_place(|| open_ledger(cli))?,
             purpose: cli.purpose.clone().filter(|p| !p.trim().is_empty()),
             caller: format!("cli:{}", os_user()),
         })
@@ -94,13 +95,17 @@ impl Context {
         let Some(ledger) = &self.ledger else {
             return call.await;
         };
-        let started = std::time::Instant::now();
-        let result = call.await;
-        let entry = cred_ledger::Entry::of_result(&self.caller, provider, operation, &result)
-            .purpose(self.purpose.as_deref().or(purpose))
-            .latency(started.elapsed())
-            .about(request);
-        if let Err(e) = ledger.record(entry).committed().await {
+        let (result, recorded) = ledger
+            .audit(
+                &self.caller,
+                self.purpose.as_deref().or(purpose),
+                provider,
+                operation,
+                request,
+                call,
+            )
+            .await;
+        if let Err(e) = recorded {
             crate::output::err(&format!(
                 "warning: the call was made, but its audit record could not be written: {e}\n"
             ));

@@ -47,6 +47,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(cli.verbose);
+    // Reading a ledger is blocking file work: no runtime for it.
+    if let Command::Audit(command) = &cli.command {
+        return audit::run(command, cli.json);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,9 +86,6 @@ async fn run(cli: &Cli) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => emit(Err(f), cli.json),
         };
-    }
-    if let Command::Audit(command) = &cli.command {
-        return audit::run(command, cli.json);
     }
     if let Command::Batch(command) = &cli.command {
         return match Context::new(cli).await {

@@ -196,7 +196,7 @@ fn a_batch_killed_mid_run_leaves_a_ledger_that_verifies() {
     let v = cred_ledger::verify(&ledger, None).unwrap();
     assert!(v.is_ok(), "{v:?}");
     let before = v.last_seq;
-    assert!(before >= 3 && before < 12, "{v:?}");
+    assert!((3..12).contains(&before), "{v:?}");
     // Resumed, with the rows in flight at the kill sent again (they were recorded as
     // sending, so their outcome is unknown): the chain goes on, and every row's call is
     // in the ledger (a row whose call and record were both made before the kill, but

@@ -228,6 +228,48 @@ impl Ledger {
         Pending { receiver }
     }
 
+    /// Makes `call` (an SDK call for `request`) and records it: its outcome and charge,
+    /// its latency, `purpose`, and whom `request` is about ([`Entry::about`]). The
+    /// record is committed before this returns; its result comes second (the call was
+    /// made either way, so a record that could not be written must not hide the
+    /// answer). The hook a Rust service uses to write the same ledger as `cred`:
+    ///
+    /// ```no_run
+    /// # async fn run(client: jumdata_api::Client, ledger: cred_ledger::Ledger) {
+    /// let request = jumdata_api::CredentialQuery::new("王小明", "321083197812162119");
+    /// let (answer, recorded) = ledger
+    ///     .audit("hr-service", Some("onboarding"), "jumdata", "credential", &request,
+    ///         client.credential_query(&request))
+    ///     .await;
+    /// # let _ = (answer, recorded);
+    /// # }
+    /// ```
+    pub async fn audit<R, T, F>(
+        &self,
+        caller: &str,
+        purpose: Option<&str>,
+        provider: &str,
+        operation: &str,
+        request: &R,
+        call: F,
+    ) -> (
+        Result<cred_core::Answer<T>, cred_core::Error>,
+        Result<i64, Error>,
+    )
+    where
+        R: cred_core::ApiRequest,
+        F: std::future::Future<Output = Result<cred_core::Answer<T>, cred_core::Error>>,
+    {
+        let started = std::time::Instant::now();
+        let result = call.await;
+        let entry = Entry::of_result(caller, provider, operation, &result)
+            .purpose(purpose)
+            .latency(started.elapsed())
+            .about(request);
+        let recorded = self.record(entry).committed().await;
+        (result, recorded)
+    }
+
     /// Commits what is queued and stops the writer (for every clone). Records queued
     /// later are refused.
     pub fn close(&self) {

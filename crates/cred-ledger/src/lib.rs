@@ -43,3 +43,8 @@ pub use ledger::{Ledger, LedgerOptions, Pending};
 pub use query::{GroupBy, ReportRow, find, report};
 pub use record::Record;
 pub use verify::{Problem, Verification, current_head, verify, verify_against};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -263,7 +263,7 @@ fn nothing_personal_is_stored_in_clear() {
                 name.as_bytes().to_vec(),
                 id.as_bytes().to_vec(),
                 id.to_ascii_lowercase().into_bytes(),
-                id[..14].as_bytes().to_vec(),
+                id.as_bytes()[..14].to_vec(),
                 LICENCE.as_bytes().to_vec(),
             ] {
                 assert!(

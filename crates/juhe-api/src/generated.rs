@@ -403,9 +403,7 @@ impl ApiRequest for ConLicByName {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((::cred_core::AuditSubject::Company, self.name.as_str()));
-        out
+        vec![(::cred_core::AuditSubject::Company, self.name.as_str())]
     }
 }
 
@@ -545,9 +543,7 @@ impl ApiRequest for AdministrativeLicenseListByName {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((::cred_core::AuditSubject::Company, self.name.as_str()));
-        out
+        vec![(::cred_core::AuditSubject::Company, self.name.as_str())]
     }
 }
 

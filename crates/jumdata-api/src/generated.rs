@@ -460,9 +460,10 @@ impl ApiRequest for CredentialQuery {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((::cred_core::AuditSubject::Name, self.name.as_str()));
-        out.push((::cred_core::AuditSubject::IdNumber, self.idcard.as_str()));
+        let mut out = vec![
+            (::cred_core::AuditSubject::Name, self.name.as_str()),
+            (::cred_core::AuditSubject::IdNumber, self.idcard.as_str())
+        ];
         if let Some(v) = &self.certificate_no {
             out.push((::cred_core::AuditSubject::CertificateNo, v.as_str()));
         }
@@ -608,10 +609,10 @@ impl ApiRequest for IdcardCheck {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((::cred_core::AuditSubject::Name, self.name.as_str()));
-        out.push((::cred_core::AuditSubject::IdNumber, self.idcard.as_str()));
-        out
+        vec![
+            (::cred_core::AuditSubject::Name, self.name.as_str()),
+            (::cred_core::AuditSubject::IdNumber, self.idcard.as_str())
+        ]
     }
 }
 

@@ -826,7 +826,7 @@ impl ApiRequest for JobworthAuthentication {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
+        let mut out = vec![];
         if let Some(v) = &self.cert_no {
             out.push((::cred_core::AuditSubject::IdNumber, v.as_str()));
         }

@@ -626,9 +626,7 @@ impl ApiRequest for ShareDownloadUrl {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((::cred_core::AuditSubject::LicenceId, self.certificate_id.as_str()));
-        out
+        vec![(::cred_core::AuditSubject::LicenceId, self.certificate_id.as_str())]
     }
 }
 
@@ -774,9 +772,7 @@ impl ApiRequest for ShareQueryCertInfo {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((::cred_core::AuditSubject::LicenceId, self.certificate_id.as_str()));
-        out
+        vec![(::cred_core::AuditSubject::LicenceId, self.certificate_id.as_str())]
     }
 }
 
@@ -1000,12 +996,9 @@ impl ApiRequest for ShareVerifyCertInfo {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((
-            ::cred_core::AuditSubject::IdNumber,
-            self.certificate_holder_code.as_str(),
-        ));
-        out
+        vec![
+            (::cred_core::AuditSubject::IdNumber, self.certificate_holder_code.as_str())
+        ]
     }
 }
 
@@ -1617,7 +1610,7 @@ impl ApiRequest for ShareQueryCertInfoByQrcode {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
+        let mut out = vec![];
         if let Some(v) = &self.client_oper_name {
             out.push((::cred_core::AuditSubject::Name, v.as_str()));
         }
@@ -2219,11 +2212,9 @@ impl ApiRequest for ShareQueryCertInfoByHolderCode {
         let _ = redactor;
     }
     fn subjects(&self) -> Vec<(::cred_core::AuditSubject, &str)> {
-        let mut out = Vec::new();
-        out.push((
-            ::cred_core::AuditSubject::IdNumber,
-            self.certificate_holder_code.as_str(),
-        ));
+        let mut out = vec![
+            (::cred_core::AuditSubject::IdNumber, self.certificate_holder_code.as_str())
+        ];
         if let Some(v) = &self.certificate_number {
             out.push((::cred_core::AuditSubject::CertificateNo, v.as_str()));
         }

@@ -50,14 +50,17 @@ impl<O: Operation> Operation for Audited<O> {
         let Some(ledger) = &self.ledger else {
             return self.inner.call(request).await;
         };
-        let started = std::time::Instant::now();
-        let result = self.inner.call(request).await;
-        let entry =
-            cred_ledger::Entry::of_result(&self.caller, self.names.0, self.names.1, &result)
-                .purpose(self.purpose.as_deref())
-                .latency(started.elapsed())
-                .about(request);
-        if let Err(e) = ledger.record(entry).committed().await {
+        let (result, recorded) = ledger
+            .audit(
+                &self.caller,
+                self.purpose.as_deref(),
+                self.names.0,
+                self.names.1,
+                request,
+                self.inner.call(request),
+            )
+            .await;
+        if let Err(e) = recorded {
             tracing::error!(error = %e, "a call was made but its audit record could not be written");
             crate::output::err(&format!(
                 "warning: a call was made but its audit record could not be written: {e}\n"
