@@ -202,7 +202,23 @@ impl Context {
 /// Opens `--audit-ledger` (before anything is sent: a broken ledger or key stops the
 /// command), checking `--purpose` when `--require-purpose` asks for one.
 fn open_ledger(cli: &Cli) -> Result<Option<cred_ledger::Ledger>, Error> {
-    let Some(path) = &cli.audit_ledger else {
+    // A batch records by default; --no-audit turns it off.
+    if let crate::cli::Command::Batch(b) = &cli.command
+        && b.options().no_audit
+        && cli.audit_ledger.is_some()
+    {
+        return Err(Error::invalid(
+            "--no-audit",
+            "--no-audit and --audit-ledger (or CRED_AUDIT_LEDGER) were both given: choose one",
+        ));
+    }
+    let batch_default = match &cli.command {
+        crate::cli::Command::Batch(b) if !b.options().no_audit && cli.audit_ledger.is_none() => {
+            Some(default_ledger_path()?)
+        }
+        _ => None,
+    };
+    let Some(path) = cli.audit_ledger.as_ref().or(batch_default.as_ref()) else {
         if cli.require_purpose {
             return Err(Error::config(
                 "--require-purpose needs --audit-ledger (the ledger the purpose is recorded in)",
@@ -232,4 +248,37 @@ pub fn os_user() -> String {
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Where a batch records its calls when no ledger is given: `$XDG_DATA_HOME/credkit/
+/// audit.ledger`, else `$HOME/.local/share/credkit/audit.ledger` (the directory created
+/// owner-only).
+fn default_ledger_path() -> Result<std::path::PathBuf, Error> {
+    let nonempty = |v: &str| std::env::var_os(v).filter(|p| !p.is_empty());
+    let data = match (nonempty("XDG_DATA_HOME"), nonempty("HOME")) {
+        (Some(dir), _) => std::path::PathBuf::from(dir),
+        (None, Some(home)) => std::path::PathBuf::from(home).join(".local/share"),
+        (None, None) => {
+            return Err(Error::config(
+                "a batch records every call in an audit ledger, and there is no default place for it (neither XDG_DATA_HOME nor HOME is set): give --audit-ledger PATH, or --no-audit",
+            ));
+        }
+    };
+    let dir = data.join("credkit");
+    if !dir.is_dir() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&dir).map_err(|e| {
+            Error::config(format!(
+                "cannot create {} for the audit ledger ({e}): give --audit-ledger PATH, or --no-audit",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(dir.join("audit.ledger"))
 }

@@ -227,3 +227,85 @@ fn a_batch_killed_mid_run_leaves_a_ledger_that_verifies() {
         assert!(!about.is_empty(), "a row's call is not in the ledger");
     }
 }
+
+#[test]
+fn a_batch_records_by_default_unless_told_not_to() {
+    let dir = Dir::new("audit-default");
+    let ids: Vec<String> = (320..324).map(id).collect();
+    let rows: Vec<(&str, &str)> = ids.iter().map(|i| (NAME, i.as_str())).collect();
+    let input = dir.write("people.csv", csv(&rows));
+    let batch = |extra: &[&str], env: &[(&str, &std::path::Path)]| {
+        let mut c = cred();
+        c.env_remove("XDG_DATA_HOME");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args([
+            "--sandbox",
+            "--rate-limit",
+            "0",
+            "batch",
+            "jumdata",
+            "credential",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path("out.jsonl"))
+        .arg("--journal")
+        .arg(dir.path(&format!("j{}.journal", extra.len())))
+        .args(extra)
+        .output()
+        .unwrap()
+    };
+    let data = dir.path("data");
+    let out = batch(&[], &[("XDG_DATA_HOME", &data)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ledger = data.join("credkit/audit.ledger");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("every call recorded in"));
+    assert_eq!(cred_ledger::verify(&ledger, None).unwrap().last_seq, 4);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("credkit"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+    // Told not to: nothing recorded.
+    let out = batch(&["--no-audit"], &[("XDG_DATA_HOME", &data)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(cred_ledger::verify(&ledger, None).unwrap().last_seq, 4);
+    // No place for it: refused before anything is sent.
+    let mut c = cred();
+    let out = c
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("HOME")
+        .args(["--sandbox", "batch", "jumdata", "credential", "--input"])
+        .arg(&input)
+        .arg("--journal")
+        .arg(dir.path("none.journal"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-audit"));
+    assert!(
+        !dir.path("none.journal").exists(),
+        "nothing may start without its ledger"
+    );
+}

@@ -559,6 +559,10 @@ fn sandbox_batch(dir: &Dir, target: &[&str], rows: &str, extra: &[&str]) -> (Val
     let input = dir.write(&format!("{name}.jsonl"), rows);
     let output = dir.path(&format!("{name}.out.jsonl"));
     let out = Command::new(env!("CARGO_BIN_EXE_cred"))
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("credkit-test-data"),
+        )
         .env_remove("CRED_REDIS_URL")
         .args(["--sandbox", "--json", "batch"])
         .args(target)
@@ -654,6 +658,10 @@ fn metrics_are_served_while_a_batch_runs() {
         .port();
     let addr = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_cred"))
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("credkit-test-data"),
+        )
         .env_remove("CRED_REDIS_URL")
         .args([
             "--sandbox",

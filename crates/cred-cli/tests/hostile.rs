@@ -289,32 +289,36 @@ fn cred() -> Command {
             c.env_remove(k);
         }
     }
-    c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
-        .env("JUMDATA_APP_SECRET", JUMDATA_SECRET)
-        .env("JUHE_KEY", JUHE_KEY)
-        // Required by `Config::from_env`; every test overrides it with --base-url.
-        .env(
-            "ZZ_LICENSE_BASE_URL",
-            "http://127.0.0.1:1/license-api-release",
-        )
-        .env("ZZ_LICENSE_USERNAME", ZZ_USER)
-        .env("ZZ_LICENSE_PASSWORD", ZZ_PASSWORD)
-        .env("ZZ_LICENSE_CLIENT_ID", ZZ_CLIENT)
-        .env("ZZ_LICENSE_CLIENT_SECRET", ZZ_CLIENT_SECRET)
-        .env("ZZ_LICENSE_SYSTEM_NAME", "credkit 测试系统")
-        .env("ZZ_LICENSE_CALL_CATEGORY", "0")
-        .env("ZZ_LICENSE_MATTER_NAME", "测试事项")
-        .env("ZZ_LICENSE_EVENT_CODE", "TEST-001")
-        .env("ZZ_LICENSE_COPY_CAUSE", "安全测试")
-        .env("ALIPAY_APP_ID", cred_sandbox::credentials::ALIPAY_APP_ID)
-        .env(
-            "ALIPAY_PRIVATE_KEY",
-            cred_sandbox::credentials::ALIPAY_APP_PRIVATE_KEY,
-        )
-        .env(
-            "ALIPAY_PUBLIC_KEY",
-            cred_sandbox::credentials::ALIPAY_PUBLIC_KEY,
-        );
+    c.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join("credkit-test-data"),
+    )
+    .env("JUMDATA_APP_ID", JUMDATA_APP_ID)
+    .env("JUMDATA_APP_SECRET", JUMDATA_SECRET)
+    .env("JUHE_KEY", JUHE_KEY)
+    // Required by `Config::from_env`; every test overrides it with --base-url.
+    .env(
+        "ZZ_LICENSE_BASE_URL",
+        "http://127.0.0.1:1/license-api-release",
+    )
+    .env("ZZ_LICENSE_USERNAME", ZZ_USER)
+    .env("ZZ_LICENSE_PASSWORD", ZZ_PASSWORD)
+    .env("ZZ_LICENSE_CLIENT_ID", ZZ_CLIENT)
+    .env("ZZ_LICENSE_CLIENT_SECRET", ZZ_CLIENT_SECRET)
+    .env("ZZ_LICENSE_SYSTEM_NAME", "credkit 测试系统")
+    .env("ZZ_LICENSE_CALL_CATEGORY", "0")
+    .env("ZZ_LICENSE_MATTER_NAME", "测试事项")
+    .env("ZZ_LICENSE_EVENT_CODE", "TEST-001")
+    .env("ZZ_LICENSE_COPY_CAUSE", "安全测试")
+    .env("ALIPAY_APP_ID", cred_sandbox::credentials::ALIPAY_APP_ID)
+    .env(
+        "ALIPAY_PRIVATE_KEY",
+        cred_sandbox::credentials::ALIPAY_APP_PRIVATE_KEY,
+    )
+    .env(
+        "ALIPAY_PUBLIC_KEY",
+        cred_sandbox::credentials::ALIPAY_PUBLIC_KEY,
+    );
     c
 }
 

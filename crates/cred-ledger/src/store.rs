@@ -61,6 +61,34 @@ fn exists(path: &Path) -> bool {
 /// Opens the ledger at `paths` for writing, creating it (and its key) when neither the
 /// database nor the key exists.
 pub(crate) fn open_for_writing(paths: &Paths, fsync: bool) -> Result<(Connection, Keys), Error> {
+    // Two processes opening a new ledger at once: one creates it, the other opens what
+    // the first created (never a key without its ledger, never two keys).
+    let lock_path = key::sibling(&paths.db, ".lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let lock = match options.open(&lock_path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Setup(format!(
+                "cannot create the ledger {}: its directory does not exist",
+                paths.db.display()
+            )));
+        }
+        Err(e) => return Err(Error::io("cannot open the ledger's lock", &lock_path, e)),
+    };
+    lock.lock()
+        .map_err(|e| Error::io("cannot lock the ledger", &lock_path, e))?;
+    let opened = open_locked(paths, fsync);
+    drop(lock);
+    opened
+}
+
+fn open_locked(paths: &Paths, fsync: bool) -> Result<(Connection, Keys), Error> {
     let (db, key) = (exists(&paths.db), exists(&paths.key));
     let keys = match (db, key) {
         (false, false) => {

@@ -451,3 +451,34 @@ fn concurrent_writers_share_commits_and_keep_one_chain() {
     assert!(v.is_ok(), "{v:?}");
     assert_eq!(v.last_seq, 2002);
 }
+
+#[test]
+fn processes_opening_a_new_ledger_at_once_share_one() {
+    let d = dir("race");
+    let path = d.join("audit.ledger");
+    let seqs: Vec<i64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                s.spawn(move || {
+                    let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
+                    ledger
+                        .record(Entry::new(
+                            &format!("p{i}"),
+                            "jumdata",
+                            "credential",
+                            Outcome::Found,
+                            Charged::Yes,
+                        ))
+                        .wait()
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut seqs = seqs;
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    assert!(verify(&path, None).unwrap().is_ok());
+}

@@ -19,7 +19,9 @@ Every row is validated and deduplicated before any paid call; the journal (defau
 leaves, so re-running the same command resumes without paying twice. A journal is used by \
 one run at a time. Rows that were in flight when a run died are reported `unknown` and \
 sent again only with --resend-unknown. A CSV file's encoding is decided on the whole file; \
-a file not valid in it is refused, and a row that does not decode is never sent.
+a file not valid in it is refused, and a row that does not decode is never sent. Every call \
+is recorded in the audit ledger (--audit-ledger, else ~/.local/share/credkit/audit.ledger; \
+--no-audit for none), committed before its row is marked done.
 
 Exit codes: 0 every row of the input has its outcome (answered, invalid, duplicate, failed \
 or unknown); 2 the input or the paths cannot be used (unreadable or badly encoded input, a \
@@ -49,6 +51,24 @@ pub enum BatchCommand {
     /// Alipay Zhima.
     #[command(subcommand)]
     Zhima(BatchZhima),
+}
+
+impl BatchCommand {
+    /// The options of whichever operation was given.
+    pub fn options(&self) -> &BatchOptions {
+        match self {
+            BatchCommand::Jumdata(BatchJumdata::Credential(o) | BatchJumdata::Idcard(o)) => o,
+            BatchCommand::Juhe(
+                BatchJuhe::Qualification(o) | BatchJuhe::AdministrativeLicense(o),
+            ) => o,
+            BatchCommand::ZzLicense(z) => match z.as_ref() {
+                BatchZzLicense::ByHolder(zz)
+                | BatchZzLicense::Info(zz)
+                | BatchZzLicense::Verify(zz) => &zz.options,
+            },
+            BatchCommand::Zhima(BatchZhima::Jobworth(o)) => o,
+        }
+    }
 }
 
 /// `cred batch jumdata ...`
@@ -129,6 +149,11 @@ pub struct BatchOptions {
     /// to start over.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Record nothing in the audit ledger. By default a batch records every call in
+    /// --audit-ledger (or CRED_AUDIT_LEDGER), else in
+    /// $XDG_DATA_HOME/credkit/audit.ledger (~/.local/share/credkit/audit.ledger).
+    #[arg(long)]
+    pub no_audit: bool,
     /// The input's format when its name does not say.
     #[arg(long, value_name = "csv|jsonl|xlsx")]
     pub format: Option<Format>,

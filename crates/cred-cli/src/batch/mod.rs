@@ -356,6 +356,12 @@ async fn run_op<O: Operation>(
     display.finish();
     let summary = summary?;
     print_summary(&name, &summary, options, &journal, json);
+    if !json && let Some(ledger) = &ctx.ledger {
+        crate::output::err(&format!(
+            "  audit      every call recorded in {} (`cred audit verify` checks it)\n",
+            ledger.path().display()
+        ));
+    }
     Ok(ExitCode::from(exit_code(summary.stopped.as_ref())))
 }
 

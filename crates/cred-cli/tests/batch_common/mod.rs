@@ -62,11 +62,15 @@ pub fn cred(base_url: &str) -> Command {
 /// `cred --base-url URL <global>` with the sandbox's Jumdata credentials.
 pub fn cred_with(base_url: &str, global: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cred"));
-    c.env("JUMDATA_APP_ID", JUMDATA_APP_ID)
-        .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
-        .env_remove("CRED_REDIS_URL")
-        .args(["--base-url", base_url])
-        .args(global);
+    c.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join("credkit-test-data"),
+    )
+    .env("JUMDATA_APP_ID", JUMDATA_APP_ID)
+    .env("JUMDATA_APP_SECRET", JUMDATA_APP_SECRET)
+    .env_remove("CRED_REDIS_URL")
+    .args(["--base-url", base_url])
+    .args(global);
     c
 }
 

@@ -18,6 +18,11 @@ pub fn cred() -> Command {
             c.env_remove(k);
         }
     }
+    // Batches record in an audit ledger by default: not in the real home.
+    c.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join("credkit-test-data"),
+    );
     c
 }
 
