@@ -12,16 +12,16 @@
 //! tag: <HMAC of the above under the ledger key, 64 hex digits>
 //! ```
 //!
-//! The head is written after each commit, only forward (under a lock, so that two
-//! writers never move it back). A crash between a commit and the head's write leaves
-//! the head behind the rows: `verify` reports those records as after the head, and
-//! still checks them.
+//! The text is padded to 256 bytes and written after each commit in place, in one
+//! write at offset 0 (within one disk sector and one page: all or nothing), only
+//! forward (under a lock on the file, so that two writers never move it back). A crash
+//! between a commit and the head's write leaves the head behind the rows: `verify`
+//! reports those records as after the head, and still checks them.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use crate::error::Error;
-use crate::key::{Keys, sibling};
+use crate::key::Keys;
 
 const HEADER: &str = "credkit-ledger-head v1";
 
@@ -101,52 +101,89 @@ fn tag(keys: &Keys, seq: i64, mac: &str) -> String {
     ]))
 }
 
-/// Reads the head at `path` (`Ok(None)` when there is no file).
+/// Bytes of the head in its file (padded): one disk sector and within one page, so that
+/// writing it in place is all or nothing.
+const SIZE: usize = 256;
+
+/// The head in the file at `path` (`Ok(None)` when there is no file, or it is empty).
 pub(crate) fn read(path: &Path) -> Result<Option<Head>, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(Head::parse(&text).ok_or_else(|| {
-            Error::Setup(format!("the ledger's head {} is damaged", path.display()))
-        })?)),
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.iter().all(|&b| b == 0) => Ok(None),
+        Ok(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| Head::parse(t.trim_end_matches(['\0', ' ', '\n'])))
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Setup(format!("the ledger's head {} is damaged", path.display()))
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("cannot read the ledger's head", path, e)),
     }
 }
 
-/// Moves the head at `path` forward to `head` (never back: a head already further on,
-/// written by another writer, is kept); synced to disk only with `fsync`, as the rows are.
-pub(crate) fn advance(path: &Path, keys: &Keys, head: &Head, fsync: bool) -> Result<(), Error> {
-    let lock_path = sibling(path, ".lock");
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+/// The head file, kept open by a writer: each update writes the head in place (256
+/// bytes at offset 0, in one `pwrite`: no temporary file, no rename), under a lock on
+/// the file so that writers in several processes only move it forward.
+pub(crate) struct HeadFile {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl HeadFile {
+    /// Opens (or creates, owner-only) the head file at `path`.
+    pub(crate) fn open(path: &Path) -> Result<Self, Error> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(path)
+            .map_err(|e| Error::io("cannot open the ledger's head", path, e))?;
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+        })
     }
-    let lock = options
-        .open(&lock_path)
-        .map_err(|e| Error::io("cannot open the head's lock", &lock_path, e))?;
-    lock.lock()
-        .map_err(|e| Error::io("cannot lock the head", &lock_path, e))?;
-    if let Ok(Some(current)) = read(path)
-        && current.is_authentic(keys)
-        && current.seq >= head.seq
-    {
-        return Ok(());
+
+    /// Moves the head forward to `head` (a head already further on, written by another
+    /// writer, is kept); synced to disk only with `fsync`, as the rows are.
+    pub(crate) fn advance(&self, keys: &Keys, head: &Head, fsync: bool) -> Result<(), Error> {
+        use std::os::unix::fs::FileExt;
+        let failed = |e| Error::io("cannot write the ledger's head", &self.path, e);
+        self.file.lock().map_err(failed)?;
+        let result = (|| {
+            let mut bytes = [0u8; SIZE];
+            let mut n = 0;
+            while n < SIZE {
+                match self
+                    .file
+                    .read_at(&mut bytes[n..], n as u64)
+                    .map_err(failed)?
+                {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            let current = std::str::from_utf8(&bytes[..n])
+                .ok()
+                .and_then(|t| Head::parse(t.trim_end_matches(['\0', ' ', '\n'])))
+                .filter(|h| h.is_authentic(keys));
+            if current.is_some_and(|c| c.seq >= head.seq) {
+                return Ok(());
+            }
+            let mut text = head.text().into_bytes();
+            text.resize(SIZE, b' ');
+            text[SIZE - 1] = b'\n';
+            self.file.write_all_at(&text, 0).map_err(failed)?;
+            if fsync {
+                self.file.sync_data().map_err(failed)?;
+            }
+            Ok(())
+        })();
+        let _ = self.file.unlock();
+        result
     }
-    let tmp = sibling(path, ".tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&tmp)
-        .map_err(|e| Error::io("cannot write the ledger's head", &tmp, e))?;
-    file.write_all(head.text().as_bytes())
-        .and_then(|()| if fsync { file.sync_data() } else { Ok(()) })
-        .map_err(|e| Error::io("cannot write the ledger's head", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot write the ledger's head", path, e))
 }

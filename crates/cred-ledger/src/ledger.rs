@@ -48,6 +48,9 @@ impl LedgerOptions {
     }
 }
 
+/// How long a commit waits for more records when calls are concurrent.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
+
 enum Job {
     Append(Box<Entry>, oneshot::Sender<Result<i64, Error>>),
 }
@@ -132,6 +135,7 @@ impl Ledger {
     pub fn open(path: impl AsRef<Path>, options: LedgerOptions) -> Result<Self, Error> {
         let paths = Paths::new(path.as_ref(), options.key.as_deref());
         let (mut conn, keys) = store::open_for_writing(&paths, options.fsync)?;
+        let head_file = head::HeadFile::open(&paths.head)?;
         let (sender, receiver) = mpsc::channel::<Job>();
         let fsync = options.fsync;
         let thread_paths = paths.clone();
@@ -139,14 +143,33 @@ impl Ledger {
             .name("cred-ledger".into())
             .spawn(move || {
                 let mut failed: Option<Error> = None;
+                // How many records the last commit took: when calls are concurrent
+                // (more than one), the next commit waits a little for more of them,
+                // so that a commit's fixed cost is shared by more records.
+                let mut last_group = 1usize;
                 while let Ok(first) = receiver.recv() {
                     let mut jobs = vec![first];
+                    let gather_until = (last_group > 1).then(|| std::time::Instant::now() + GATHER);
                     while jobs.len() < 4096 {
                         match receiver.try_recv() {
                             Ok(job) => jobs.push(job),
-                            Err(_) => break,
+                            Err(mpsc::TryRecvError::Disconnected) => break,
+                            Err(mpsc::TryRecvError::Empty) => match gather_until {
+                                Some(until) if jobs.len() < last_group => {
+                                    let now = std::time::Instant::now();
+                                    if now >= until {
+                                        break;
+                                    }
+                                    match receiver.recv_timeout(until - now) {
+                                        Ok(job) => jobs.push(job),
+                                        Err(_) => break,
+                                    }
+                                }
+                                _ => break,
+                            },
                         }
                     }
+                    last_group = jobs.len();
                     let (entries, replies): (Vec<Entry>, Vec<_>) = jobs
                         .into_iter()
                         .map(|Job::Append(entry, reply)| (*entry, reply))
@@ -159,13 +182,9 @@ impl Ledger {
                     }
                     let written = store::append(&mut conn, &thread_paths, &keys, &entries)
                         .and_then(|(seqs, last, mac)| {
-                            head::advance(
-                                &thread_paths.head,
-                                &keys,
-                                &Head::new(&keys, last, &mac),
-                                fsync,
-                            )
-                            .map(|()| seqs)
+                            head_file
+                                .advance(&keys, &Head::new(&keys, last, &mac), fsync)
+                                .map(|()| seqs)
                         });
                     match written {
                         Ok(seqs) => {

@@ -259,12 +259,8 @@ pub(crate) fn append(
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(failed)?;
     let last: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, mac FROM records ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT seq, mac FROM records ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(failed)?;
     let (mut seq, mut prev) = match last {
         None => (0, record::genesis(keys)),

@@ -108,7 +108,18 @@ pub fn verify(path: &Path, key: Option<&Path>) -> Result<Verification, Error> {
         expected += 1;
     }
     let verified = expected - 1;
-    let head = head::read(&paths.head)?;
+    let head = match head::read(&paths.head) {
+        Ok(head) => head,
+        Err(Error::Setup(what)) if problem.is_none() => {
+            problem = Some(Problem {
+                seq: last_seq,
+                what,
+            });
+            None
+        }
+        Err(Error::Setup(_)) => None,
+        Err(e) => return Err(e),
+    };
     let head_seq = head.as_ref().map(|h| h.seq);
     let mut after_head = 0;
     if problem.is_none() {
@@ -178,8 +189,7 @@ fn head_mac(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<Option<St
 pub fn current_head(path: &Path, key: Option<&Path>) -> Result<Option<head::Head>, Error> {
     let paths = Paths::new(path, key);
     let (_conn, keys) = store::open_for_reading(&paths)?;
-    let head = head::read(&paths.head)?;
-    match head {
+    match head::read(&paths.head)? {
         Some(h) if !h.is_authentic(&keys) => Err(Error::Setup(format!(
             "the head {} does not verify under the ledger's key",
             paths.head.display()
