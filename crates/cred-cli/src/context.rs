@@ -40,6 +40,8 @@ pub struct Context {
     pub ledger: Option<cred_ledger::Ledger>,
     /// `--purpose`.
     pub purpose: Option<String>,
+    /// `--require-purpose`.
+    pub require_purpose: bool,
     /// Who calls, as the ledger records it (`cli:<user>`; a batch run makes it
     /// `batch:<user>`).
     pub caller: String,
@@ -70,6 +72,7 @@ impl Context {
             // SQLite and files: off the runtime's worker (this thread may block).
             ledger: tokio::task::block_in_place(|| open_ledger(cli))?,
             purpose: cli.purpose.clone().filter(|p| !p.trim().is_empty()),
+            require_purpose: cli.require_purpose,
             caller: format!("cli:{}", os_user()),
         })
     }
@@ -236,6 +239,10 @@ fn open_ledger(cli: &Cli) -> Result<Option<cred_ledger::Ledger>, Error> {
         crate::cli::Command::ZzLicense(c) => crate::zz_license::cause_of(c),
         _ => None,
     };
+    // A batch's rows may carry their own purpose (a purpose column): checked per row.
+    if matches!(cli.command, crate::cli::Command::Batch(_)) {
+        return Ok(Some(ledger));
+    }
     ledger
         .check_purpose(cli.purpose.as_deref().or(cause))
         .map_err(|e| Error::invalid("purpose", e.to_string()))?;

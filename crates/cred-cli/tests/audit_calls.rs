@@ -309,3 +309,59 @@ fn a_batch_records_by_default_unless_told_not_to() {
         "nothing may start without its ledger"
     );
 }
+
+#[test]
+fn a_purpose_column_is_recorded_per_row_and_can_be_required() {
+    let dir = Dir::new("audit-column");
+    let ids: Vec<String> = (330..333).map(id).collect();
+    let input = dir.write(
+        "people.csv",
+        format!(
+            "name,idcard,purpose\n{NAME},{},入职背景核查\n{NAME},{},\n{NAME},{},年度复核\n",
+            ids[0], ids[1], ids[2]
+        ),
+    );
+    let ledger = dir.path("audit.ledger");
+    let out = cred()
+        .args([
+            "--sandbox",
+            "--rate-limit",
+            "0",
+            "--require-purpose",
+            "--audit-ledger",
+        ])
+        .arg(&ledger)
+        .args(["batch", "jumdata", "credential", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path("out.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output = std::fs::read_to_string(dir.path("out.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    // The row without a purpose is invalid: refused before anything was sent.
+    assert_eq!(lines[1]["status"], "invalid", "{output}");
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("purpose"),
+        "{output}"
+    );
+    let mut purposes: Vec<Option<String>> =
+        records(&ledger).into_iter().map(|r| r.purpose).collect();
+    purposes.sort();
+    assert_eq!(
+        purposes,
+        vec![Some("入职背景核查".to_owned()), Some("年度复核".to_owned())]
+    );
+}

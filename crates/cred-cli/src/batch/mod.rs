@@ -297,7 +297,11 @@ async fn run_op<O: Operation>(
     options: &BatchOptions,
     json: bool,
 ) -> Result<ExitCode, Failed> {
+    let mut columns = op.columns().to_vec();
+    columns.push("purpose");
     let op = audited::Audited {
+        columns,
+        require_purpose: ctx.require_purpose,
         inner: op,
         ledger: ctx.ledger.clone(),
         caller: format!("batch:{}", crate::context::os_user()),
