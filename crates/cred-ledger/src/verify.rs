@@ -55,59 +55,73 @@ pub fn verify(path: &Path, key: Option<&Path>) -> Result<Verification, Error> {
     let paths = Paths::new(path, key);
     let (conn, keys, key_matches) = store::open_unchecked(&paths)?;
     let failed = |e| Error::db("cannot read the ledger", &paths.db, e);
-    let mut statement = conn
-        .prepare(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"))
+    let (first_seq, last_seq): (Option<i64>, Option<i64>) = conn
+        .query_row("SELECT MIN(seq), MAX(seq) FROM records", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .map_err(failed)?;
-    let mut rows = statement.query([]).map_err(failed)?;
-    let mut prev = record::genesis(&keys);
-    let mut expected = 1i64;
-    let mut problem: Option<Problem> = (!key_matches).then(|| Problem {
-        seq: 1,
-        what: format!(
-            "the key {} is not this ledger's (another ledger's key, or a replaced one): no record verifies under it",
-            paths.key.display()
-        ),
-    });
-    let mut last_seq = 0i64;
-    while let Some(row) = rows.next().map_err(failed)? {
-        let r = store::row(row).map_err(failed)?;
-        last_seq = r.seq;
-        if problem.is_some() {
-            continue;
+    let last_seq = last_seq.unwrap_or(0);
+    let mut problem: Option<Problem> = if !key_matches {
+        Some(Problem {
+            seq: 1,
+            what: format!(
+                "the key {} is not this ledger's (another ledger's key, or a replaced one): no record verifies under it",
+                paths.key.display()
+            ),
+        })
+    } else if let Some(first) = first_seq.filter(|&s| s < 1) {
+        Some(Problem {
+            seq: 1,
+            what: format!("record {first} is out of place (records start at 1)"),
+        })
+    } else {
+        None
+    };
+    if problem.is_none() && last_seq > 0 {
+        // Each stored MAC is a checkpoint: the chain is cut into segments verified side
+        // by side, each from the MAC stored at its start, which the segment before it
+        // verifies. The first problem is the one with the lowest seq.
+        let parts = if last_seq >= SEGMENT_MIN * 2 {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 8)
+        } else {
+            1
+        };
+        let bounds: Vec<(i64, i64)> = (0..parts as i64)
+            .map(|i| {
+                (
+                    last_seq * i / parts as i64,
+                    last_seq * (i + 1) / parts as i64,
+                )
+            })
+            .collect();
+        let results: Vec<Result<Option<Problem>, Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .map(|&(after, upto)| {
+                    let (paths, keys) = (&paths, &keys);
+                    scope.spawn(move || verify_segment(paths, keys, after, upto))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Setup("a verifying thread failed".to_owned()))
+                    })
+                })
+                .collect()
+        });
+        for result in results {
+            if let Some(p) = result? {
+                if problem.as_ref().is_none_or(|q| p.seq < q.seq) {
+                    problem = Some(p);
+                }
+            }
         }
-        if r.seq != expected {
-            problem = Some(Problem {
-                seq: expected,
-                what: if r.seq > expected {
-                    format!(
-                        "record {expected} is missing (deleted): the next record is {}",
-                        r.seq
-                    )
-                } else {
-                    format!("record {} is out of place (expected {expected})", r.seq)
-                },
-            });
-            continue;
-        }
-        let mac = r.compute_mac(&keys, &prev);
-        if cred_core::digest::hex_lower(&mac) != r.mac {
-            problem = Some(Problem {
-                seq: r.seq,
-                what: if r.seq == 1 {
-                    "record 1 does not match its MAC: it was edited, or the ledger was written with another key".to_owned()
-                } else {
-                    format!(
-                        "record {} does not match its MAC: it was edited, inserted, moved, or the record before it was removed",
-                        r.seq
-                    )
-                },
-            });
-            continue;
-        }
-        prev = mac;
-        expected += 1;
     }
-    let verified = expected - 1;
+    let verified = problem.as_ref().map_or(last_seq, |p| (p.seq - 1).max(0));
     let head = match head::read(&paths.head) {
         Ok(head) => head,
         Err(Error::Setup(what)) if problem.is_none() => {
@@ -173,6 +187,82 @@ pub fn verify(path: &Path, key: Option<&Path>) -> Result<Verification, Error> {
         after_head,
         problem,
     })
+}
+
+/// Ledgers shorter than twice this are verified by one thread.
+const SEGMENT_MIN: i64 = 50_000;
+
+/// Verifies records `after + 1 ..= upto`, starting from the MAC stored in record
+/// `after` (the chain's start when `after` is 0); the first problem in the segment.
+fn verify_segment(
+    paths: &Paths,
+    keys: &crate::key::Keys,
+    after: i64,
+    upto: i64,
+) -> Result<Option<Problem>, Error> {
+    let failed = |e| Error::db("cannot read the ledger", &paths.db, e);
+    let conn = rusqlite::Connection::open_with_flags(
+        &paths.db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .map_err(failed)?;
+    let mut prev = if after == 0 {
+        record::genesis(keys)
+    } else {
+        match head_mac(&conn, after)
+            .map_err(failed)?
+            .as_deref()
+            .and_then(store::decode_mac)
+        {
+            Some(mac) => mac,
+            // Missing or unreadable: the segment before this one names it.
+            None => {
+                return Ok(Some(Problem {
+                    seq: after,
+                    what: format!("record {after} is missing (deleted) or its MAC is unreadable"),
+                }));
+            }
+        }
+    };
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM records WHERE seq > ?1 AND seq <= ?2 ORDER BY seq"
+        ))
+        .map_err(failed)?;
+    let mut rows = statement.query([after, upto]).map_err(failed)?;
+    let mut expected = after + 1;
+    while let Some(row) = rows.next().map_err(failed)? {
+        let r = store::row(row).map_err(failed)?;
+        if r.seq != expected {
+            return Ok(Some(Problem {
+                seq: expected,
+                what: format!(
+                    "record {expected} is missing (deleted): the next record is {}",
+                    r.seq
+                ),
+            }));
+        }
+        let mac = r.compute_mac(keys, &prev);
+        if cred_core::digest::hex_lower(&mac) != r.mac {
+            return Ok(Some(Problem {
+                seq: r.seq,
+                what: if r.seq == 1 {
+                    "record 1 does not match its MAC: it was edited, or the ledger was written with another key".to_owned()
+                } else {
+                    format!(
+                        "record {} does not match its MAC: it was edited, inserted, moved, or the record before it was removed",
+                        r.seq
+                    )
+                },
+            }));
+        }
+        prev = mac;
+        expected += 1;
+    }
+    Ok((expected <= upto).then(|| Problem {
+        seq: expected,
+        what: format!("record {expected} is missing (deleted)"),
+    }))
 }
 
 fn head_mac(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<Option<String>> {
