@@ -69,13 +69,11 @@ pub fn verify(path: &Path, key: Option<&Path>) -> Result<Verification, Error> {
                 paths.key.display()
             ),
         })
-    } else if let Some(first) = first_seq.filter(|&s| s < 1) {
-        Some(Problem {
+    } else {
+        first_seq.filter(|&s| s < 1).map(|first| Problem {
             seq: 1,
             what: format!("record {first} is out of place (records start at 1)"),
         })
-    } else {
-        None
     };
     if problem.is_none() && last_seq > 0 {
         // Each stored MAC is a checkpoint: the chain is cut into segments verified side
@@ -114,10 +112,10 @@ pub fn verify(path: &Path, key: Option<&Path>) -> Result<Verification, Error> {
                 .collect()
         });
         for result in results {
-            if let Some(p) = result? {
-                if problem.as_ref().is_none_or(|q| p.seq < q.seq) {
-                    problem = Some(p);
-                }
+            if let Some(p) = result?
+                && problem.as_ref().is_none_or(|q| p.seq < q.seq)
+            {
+                problem = Some(p);
             }
         }
     }
