@@ -118,6 +118,40 @@ fn main() {
                 rate(on) / rate(off)
             );
         }
+        // A provider that answers in 20 ms (the sandbox's slow input), as a real one over
+        // a network does: the commit's wait is then a small part of each call.
+        let slow = cred_sandbox::Sandbox::start_with(cred_sandbox::SandboxConfig {
+            slow_delay: Duration::from_millis(20),
+            ..cred_sandbox::SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        let slow_client = Client::builder()
+            .app_id(cred_sandbox::credentials::JUMDATA_APP_ID)
+            .app_secret(cred_sandbox::credentials::JUMDATA_APP_SECRET)
+            .base_url(slow.base_url())
+            .rate_limit(0)
+            .build()
+            .unwrap();
+        let slow_people = Arc::new(vec!["110101199003070126".to_owned()]);
+        let per = env_usize("BENCH_SLOW_CALLS", 400);
+        let (mut off, mut on) = (Duration::ZERO, Duration::ZERO);
+        for b in 0..4 {
+            if b % 2 == 0 {
+                off += calls(&slow_client, None, &slow_people, per, 16).await;
+                on += calls(&slow_client, Some(&ledger), &slow_people, per, 16).await;
+            } else {
+                on += calls(&slow_client, Some(&ledger), &slow_people, per, 16).await;
+                off += calls(&slow_client, None, &slow_people, per, 16).await;
+            }
+        }
+        println!(
+            "  a provider answering in 20 ms, concurrency 16: off {:.0} calls/s, on {:.0}, on / off {:.3} ({} calls each)",
+            (4 * per) as f64 / off.as_secs_f64(),
+            (4 * per) as f64 / on.as_secs_f64(),
+            off.as_secs_f64() / on.as_secs_f64(),
+            4 * per
+        );
         let fsynced = Ledger::open(dir.join("fsync.ledger"), LedgerOptions::default().fsync(true)).unwrap();
         let per = (total / 4).max(100);
         let off = calls(&client, None, &people, per, 16).await;
