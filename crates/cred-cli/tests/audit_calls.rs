@@ -22,6 +22,18 @@ fn cred() -> Command {
     c
 }
 
+/// `cred --sandbox --audit-ledger LEDGER <global> jumdata credential --name NAME --idcard
+/// IDCARD`, run.
+fn single(ledger: &std::path::Path, global: &[&str], idcard: &str) -> std::process::Output {
+    cred()
+        .args(["--sandbox", "--audit-ledger"])
+        .arg(ledger)
+        .args(global)
+        .args(["jumdata", "credential", "--name", NAME, "--idcard", idcard])
+        .output()
+        .unwrap()
+}
+
 fn records(ledger: &std::path::Path) -> Vec<cred_ledger::Record> {
     cred_ledger::find(
         ledger,
@@ -35,21 +47,7 @@ fn records(ledger: &std::path::Path) -> Vec<cred_ledger::Record> {
 fn a_single_call_is_recorded_with_its_purpose_and_subjects() {
     let dir = Dir::new("audit-single");
     let ledger = dir.path("audit.ledger");
-    let out = cred()
-        .args(["--sandbox", "--audit-ledger"])
-        .arg(&ledger)
-        .args([
-            "--purpose",
-            "入职背景核查",
-            "jumdata",
-            "credential",
-            "--name",
-            NAME,
-            "--idcard",
-            ID_NUMBER,
-        ])
-        .output()
-        .unwrap();
+    let out = single(&ledger, &["--purpose", "入职背景核查"], ID_NUMBER);
     assert!(
         out.status.success(),
         "{}",
@@ -83,19 +81,7 @@ fn a_single_call_is_recorded_with_its_purpose_and_subjects() {
     );
     assert!(r.request_id.is_some());
     // Invalid input is refused before the call: nothing sent, nothing recorded.
-    let out = cred()
-        .args(["--sandbox", "--audit-ledger"])
-        .arg(&ledger)
-        .args([
-            "jumdata",
-            "credential",
-            "--name",
-            NAME,
-            "--idcard",
-            "321083197812162118",
-        ])
-        .output()
-        .unwrap();
+    let out = single(&ledger, &[], "321083197812162118");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(records(&ledger).len(), 1);
     assert!(cred_ledger::verify(&ledger, None).unwrap().is_ok());
@@ -105,20 +91,7 @@ fn a_single_call_is_recorded_with_its_purpose_and_subjects() {
 fn a_required_purpose_is_asked_for_before_anything_is_sent() {
     let dir = Dir::new("audit-purpose");
     let ledger = dir.path("audit.ledger");
-    let out = cred()
-        .args(["--sandbox", "--require-purpose", "--audit-ledger"])
-        .arg(&ledger)
-        .args([
-            "--json",
-            "jumdata",
-            "credential",
-            "--name",
-            NAME,
-            "--idcard",
-            ID_NUMBER,
-        ])
-        .output()
-        .unwrap();
+    let out = single(&ledger, &["--require-purpose", "--json"], ID_NUMBER);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -132,19 +105,7 @@ fn a_required_purpose_is_asked_for_before_anything_is_sent() {
     assert!(records(&ledger).is_empty());
     // A broken ledger stops the command before the call, too.
     std::fs::remove_file(cred_ledger::key_path(&ledger)).unwrap();
-    let out = cred()
-        .args(["--sandbox", "--audit-ledger"])
-        .arg(&ledger)
-        .args([
-            "jumdata",
-            "credential",
-            "--name",
-            NAME,
-            "--idcard",
-            ID_NUMBER,
-        ])
-        .output()
-        .unwrap();
+    let out = single(&ledger, &[], ID_NUMBER);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("its key"));
 }

@@ -71,6 +71,29 @@ async fn calls(
     started.elapsed()
 }
 
+/// `batches` alternating batches of `per` calls each, off then on and on then off in
+/// turn (drift falls on both alike); the summed times (off, on).
+async fn alternate(
+    client: &Client,
+    ledger: &Ledger,
+    people: &Arc<Vec<String>>,
+    per: usize,
+    batches: usize,
+    concurrency: usize,
+) -> (Duration, Duration) {
+    let (mut off, mut on) = (Duration::ZERO, Duration::ZERO);
+    for b in 0..batches {
+        if b % 2 == 0 {
+            off += calls(client, None, people, per, concurrency).await;
+            on += calls(client, Some(ledger), people, per, concurrency).await;
+        } else {
+            on += calls(client, Some(ledger), people, per, concurrency).await;
+            off += calls(client, None, people, per, concurrency).await;
+        }
+    }
+    (off, on)
+}
+
 fn main() {
     let total = env_usize("BENCH_CALLS", 20_000);
     let batches = env_usize("BENCH_BATCHES", 20).max(2);
@@ -100,16 +123,7 @@ fn main() {
             calls(&client, None, &people, 200, concurrency).await;
             calls(&client, Some(&ledger), &people, 200, concurrency).await;
             let per = total / batches;
-            let (mut off, mut on) = (Duration::ZERO, Duration::ZERO);
-            for b in 0..batches {
-                if b % 2 == 0 {
-                    off += calls(&client, None, &people, per, concurrency).await;
-                    on += calls(&client, Some(&ledger), &people, per, concurrency).await;
-                } else {
-                    on += calls(&client, Some(&ledger), &people, per, concurrency).await;
-                    off += calls(&client, None, &people, per, concurrency).await;
-                }
-            }
+            let (off, on) = alternate(&client, &ledger, &people, per, batches, concurrency).await;
             let rate = |d: Duration| (per * batches) as f64 / d.as_secs_f64();
             println!(
                 "{concurrency:>11} {:>15.0} {:>15.0} {:>10.3}",
@@ -135,16 +149,7 @@ fn main() {
             .unwrap();
         let slow_people = Arc::new(vec!["110101199003070126".to_owned()]);
         let per = env_usize("BENCH_SLOW_CALLS", 400);
-        let (mut off, mut on) = (Duration::ZERO, Duration::ZERO);
-        for b in 0..4 {
-            if b % 2 == 0 {
-                off += calls(&slow_client, None, &slow_people, per, 16).await;
-                on += calls(&slow_client, Some(&ledger), &slow_people, per, 16).await;
-            } else {
-                on += calls(&slow_client, Some(&ledger), &slow_people, per, 16).await;
-                off += calls(&slow_client, None, &slow_people, per, 16).await;
-            }
-        }
+        let (off, on) = alternate(&slow_client, &ledger, &slow_people, per, 4, 16).await;
         println!(
             "  a provider answering in 20 ms, concurrency 16: off {:.0} calls/s, on {:.0}, on / off {:.3} ({} calls each)",
             (4 * per) as f64 / off.as_secs_f64(),
