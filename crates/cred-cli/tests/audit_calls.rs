@@ -326,3 +326,43 @@ fn a_purpose_column_is_recorded_per_row_and_can_be_required() {
         vec![Some("入职背景核查".to_owned()), Some("年度复核".to_owned())]
     );
 }
+
+#[test]
+fn a_batch_stops_sending_when_its_ledger_stops_writing() {
+    let dir = Dir::new("audit-broken");
+    let ids: Vec<String> = (340..345).map(id).collect();
+    let rows: Vec<(&str, &str)> = ids.iter().map(|i| (NAME, i.as_str())).collect();
+    let input = dir.write("people.csv", csv(&rows));
+    let ledger = dir.path("audit.ledger");
+    // A ledger whose inserts fail (as on a full disk).
+    assert!(single(&ledger, &[], ID_NUMBER).status.success());
+    rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+        .unwrap();
+    let out = cred()
+        .args(["--sandbox", "--rate-limit", "0", "--audit-ledger"])
+        .arg(&ledger)
+        .args([
+            "batch",
+            "jumdata",
+            "credential",
+            "--concurrency",
+            "1",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path("out.jsonl"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("audit record could not be written"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the call was not made"), "{stderr}");
+    // The first row's call was made (its record failed); no later row was sent.
+    assert!(stderr.contains("answered   1"), "{stderr}");
+}

@@ -84,6 +84,8 @@ pub struct Ledger {
 
 struct Inner {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Why the writer stopped writing (a failed commit), once it has.
+    broken: Arc<Mutex<Option<Error>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     path: PathBuf,
     require_purpose: bool,
@@ -139,6 +141,8 @@ impl Ledger {
         let (sender, receiver) = mpsc::channel::<Job>();
         let fsync = options.fsync;
         let thread_paths = paths.clone();
+        let broken: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
+        let thread_broken = broken.clone();
         let writer = std::thread::Builder::new()
             .name("cred-ledger".into())
             .spawn(move || {
@@ -196,6 +200,9 @@ impl Ledger {
                             for reply in replies {
                                 let _ = reply.send(Err(e.clone()));
                             }
+                            if let Ok(mut b) = thread_broken.lock() {
+                                *b = Some(e.clone());
+                            }
                             failed = Some(e);
                         }
                     }
@@ -205,11 +212,22 @@ impl Ledger {
         Ok(Self {
             inner: Arc::new(Inner {
                 sender: Mutex::new(Some(sender)),
+                broken,
                 writer: Mutex::new(Some(writer)),
                 path: paths.db,
                 require_purpose: options.require_purpose,
             }),
         })
+    }
+
+    /// Whether the ledger still writes: after a commit fails (a full disk, a damaged
+    /// file), every later record is refused, and this says why. Check it before a paid
+    /// call that must be recorded ([`Ledger::audit`] does).
+    pub fn check_writable(&self) -> Result<(), Error> {
+        match self.inner.broken.lock().ok().and_then(|b| b.clone()) {
+            Some(e) => Err(Error::Stopped(e.to_string())),
+            None => Ok(()),
+        }
     }
 
     /// The ledger's path.
@@ -251,7 +269,9 @@ impl Ledger {
     /// its latency, `purpose`, and whom `request` is about ([`Entry::about`]). The
     /// record is committed before this returns; its result comes second (the call was
     /// made either way, so a record that could not be written must not hide the
-    /// answer). The hook a Rust service uses to write the same ledger as `cred`:
+    /// answer). A ledger that no longer writes ([`Ledger::check_writable`]) refuses the
+    /// call before it is made (a configuration error; `call` is dropped unpolled). The
+    /// hook a Rust service uses to write the same ledger as `cred`:
     ///
     /// ```no_run
     /// # async fn run(client: jumdata_api::Client, ledger: cred_ledger::Ledger) {
@@ -279,6 +299,17 @@ impl Ledger {
         R: cred_core::ApiRequest,
         F: std::future::Future<Output = Result<cred_core::Answer<T>, cred_core::Error>>,
     {
+        // A ledger that no longer writes refuses the call before it is made: a paid
+        // call that cannot be recorded is not made.
+        if let Err(e) = self.check_writable() {
+            return (
+                Err(cred_core::Error::config(format!(
+                    "the audit ledger {} cannot be written, so the call was not made: {e}",
+                    self.inner.path.display()
+                ))),
+                Err(e),
+            );
+        }
         let started = std::time::Instant::now();
         let result = call.await;
         let entry = Entry::of_result(caller, provider, operation, &result)

@@ -482,3 +482,44 @@ fn processes_opening_a_new_ledger_at_once_share_one() {
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
     assert!(verify(&path, None).unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn a_ledger_that_stops_writing_refuses_the_calls_after() {
+    let d = dir("broken");
+    let path = d.join("audit.ledger");
+    let ledger = Ledger::open(&path, LedgerOptions::default()).unwrap();
+    let entry = || {
+        Entry::new(
+            "cli:a",
+            "jumdata",
+            "credential",
+            Outcome::Found,
+            Charged::Yes,
+        )
+    };
+    ledger.record(entry()).committed().await.unwrap();
+    assert!(ledger.check_writable().is_ok());
+    // Every insert from now on fails (as a full disk or a damaged file would).
+    sql(
+        &path,
+        "CREATE TRIGGER refuse BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    );
+    assert!(ledger.record(entry()).committed().await.is_err());
+    let err = ledger.check_writable().unwrap_err().to_string();
+    assert!(err.contains("refused"), "{err}");
+    // A call through the ledger is not made: its future is never polled.
+    let request = jumdata_api::CredentialQuery::new("王小明", "321083197812162119");
+    let (answer, recorded) = ledger
+        .audit::<_, (), _>("cli:a", None, "jumdata", "credential", &request, async {
+            panic!("the call was made")
+        })
+        .await;
+    let answer = answer.unwrap_err();
+    assert_eq!(answer.kind(), cred_core::ErrorKind::Config);
+    assert_eq!(answer.charged(), Charged::No);
+    assert!(
+        answer.to_string().contains("the call was not made"),
+        "{answer}"
+    );
+    assert!(recorded.is_err());
+}
