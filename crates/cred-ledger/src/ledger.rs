@@ -197,11 +197,13 @@ impl Ledger {
                             }
                         }
                         Err(e) => {
-                            for reply in replies {
-                                let _ = reply.send(Err(e.clone()));
-                            }
+                            // Marked broken before anyone hears of the failure: a caller
+                            // told its record failed finds the ledger refusing calls.
                             if let Ok(mut b) = thread_broken.lock() {
                                 *b = Some(e.clone());
+                            }
+                            for reply in replies {
+                                let _ = reply.send(Err(e.clone()));
                             }
                             failed = Some(e);
                         }
