@@ -119,6 +119,11 @@ fn pointless_for(command: &str) -> &'static [(&'static str, &'static str)] {
         ("purpose", "--purpose"),
         ("require_purpose", "--require-purpose"),
     ];
+    const SERVE: &[(&str, &str)] = &[
+        ("purpose", "--purpose"),
+        ("require_purpose", "--require-purpose"),
+        ("json", "--json"),
+    ];
     const EVERYTHING: &[(&str, &str)] = &[
         ("sandbox", "--sandbox"),
         ("base_url", "--base-url"),
@@ -143,6 +148,8 @@ fn pointless_for(command: &str) -> &'static [(&'static str, &'static str)] {
         "audit" => NETWORK,
         // The sandbox itself; --json (serve's listing) and -v (its logs) apply.
         "sandbox" => NETWORK,
+        // Callers give their purpose per request (X-Credkit-Purpose).
+        "serve" => SERVE,
         // Prints a script: nothing applies.
         "completions" => EVERYTHING,
         _ => &[],
@@ -193,6 +200,9 @@ pub fn given_but_pointless(matches: &clap::ArgMatches) -> Option<(&'static str, 
         "check" => "`cred check`, which runs locally and uses no network",
         "sandbox" => "`cred sandbox`, which is the sandbox itself",
         "audit" => "`cred audit`, which reads the ledger it is given (use --key for its key)",
+        "serve" => {
+            "`cred serve`, whose callers give their purpose with each request (X-Credkit-Purpose; require_purpose in the config)"
+        }
         _ => "`cred completions`, which only prints a script",
     };
     Some((flag, what))
@@ -283,6 +293,9 @@ pub enum Command {
     /// The offline sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Serve every query operation over HTTP to callers in any language (the credkit
+    /// gateway): `cred serve --sandbox` runs it offline and prints a test key.
+    Serve(ServeArgs),
     /// Print a shell completion script. Bash, for this user: `mkdir -p
     /// ~/.local/share/bash-completion/completions && cred completions bash >
     /// ~/.local/share/bash-completion/completions/cred`.
@@ -704,5 +717,42 @@ pub enum SandboxCommand {
         /// --env-file is written (needs --env-file).
         #[arg(long, requires = "env_file")]
         background: bool,
+    },
+}
+
+/// `cred serve ...`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeArgs {
+    /// `cred serve keygen NAME`.
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+    /// The gateway's configuration (TOML: listen address, limits, audit ledger, callers
+    /// with their key digests); reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE", env = "CRED_GATEWAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where to listen (default: the configuration's `listen`, else 127.0.0.1:8710).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Do not record calls in the audit ledger (it is on by default).
+    #[arg(long)]
+    pub no_audit: bool,
+}
+
+/// `cred serve keygen`.
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Print a new API key for caller NAME (shown once: only its digest is kept) and the
+    /// `[[caller]]` lines to add to the configuration.
+    Keygen {
+        /// The caller's name (letters, digits, `-`, `_`, `.`): it appears in the audit
+        /// ledger, the access log and the metrics.
+        name: String,
     },
 }

@@ -240,7 +240,10 @@ fn open_ledger(cli: &Cli) -> Result<Option<cred_ledger::Ledger>, Error> {
         _ => None,
     };
     // A batch's rows may carry their own purpose (a purpose column): checked per row.
-    if matches!(cli.command, crate::cli::Command::Batch(_)) {
+    if matches!(
+        cli.command,
+        crate::cli::Command::Batch(_) | crate::cli::Command::Serve(_)
+    ) {
         return Ok(Some(ledger));
     }
     ledger
@@ -260,7 +263,7 @@ pub fn os_user() -> String {
 /// Where a batch records its calls when no ledger is given: `$XDG_DATA_HOME/credkit/
 /// audit.ledger`, else `$HOME/.local/share/credkit/audit.ledger` (the directory created
 /// owner-only).
-fn default_ledger_path() -> Result<std::path::PathBuf, Error> {
+pub(crate) fn default_ledger_path() -> Result<std::path::PathBuf, Error> {
     let nonempty = |v: &str| std::env::var_os(v).filter(|p| !p.is_empty());
     let data = match (nonempty("XDG_DATA_HOME"), nonempty("HOME")) {
         (Some(dir), _) => std::path::PathBuf::from(dir),

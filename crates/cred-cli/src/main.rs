@@ -10,6 +10,7 @@ mod juhe;
 mod jumdata;
 mod output;
 mod sandbox;
+mod serve;
 mod zhima;
 mod zz_license;
 
@@ -45,6 +46,11 @@ fn main() -> ExitCode {
         clap_complete::generate(*shell, &mut cli::command(), "cred", &mut script);
         output::out(&String::from_utf8_lossy(&script));
         return ExitCode::SUCCESS;
+    }
+    if let Command::Serve(args) = &cli.command
+        && let Some(code) = serve::keygen(args)
+    {
+        return code;
     }
     init_logging(cli.verbose);
     // Reading a ledger is blocking file work: no runtime for it.
@@ -93,6 +99,16 @@ async fn run(cli: &Cli) -> ExitCode {
             Ok(ctx) => batch::run(&ctx, command, cli.json).await,
         };
     }
+    if let Command::Serve(args) = &cli.command {
+        let served = match Context::new(cli).await {
+            Err(e) => Err(e),
+            Ok(ctx) => serve::run(&ctx, args, cli.verbose).await,
+        };
+        return match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => emit(Err(Failure::local(e)), false),
+        };
+    }
     let result = match &cli.command {
         Command::Check(args) => check::run(args),
         command => match Context::new(cli).await {
@@ -111,6 +127,7 @@ async fn provider_command(ctx: &Context, command: &Command) -> Result<Output, Fa
         Command::Zhima(c) => zhima::run(ctx, c).await,
         Command::Check(_)
         | Command::Sandbox(_)
+        | Command::Serve(_)
         | Command::Audit(_)
         | Command::Completions { .. }
         | Command::Batch(_) => Err(Failure::local(Error::config(
@@ -164,6 +181,7 @@ fn init_logging(verbose: u8) {
             .with_target("zhima_api", LevelFilter::DEBUG)
             .with_target("cred_sandbox", LevelFilter::DEBUG)
             .with_target("cred_batch", LevelFilter::DEBUG)
+            .with_target("cred_gateway", LevelFilter::DEBUG)
             .with_target("cred", LevelFilter::DEBUG),
         _ => Targets::new().with_default(LevelFilter::TRACE),
     };

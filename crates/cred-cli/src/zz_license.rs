@@ -233,6 +233,21 @@ fn audit_context(ctx: &Context, args: &AuditArgs) -> Result<AuditContext, Error>
     Ok(audit)
 }
 
+/// No audit flags (`cred serve`: the environment gives the context, each caller its
+/// purpose).
+pub(crate) fn no_audit_flags() -> AuditArgs {
+    AuditArgs {
+        system_name: None,
+        matter_name: None,
+        event_code: None,
+        cause: None,
+        call_category: None,
+        district: None,
+        department: None,
+        district_level: None,
+    }
+}
+
 /// A client for the sandbox (test account) or from `ZZ_LICENSE_*` variables.
 pub(crate) fn client(ctx: &Context, args: &AuditArgs) -> Result<Client, Error> {
     use cred_sandbox::credentials as sc;

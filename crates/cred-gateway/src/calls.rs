@@ -1,0 +1,442 @@
+//! From a checked body to the SDK call: the same requests `cred` and `cred batch` build,
+//! validated before anything is sent, then sent (and recorded in the audit ledger) by a
+//! future that owns everything it needs, so it can run to its end on its own even when
+//! the caller goes away.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use cred_core::{Answer, ApiRequest, Error, ResponseMeta};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::catalogue::Operation;
+use crate::fields::Fields;
+
+/// The provider clients the gateway calls through (each optional: a provider without
+/// credentials is simply not offered).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Clients {
+    /// Jumdata.
+    pub jumdata: Option<jumdata_api::Client>,
+    /// Juhe.
+    pub juhe: Option<juhe_api::Client>,
+    /// The Zaozhuang licence platform.
+    pub zz_license: Option<zz_license_api::Client>,
+    /// Alipay Zhima.
+    pub zhima: Option<zhima_api::Client>,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients")
+            .field("jumdata", &self.jumdata.is_some())
+            .field("juhe", &self.juhe.is_some())
+            .field("zz_license", &self.zz_license.is_some())
+            .field("zhima", &self.zhima.is_some())
+            .finish()
+    }
+}
+
+impl Clients {
+    /// Whether `provider` has a client.
+    pub fn has(&self, provider: &str) -> bool {
+        match provider {
+            "jumdata" => self.jumdata.is_some(),
+            "juhe" => self.juhe.is_some(),
+            "zz-license" => self.zz_license.is_some(),
+            "zhima" => self.zhima.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The providers with a client.
+    pub fn providers(&self) -> Vec<&'static str> {
+        ["jumdata", "juhe", "zz-license", "zhima"]
+            .into_iter()
+            .filter(|p| self.has(p))
+            .collect()
+    }
+}
+
+/// A licence file (`zz-license download`).
+#[derive(Debug)]
+pub(crate) struct File {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+    pub extension: &'static str,
+}
+
+/// A provider's answer, as the gateway sends it.
+#[derive(Debug)]
+pub(crate) struct Done {
+    pub meta: ResponseMeta,
+    pub found: bool,
+    pub licence_status: Option<&'static str>,
+    /// The typed result as JSON (`null` when nothing was found).
+    pub result: Box<RawValue>,
+    /// The file, for a download that found one.
+    pub file: Option<File>,
+}
+
+impl Done {
+    fn of<T: Serialize>(answer: Answer<T>) -> Done {
+        let licence_status =
+            zz_license_api::LicenceStatus::of_meta(answer.meta()).map(|s| s.as_str());
+        let (result, meta) = answer.into_parts();
+        let json = serde_json::value::to_raw_value(&result)
+            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+        Done {
+            meta,
+            found: result.is_some(),
+            licence_status,
+            result: json,
+            file: None,
+        }
+    }
+}
+
+/// Who asks and why, for the ledger.
+#[derive(Clone)]
+pub(crate) struct Audit {
+    pub ledger: Option<cred_ledger::Ledger>,
+    pub caller: String,
+    pub purpose: Option<String>,
+}
+
+/// The outcome of a call, and whether its audit record was written.
+pub(crate) type Outcome = (Result<Done, Error>, Result<(), String>);
+
+/// A call ready to be sent.
+pub(crate) type Pending = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
+
+impl Audit {
+    async fn run<R, T, F>(self, provider: &str, operation: &str, request: &R, call: F) -> Outcome
+    where
+        R: ApiRequest,
+        T: Serialize,
+        F: Future<Output = Result<Answer<T>, Error>>,
+    {
+        match &self.ledger {
+            None => (call.await.map(Done::of), Ok(())),
+            Some(ledger) => {
+                let (result, recorded) = ledger
+                    .audit(
+                        &self.caller,
+                        self.purpose.as_deref(),
+                        provider,
+                        operation,
+                        request,
+                        call,
+                    )
+                    .await;
+                (
+                    result.map(Done::of),
+                    recorded.map(|_| ()).map_err(|e| e.to_string()),
+                )
+            }
+        }
+    }
+}
+
+fn missing(provider: &str) -> Error {
+    Error::config(format!(
+        "{provider} is not configured on this gateway (its credentials were not loaded)"
+    ))
+}
+
+/// `request` validated, then a future that sends it through `client.$method`.
+macro_rules! send {
+    ($audit:expr, $op:expr, $client:expr, $request:expr, $method:ident) => {{
+        let request = $request;
+        ApiRequest::validate(&request)?;
+        let client = $client;
+        let audit = $audit;
+        let op: &'static Operation = $op;
+        Box::pin(async move {
+            audit
+                .run(op.provider, op.name, &request, client.$method(&request))
+                .await
+        }) as Pending
+    }};
+}
+
+fn level(fields: &Fields) -> zz_license_api::InterfaceType {
+    if fields.flag("city") {
+        zz_license_api::InterfaceType::City
+    } else {
+        zz_license_api::InterfaceType::Province
+    }
+}
+
+/// Builds and validates `op`'s request from `fields`; the returned future sends it.
+/// Every error here is before anything is sent.
+pub(crate) fn prepare(
+    op: &'static Operation,
+    fields: &Fields,
+    clients: &Clients,
+    audit: Audit,
+) -> Result<Pending, Error> {
+    match (op.provider, op.name) {
+        ("jumdata", _) => {
+            let client = clients
+                .jumdata
+                .clone()
+                .ok_or_else(|| missing(op.provider))?;
+            if op.name == "credential" {
+                let mut q =
+                    jumdata_api::CredentialQuery::new(fields.text("name"), fields.text("idcard"));
+                if let Some(no) = fields.get("certificate-no") {
+                    q = q.certificate_no(no);
+                }
+                Ok(send!(audit, op, client, q, credential_query))
+            } else {
+                let q = jumdata_api::IdcardCheck::new(fields.text("name"), fields.text("idcard"));
+                Ok(send!(audit, op, client, q, idcard_check))
+            }
+        }
+        ("juhe", "administrative-license") => {
+            let client = clients.juhe.clone().ok_or_else(|| missing(op.provider))?;
+            let mut q = juhe_api::AdministrativeLicenseListByName::new(fields.text("name"));
+            if let Some(skip) = fields.get("skip") {
+                let n = skip
+                    .parse::<i64>()
+                    .map_err(|_| Error::invalid("skip", "must be a whole number of records"))?;
+                q = q.skip(n);
+            }
+            Ok(send!(
+                audit,
+                op,
+                client,
+                q,
+                administrative_license_list_by_name
+            ))
+        }
+        ("juhe", _) => {
+            let client = clients.juhe.clone().ok_or_else(|| missing(op.provider))?;
+            let q = juhe_api::ConLicByName::new(fields.text("name"));
+            Ok(send!(audit, op, client, q, con_lic_by_name))
+        }
+        ("zz-license", _) => zz_license(op, fields, clients, audit),
+        ("zhima", _) => {
+            let client = clients.zhima.clone().ok_or_else(|| missing(op.provider))?;
+            let q = jobworth(fields)?;
+            zhima_api::check_reading(&q)?;
+            Ok(send!(audit, op, client, q, jobworth_authentication))
+        }
+        _ => Err(Error::config(format!(
+            "{} {} is not offered",
+            op.provider, op.name
+        ))),
+    }
+}
+
+fn zz_license(
+    op: &'static Operation,
+    fields: &Fields,
+    clients: &Clients,
+    audit: Audit,
+) -> Result<Pending, Error> {
+    use zz_license_api::{AuditContext, ZzRequest};
+    let base = clients
+        .zz_license
+        .as_ref()
+        .ok_or_else(|| missing(op.provider))?;
+    // The purpose the caller gave is the platform's 用证事由 (certificateCopyCause).
+    let client = match &audit.purpose {
+        Some(p) => base.with_audit(&AuditContext::new().copy_cause(p)),
+        None => base.clone(),
+    };
+    client.audit().check_complete()?;
+    Ok(match op.name {
+        "by-holder" => {
+            let mut q = zz_license_api::ShareQueryCertInfoByHolderCode::new(
+                fields.text("holder-code"),
+                fields.text("cert-type"),
+            )
+            .interface_type(level(fields));
+            if let Some(t) = fields.get("holder-type") {
+                let kind = zz_license_api::HolderCodeType::from_code(t)
+                    .map_err(|reason| Error::invalid("holder_type", reason))?;
+                q = q.holder_code_type(kind);
+            }
+            if let Some(no) = fields.get("certificate-number") {
+                q = q.certificate_number(no);
+            }
+            ZzRequest::check(&q)?;
+            send!(audit, op, client, q, share_query_cert_info_by_holder_code)
+        }
+        "info" => {
+            let q = zz_license_api::ShareQueryCertInfo::new(fields.text("certificate-id"))
+                .interface_type(level(fields));
+            ZzRequest::check(&q)?;
+            send!(audit, op, client, q, share_query_cert_info)
+        }
+        "by-qrcode" => {
+            let q = zz_license_api::ShareQueryCertInfoByQrcode::new(fields.text("qr"))
+                .interface_type(level(fields));
+            ZzRequest::check(&q)?;
+            send!(audit, op, client, q, share_query_cert_info_by_qrcode)
+        }
+        "verify" => {
+            let q = zz_license_api::ShareVerifyCertInfo::new(
+                fields.text("cert-type"),
+                fields.text("data"),
+                fields.text("use-for"),
+                fields.text("holder-code"),
+            )
+            .interface_type(level(fields));
+            ZzRequest::check(&q)?;
+            send!(audit, op, client, q, share_verify_cert_info)
+        }
+        "verify-file" => {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(fields.text("file"))
+                .map_err(|_| {
+                    Error::invalid(
+                        "file",
+                        "must be the file's bytes in base64 (standard alphabet, padded)",
+                    )
+                })?;
+            if bytes.is_empty() {
+                return Err(Error::invalid("file", "is empty"));
+            }
+            if bytes.len() as u64 > zz_license_api::MAX_FILE_BYTES {
+                return Err(Error::invalid(
+                    "file",
+                    format!(
+                        "is {} bytes, more than the {}-byte limit",
+                        bytes.len(),
+                        zz_license_api::MAX_FILE_BYTES
+                    ),
+                ));
+            }
+            let q = zz_license_api::ShareVerifyCertFile::from_bytes(
+                fields.text("cert-type"),
+                &bytes,
+                fields.text("use-cause"),
+            )
+            .interface_type(level(fields));
+            ZzRequest::check(&q)?;
+            send!(audit, op, client, q, share_verify_cert_file)
+        }
+        "download-url" => {
+            let mut q = zz_license_api::ShareDownloadUrl::new(fields.text("certificate-id"));
+            if let Some(e) = fields.get("expiry") {
+                q = q.expiry_time(e);
+            }
+            ZzRequest::check(&q)?;
+            send!(audit, op, client, q, share_download_url)
+        }
+        "download" => {
+            let q = zz_license_api::ShareDownloadUrl::new(fields.text("certificate-id"));
+            ZzRequest::check(&q)?;
+            ApiRequest::validate(&q)?;
+            Box::pin(download(client, q, audit, op)) as Pending
+        }
+        other => return Err(Error::config(format!("zz-license {other} is not offered"))),
+    })
+}
+
+/// The link, then the file, held whole (at most the client's download cap) so that a
+/// caller never takes a cut file for a whole one: it is sent with its length, or not at
+/// all.
+async fn download(
+    client: zz_license_api::Client,
+    request: zz_license_api::ShareDownloadUrl,
+    audit: Audit,
+    op: &'static Operation,
+) -> Outcome {
+    let mut sink: Vec<u8> = Vec::new();
+    let (result, recorded) = {
+        let call = client.download_licence(&request, &mut sink);
+        match &audit.ledger {
+            None => (call.await, Ok(())),
+            Some(ledger) => {
+                let (r, rec) = ledger
+                    .audit(
+                        &audit.caller,
+                        audit.purpose.as_deref(),
+                        op.provider,
+                        op.name,
+                        &request,
+                        call,
+                    )
+                    .await;
+                (r, rec.map(|_| ()).map_err(|e| e.to_string()))
+            }
+        }
+    };
+    let result = result.map(|answer| {
+        let (downloaded, mut meta) = answer.into_parts();
+        meta.operation = "download";
+        let licence_status = zz_license_api::LicenceStatus::of_meta(&meta).map(|s| s.as_str());
+        let info = downloaded.as_ref().map(|d| {
+            serde_json::json!({
+                "format": d.format,
+                "bytes": d.bytes,
+                "content_type": d.content_type,
+            })
+        });
+        let result = serde_json::value::to_raw_value(&info)
+            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+        Done {
+            meta,
+            found: downloaded.is_some(),
+            licence_status,
+            result,
+            file: downloaded.map(|d| File {
+                content_type: d
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                extension: d.format.extension(),
+                bytes: std::mem::take(&mut sink),
+            }),
+        }
+    });
+    (result, recorded)
+}
+
+fn jobworth(fields: &Fields) -> Result<zhima_api::JobworthAuthentication, Error> {
+    let mut q = zhima_api::JobworthAuthentication::new();
+    if let Some(v) = fields.get("conn-key") {
+        q = q.conn_key(v);
+    }
+    if let Some(v) = fields.get("once-token") {
+        q = q.once_token(v);
+    }
+    if let Some(v) = fields.get("query-type") {
+        q = q.query_type(match v.to_ascii_lowercase().as_str() {
+            "exact" => zhima_api::QueryType::Exact,
+            "dim" => zhima_api::QueryType::Dim,
+            _ => return Err(Error::invalid("query_type", "must be exact or dim")),
+        });
+    }
+    if let Some(v) = fields.get("identity-type") {
+        q = q.identity_type(v);
+    }
+    if let Some(v) = fields.get("service-id") {
+        q = q.service_id(v);
+    }
+    if let Some(v) = fields.get("user-id") {
+        q = q.user_id(v);
+    }
+    if let Some(v) = fields.get("open-id") {
+        q = q.open_id(v);
+    }
+    if let Some(v) = fields.get("cert-no") {
+        q = q.cert_no(v);
+    }
+    if let Some(v) = fields.get("cert-type") {
+        let code = v
+            .parse::<u8>()
+            .ok()
+            .and_then(zhima_api::CertType::from_code)
+            .ok_or_else(|| Error::invalid("cert_type", "must be a number from 0 to 5"))?;
+        q = q.cert_type(code);
+    }
+    Ok(q)
+}
