@@ -426,13 +426,33 @@ async fn call(
     response
 }
 
-async fn read_body(g: &Gateway, op: &Operation, body: Body) -> Result<bytes::Bytes, Reply> {
+async fn read_body(
+    g: &Gateway,
+    op: &Operation,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, Reply> {
     use http_body_util::BodyExt as _;
     let limit = if op.name == "verify-file" {
         g.inner.limits.max_file_body_bytes
     } else {
         g.inner.limits.max_body_bytes
     };
+    let too_large = || {
+        Reply::refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the body is over the {limit}-byte limit; nothing was sent"),
+        )
+    };
+    // Announced too large: refused before reading any of it.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
     let limited = http_body_util::Limited::new(body, limit);
     match tokio::time::timeout(g.inner.limits.body_timeout, limited.collect()).await {
         Err(_) => Err(Reply::refusal(
@@ -440,11 +460,7 @@ async fn read_body(g: &Gateway, op: &Operation, body: Body) -> Result<bytes::Byt
             "timeout",
             "the body did not arrive in time; nothing was sent",
         )),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Reply::refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!("the body is over the {limit}-byte limit; nothing was sent"),
-        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(_)) => Err(Reply::refusal(
             StatusCode::BAD_REQUEST,
             "invalid-argument",
@@ -506,7 +522,7 @@ async fn handle(
             "the body must be JSON (Content-Type: application/json); nothing was sent",
         );
     }
-    let body = match read_body(g, op, body).await {
+    let body = match read_body(g, op, &parts.headers, body).await {
         Ok(b) => b,
         Err(reply) => return reply,
     };
