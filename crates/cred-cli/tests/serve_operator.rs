@@ -62,8 +62,17 @@ async fn a_daily_budget_counts_charged_calls_and_refuses_before_sending() {
     let v: Value = response.json().await.unwrap();
     assert_eq!(v["error"]["kind"], "quota-exhausted", "{v}");
     assert_eq!(v["error"]["charged"], false);
-    assert!(v["error"]["message"].as_str().unwrap().contains("budget of 2"));
-    assert_eq!(reached(&sandbox, "/credential/query").await, sent, "nothing sent");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("budget of 2")
+    );
+    assert_eq!(
+        reached(&sandbox, "/credential/query").await,
+        sent,
+        "nothing sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +116,10 @@ fn raw(addr: &str, bytes: &[u8], limit: Duration) -> (String, Duration) {
     s.write_all(bytes).unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +136,11 @@ async fn slow_and_hostile_clients_are_cut_off_without_a_call() {
     );
     let addr = served.url.trim_start_matches("http://").to_owned();
     // A head that never ends: closed after the header timeout.
-    let (_, took) = raw(&addr, b"POST /v1/jumdata/credential HTTP/1.1\r\nHost: x\r\n", Duration::from_secs(10));
+    let (_, took) = raw(
+        &addr,
+        b"POST /v1/jumdata/credential HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(10),
+    );
     assert!(took < Duration::from_secs(5), "{took:?}");
     // A body that never comes: 408.
     let head = format!(
@@ -139,7 +155,10 @@ async fn slow_and_hostile_clients_are_cut_off_without_a_call() {
         "a".repeat(64 * 1024)
     );
     let (reply, _) = raw(&addr, huge.as_bytes(), Duration::from_secs(10));
-    assert!(reply.starts_with("HTTP/1.1 431") || reply.is_empty(), "{reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 431") || reply.is_empty(),
+        "{reply}"
+    );
     // A body announced huge: 413 without reading it.
     let head = format!(
         "POST /v1/jumdata/credential HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nX-Credkit-Purpose: t\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{{"
@@ -160,7 +179,11 @@ async fn slow_and_hostile_clients_are_cut_off_without_a_call() {
         .unwrap();
     assert_eq!(r.status(), 400);
     // Still serving, and nothing reached the provider.
-    let r = http.get(format!("{}/healthz", served.url)).send().await.unwrap();
+    let r = http
+        .get(format!("{}/healthz", served.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(sandbox.requests(), 0);
 }
@@ -225,7 +248,10 @@ async fn nothing_personal_in_logs_metrics_or_the_ledger_and_every_call_recorded(
     assert!(out.status.success(), "{found}");
     assert!(found.contains("gateway:sandbox"), "{found}");
     assert!(found.contains("入职背景调查 (test)"), "{found}");
-    assert!(found.contains("by-holder") && found.contains("credential"), "{found}");
+    assert!(
+        found.contains("by-holder") && found.contains("credential"),
+        "{found}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,10 +314,18 @@ async fn sigterm_under_load_answers_every_accepted_request() {
     let mut calls = Vec::new();
     for i in 0..40 {
         // Half slow (in flight at the signal), half quick.
-        let id = if i % 2 == 0 { "110101199003070126" } else { FOUND };
+        let id = if i % 2 == 0 {
+            "110101199003070126"
+        } else {
+            FOUND
+        };
         calls.push(tokio::spawn(
             served
-                .post(&http, "/v1/jumdata/idcard", &json!({"name": "王小明", "idcard": id}))
+                .post(
+                    &http,
+                    "/v1/jumdata/idcard",
+                    &json!({"name": "王小明", "idcard": id}),
+                )
                 .send(),
         ));
     }
@@ -314,7 +348,11 @@ async fn sigterm_under_load_answers_every_accepted_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_client_with_only_the_standard_library() {
-    if std::process::Command::new("python3").arg("--version").output().is_err() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         assert!(std::env::var_os("CI").is_none(), "python3 is missing in CI");
         eprintln!("*** SKIPPED: no python3 ***");
         return;

@@ -127,6 +127,7 @@ impl Served {
 
     /// As [`Served::start`], in `dir`.
     pub fn start_in(dir: PathBuf, args: &[&str], env: &[(String, String)]) -> Served {
+        std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join(format!("serve-{}.log", N.fetch_add(1, Ordering::SeqCst)));
         let mut cmd = cred(&dir);
         cmd.args(args)
