@@ -200,9 +200,14 @@ pub(crate) fn prepare(
             let client = clients.juhe.clone().ok_or_else(|| missing(op.provider))?;
             let mut q = juhe_api::AdministrativeLicenseListByName::new(fields.text("name"));
             if let Some(skip) = fields.get("skip") {
+                // 跳过条目数, a count of records: never below 0.
                 let n = skip
                     .parse::<i64>()
-                    .map_err(|_| Error::invalid("skip", "must be a whole number of records"))?;
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| {
+                        Error::invalid("skip", "must be a whole number of records, 0 or more")
+                    })?;
                 q = q.skip(n);
             }
             Ok(send!(
@@ -388,10 +393,13 @@ async fn download(
             licence_status,
             result,
             file: downloaded.map(|d| File {
-                content_type: d
-                    .content_type
-                    .clone()
-                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                // By what the bytes are, not by what the platform's header said.
+                content_type: match d.format {
+                    zz_license_api::FileFormat::Pdf => "application/pdf",
+                    zz_license_api::FileFormat::Ofd => "application/ofd",
+                    _ => "application/octet-stream",
+                }
+                .to_owned(),
                 extension: d.format.extension(),
                 bytes: std::mem::take(&mut sink),
             }),

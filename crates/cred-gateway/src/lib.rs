@@ -50,3 +50,8 @@ pub use fields::Fields;
 pub use gateway::{Gateway, GatewayBuilder, Limits, PURPOSE_HEADER};
 pub use serve::{ServeOptions, serve, tls_config};
 pub use store::{MemoryStore, RedisStore, Store};
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

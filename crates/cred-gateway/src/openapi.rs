@@ -10,7 +10,10 @@ use crate::catalogue::{FieldKind, OPERATIONS, Operation};
 
 /// The statuses an operation can answer with, besides 200.
 const ERRORS: &[(&str, &str)] = &[
-    ("400", "Invalid input or body; nothing was sent"),
+    (
+        "400",
+        "Invalid input or body: refused before sending, or by the provider",
+    ),
     ("401", "No API key, or an unknown one"),
     ("402", "The provider account's balance is too low"),
     ("403", "This caller may not call this operation"),
@@ -74,8 +77,13 @@ fn operation(op: &Operation) -> Value {
     if op.file {
         ok["description"] =
             json!("The licence file (when found), or the answer without a file as JSON");
-        ok["content"]["application/octet-stream"] =
-            json!({"schema": {"type": "string", "contentMediaType": "application/octet-stream"}});
+        for media in [
+            "application/pdf",
+            "application/ofd",
+            "application/octet-stream",
+        ] {
+            ok["content"][media] = json!({"schema": {"type": "string", "contentMediaType": media}});
+        }
     }
     responses.insert("200".to_owned(), ok);
     for (status, description) in ERRORS {

@@ -3,7 +3,7 @@
 //! | status | when | `error.kind` |
 //! |---|---|---|
 //! | 200 | the provider answered (found or not) | — |
-//! | 400 | invalid input or body; nothing was sent | `invalid-argument` |
+//! | 400 | invalid input or body: refused before sending (`charged: false`), or refused by the provider (`charged` as it said) | `invalid-argument` |
 //! | 401 | no API key, or an unknown one | `auth` |
 //! | 403 | the caller may not call this operation | `permission` |
 //! | 402 | the provider account's balance is too low | `insufficient-balance` |
@@ -41,6 +41,8 @@ pub fn status_of(error: &Error) -> StatusCode {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     match error.kind() {
+        // The provider refused the input: the caller's to fix, not to retry.
+        ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
         ErrorKind::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
         ErrorKind::Throttled | ErrorKind::QuotaExhausted => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_GATEWAY,
@@ -264,6 +266,7 @@ mod tests {
         assert_eq!(status_of(&p(ErrorKind::InsufficientBalance)), 402);
         assert_eq!(status_of(&p(ErrorKind::Throttled)), 429);
         assert_eq!(status_of(&p(ErrorKind::QuotaExhausted)), 429);
+        assert_eq!(status_of(&p(ErrorKind::InvalidArgument)), 400);
         assert_eq!(status_of(&p(ErrorKind::Auth)), 502);
         assert_eq!(status_of(&p(ErrorKind::Unavailable)), 502);
         assert_eq!(status_of(&Error::config("ledger")), 503);
