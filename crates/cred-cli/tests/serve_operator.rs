@@ -391,3 +391,120 @@ print("python ok", answer["error"]["kind"])
     );
     assert_eq!(text.trim(), "python ok invalid-argument");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_returns_the_calls_about_a_person_from_gateway_cli_and_batch() {
+    let dir = tempdir("find-all");
+    let ledger = dir.join("shared.ledger");
+    let ledger_arg = ledger.to_str().unwrap().to_owned();
+    let served = Served::start_in(
+        dir.join("gw"),
+        &["--sandbox", "--audit-ledger", &ledger_arg, "serve"],
+        &[],
+    );
+    let http = client();
+    let (s, _) = answer(
+        served
+            .post(
+                &http,
+                "/v1/jumdata/credential",
+                &json!({"name": "王小明", "idcard": FOUND}),
+            )
+            .header("Idempotency-Key", "hire-0142"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Someone else, through the gateway: not found by the search below.
+    let (s, _) = answer(served.post(
+        &http,
+        "/v1/jumdata/idcard",
+        &json!({"name": "李秀英", "idcard": "320102195001010004"}),
+    ))
+    .await;
+    assert_eq!(s, 200);
+    // The same person from the command line and from a batch, into the same ledger
+    // while the gateway holds it open.
+    let out = cred(&dir)
+        .args([
+            "--sandbox",
+            "--audit-ledger",
+            &ledger_arg,
+            "--purpose",
+            "复核",
+        ])
+        .args(["jumdata", "idcard", "--name", "王小明", "--idcard", FOUND])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let input = dir.join("people.csv");
+    std::fs::write(
+        &input,
+        format!("name,idcard,purpose\n王小明,{FOUND},年度复核\n"),
+    )
+    .unwrap();
+    let out = cred(&dir)
+        .args([
+            "--sandbox",
+            "--audit-ledger",
+            &ledger_arg,
+            "batch",
+            "jumdata",
+            "credential",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--journal")
+        .arg(dir.join("people.journal"))
+        .arg("--output")
+        .arg(dir.join("people.out.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cred(&dir)
+        .args(["--json", "audit", "find", &ledger_arg, "--idcard", FOUND])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    let found: Value = serde_json::from_str(&text).unwrap();
+    let records = found["records"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{found}"));
+    let callers: Vec<&str> = records
+        .iter()
+        .map(|r| r["caller"].as_str().unwrap())
+        .collect();
+    assert_eq!(records.len(), 3, "{callers:?}");
+    assert!(callers.contains(&"gateway:sandbox"), "{callers:?}");
+    assert!(callers.iter().any(|c| c.starts_with("cli:")), "{callers:?}");
+    assert!(
+        callers.iter().any(|c| c.starts_with("batch:")),
+        "{callers:?}"
+    );
+    let gateway = records
+        .iter()
+        .find(|r| r["caller"] == "gateway:sandbox")
+        .unwrap();
+    let hmac = gateway["idempotency_key_hmac"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{gateway}"));
+    assert_eq!(hmac.len(), 64);
+    assert!(!text.contains("hire-0142"));
+    let out = cred(&dir)
+        .args(["audit", "verify", &ledger_arg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -103,6 +103,7 @@ pub(crate) struct Audit {
     pub ledger: Option<cred_ledger::Ledger>,
     pub caller: String,
     pub purpose: Option<String>,
+    pub idempotency_key: Option<String>,
 }
 
 /// The outcome of a call, and whether its audit record was written.
@@ -112,31 +113,55 @@ pub(crate) type Outcome = (Result<Done, Error>, Result<(), String>);
 pub(crate) type Pending = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 
 impl Audit {
+    /// Makes `call` and, with a ledger, records it (who, why, about whom, the
+    /// idempotency key as its keyed HMAC); a ledger that no longer writes refuses the
+    /// call before it is made.
+    async fn record<R, T, F>(
+        &self,
+        provider: &str,
+        operation: &str,
+        request: &R,
+        call: F,
+    ) -> (Result<Answer<T>, Error>, Result<(), String>)
+    where
+        R: ApiRequest,
+        F: Future<Output = Result<Answer<T>, Error>>,
+    {
+        let Some(ledger) = &self.ledger else {
+            return (call.await, Ok(()));
+        };
+        if let Err(e) = ledger.check_writable() {
+            return (
+                Err(Error::config(format!(
+                    "the audit ledger cannot be written, so the call was not made: {e}"
+                ))),
+                Err(e.to_string()),
+            );
+        }
+        let started = std::time::Instant::now();
+        let result = call.await;
+        let entry = cred_ledger::Entry::of_result(&self.caller, provider, operation, &result)
+            .purpose(self.purpose.as_deref())
+            .latency(started.elapsed())
+            .idempotency_key(self.idempotency_key.as_deref())
+            .about(request);
+        let recorded = ledger
+            .record(entry)
+            .committed()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        (result, recorded)
+    }
+
     async fn run<R, T, F>(self, provider: &str, operation: &str, request: &R, call: F) -> Outcome
     where
         R: ApiRequest,
         T: Serialize,
         F: Future<Output = Result<Answer<T>, Error>>,
     {
-        match &self.ledger {
-            None => (call.await.map(Done::of), Ok(())),
-            Some(ledger) => {
-                let (result, recorded) = ledger
-                    .audit(
-                        &self.caller,
-                        self.purpose.as_deref(),
-                        provider,
-                        operation,
-                        request,
-                        call,
-                    )
-                    .await;
-                (
-                    result.map(Done::of),
-                    recorded.map(|_| ()).map_err(|e| e.to_string()),
-                )
-            }
-        }
+        let (result, recorded) = self.record(provider, operation, request, call).await;
+        (result.map(Done::of), recorded)
     }
 }
 
@@ -355,25 +380,14 @@ async fn download(
     op: &'static Operation,
 ) -> Outcome {
     let mut sink: Vec<u8> = Vec::new();
-    let (result, recorded) = {
-        let call = client.download_licence(&request, &mut sink);
-        match &audit.ledger {
-            None => (call.await, Ok(())),
-            Some(ledger) => {
-                let (r, rec) = ledger
-                    .audit(
-                        &audit.caller,
-                        audit.purpose.as_deref(),
-                        op.provider,
-                        op.name,
-                        &request,
-                        call,
-                    )
-                    .await;
-                (r, rec.map(|_| ()).map_err(|e| e.to_string()))
-            }
-        }
-    };
+    let (result, recorded) = audit
+        .record(
+            op.provider,
+            op.name,
+            &request,
+            client.download_licence(&request, &mut sink),
+        )
+        .await;
     let result = result.map(|answer| {
         let (downloaded, mut meta) = answer.into_parts();
         meta.operation = "download";

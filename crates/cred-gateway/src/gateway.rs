@@ -548,25 +548,6 @@ async fn handle(
         Ok(f) => f,
         Err(e) => return Reply::error(Some(op.provider), &e),
     };
-    let audit = Audit {
-        ledger: g.inner.ledger.clone(),
-        caller: format!("gateway:{}", caller.name),
-        purpose,
-    };
-    if let Some(ledger) = &g.inner.ledger
-        && let Err(e) = ledger.check_writable()
-    {
-        return Reply::error(
-            Some(op.provider),
-            &Error::config(format!(
-                "the audit ledger cannot be written, so nothing is sent: {e}"
-            )),
-        );
-    }
-    let pending = match crate::calls::prepare(op, &fields, &g.inner.clients, audit) {
-        Ok(p) => p,
-        Err(e) => return Reply::error(Some(op.provider), &e),
-    };
     // Once only.
     let key = match parts.headers.get("idempotency-key") {
         None => None,
@@ -582,6 +563,26 @@ async fn handle(
             }
             Some(k.to_owned())
         }
+    };
+    let audit = Audit {
+        ledger: g.inner.ledger.clone(),
+        caller: format!("gateway:{}", caller.name),
+        purpose,
+        idempotency_key: key.clone(),
+    };
+    if let Some(ledger) = &g.inner.ledger
+        && let Err(e) = ledger.check_writable()
+    {
+        return Reply::error(
+            Some(op.provider),
+            &Error::config(format!(
+                "the audit ledger cannot be written, so nothing is sent: {e}"
+            )),
+        );
+    }
+    let pending = match crate::calls::prepare(op, &fields, &g.inner.clients, audit) {
+        Ok(p) => p,
+        Err(e) => return Reply::error(Some(op.provider), &e),
     };
     let claimed = match &key {
         None => None,
