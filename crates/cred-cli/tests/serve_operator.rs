@@ -508,3 +508,136 @@ async fn find_returns_the_calls_about_a_person_from_gateway_cli_and_batch() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_certificate_from_a_private_ca() {
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cred-core/tests/fixtures/tls"
+    );
+    let cert = format!("{fixtures}/server.pem");
+    let key = format!("{fixtures}/server.key");
+    let served = Served::start(
+        "tls",
+        &[
+            "--sandbox",
+            "serve",
+            "--no-audit",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ],
+        &[],
+    );
+    assert!(
+        served.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    let ca = std::fs::read(format!("{fixtures}/ca.pem")).unwrap();
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap();
+    let (s, v) = answer(served.post(
+        &https,
+        "/v1/jumdata/idcard",
+        &json!({"name": "王小明", "idcard": FOUND}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // Without trusting the CA, or in plain HTTP: no answer.
+    assert!(
+        reqwest::get(format!("{}/healthz", served.url))
+            .await
+            .is_err()
+    );
+    let plain = served.url.replace("https://", "http://");
+    assert!(
+        reqwest::get(format!("{plain}/healthz"))
+            .await
+            .and_then(|r| r.error_for_status())
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_its_concurrency_limit_the_gateway_sheds_load_with_503() {
+    let sandbox = Sandbox::start_with(SandboxConfig {
+        slow_delay: Duration::from_millis(1000),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (dir, config, key) = caller_config("shed", "\n[limits]\nmax_in_flight = 2\n");
+    let mut served = Served::start_in(
+        dir,
+        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
+        &sandbox_env(&sandbox),
+    );
+    served.key = key;
+    let http = client();
+    let slow = json!({"name": "王小明", "idcard": "110101199003070126"});
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        calls.push(tokio::spawn(
+            served.post(&http, "/v1/jumdata/idcard", &slow).send(),
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = served
+        .post(&http, "/v1/jumdata/idcard", &slow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["error"]["kind"].as_str(), &v["error"]["charged"]),
+        (Some("overloaded"), &json!(false))
+    );
+    for c in calls {
+        assert_eq!(c.await.unwrap().unwrap().status(), 200);
+    }
+    assert_eq!(reached(&sandbox, "/idcard/check").await, 2);
+    // Health answers even at the limit; with the calls done, so does the next call.
+    let r = http
+        .get(format!("{}/healthz", served.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn without_callers_or_credentials_serve_says_what_to_do() {
+    let dir = tempdir("nocallers");
+    let out = cred(&dir).args(["serve", "--no-audit"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("cred serve keygen"), "{err}");
+    let (_, digest) = keygen("x");
+    let config = dir.join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!("[[caller]]\nname = \"x\"\nkey_sha256 = \"{digest}\"\n"),
+    )
+    .unwrap();
+    let out = cred(&dir)
+        .args(["serve", "--no-audit", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("no provider can be offered") && err.contains("--sandbox"),
+        "{err}"
+    );
+    let out = cred(&dir)
+        .args(["serve", "--purpose", "x", "--sandbox"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
