@@ -27,6 +27,9 @@ fn env_usize(name: &str, default: usize) -> usize {
 #[derive(Clone, Copy, PartialEq)]
 enum Path {
     Sdk,
+    /// The least any HTTP front can do: an axum route that reads the JSON, makes the
+    /// SDK call and writes the result (no keys, checks, idempotency or ledger).
+    BareHop,
     Gateway,
     GatewayLedger,
 }
@@ -36,6 +39,7 @@ struct Setup {
     http: reqwest::Client,
     plain: String,
     ledgered: String,
+    bare: String,
     key: String,
     people: Arc<Vec<String>>,
 }
@@ -50,11 +54,11 @@ impl Setup {
                     .await
                     .unwrap();
             }
-            Path::Gateway | Path::GatewayLedger => {
-                let base = if path == Path::Gateway {
-                    &self.plain
-                } else {
-                    &self.ledgered
+            Path::BareHop | Path::Gateway | Path::GatewayLedger => {
+                let base = match path {
+                    Path::Gateway => &self.plain,
+                    Path::GatewayLedger => &self.ledgered,
+                    _ => &self.bare,
                 };
                 let r = self
                     .http
@@ -107,6 +111,40 @@ impl Setup {
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
+}
+
+#[derive(serde::Deserialize)]
+struct Person {
+    name: String,
+    idcard: String,
+}
+
+/// The bare hop's server.
+async fn serve_bare(client: Client) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/v1/jumdata/idcard",
+        post(move |body: axum::body::Bytes| {
+            let client = client.clone();
+            async move {
+                let p: Person = serde_json::from_slice(&body).unwrap();
+                let answer = client
+                    .idcard_check(&IdcardCheck::new(p.name, p.idcard))
+                    .await
+                    .unwrap();
+                serde_json::to_string(&answer.result()).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(cred_gateway::serve(
+        listener,
+        app,
+        Default::default(),
+        std::future::pending(),
+    ));
+    url
 }
 
 async fn serve(gateway: Gateway) -> String {
@@ -162,13 +200,14 @@ fn main() {
             .build()
             .unwrap();
         let setup = Arc::new(Setup {
-            client,
+            client: client.clone(),
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(128)
                 .build()
                 .unwrap(),
             plain: serve(plain).await,
             ledgered: serve(ledgered).await,
+            bare: serve_bare(client.clone()).await,
             key: key.key.expose().to_owned(),
             people: Arc::new(
                 (0..5000u64)
@@ -176,9 +215,10 @@ fn main() {
                     .collect(),
             ),
         });
-        let paths = [Path::Sdk, Path::Gateway, Path::GatewayLedger];
+        let paths = [Path::Sdk, Path::BareHop, Path::Gateway, Path::GatewayLedger];
         let name = |p: Path| match p {
             Path::Sdk => "SDK in process",
+            Path::BareHop => "bare HTTP hop",
             Path::Gateway => "gateway",
             Path::GatewayLedger => "gateway + ledger",
         };
@@ -191,10 +231,10 @@ fn main() {
         println!(
             "gateway: c=1, {sequential} calls per path in {batches} alternating batches (latency per call)"
         );
-        let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); 3];
+        let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); paths.len()];
         let per = sequential / batches;
         for b in 0..batches {
-            let order: Vec<usize> = if b % 2 == 0 { vec![0, 1, 2] } else { vec![2, 1, 0] };
+            let order: Vec<usize> = if b % 2 == 0 { vec![0, 1, 2, 3] } else { vec![3, 2, 1, 0] };
             for k in order {
                 let got = setup.sequential(paths[k], per, b * per).await;
                 latencies[k].extend(got);
@@ -221,10 +261,10 @@ fn main() {
         println!(
             "gateway: c=64, {concurrent} calls per path in {batches} alternating batches (throughput)"
         );
-        let mut times = [Duration::ZERO; 3];
+        let mut times = [Duration::ZERO; 4];
         let per = concurrent / batches;
         for b in 0..batches {
-            let order: Vec<usize> = if b % 2 == 0 { vec![0, 1, 2] } else { vec![2, 1, 0] };
+            let order: Vec<usize> = if b % 2 == 0 { vec![0, 1, 2, 3] } else { vec![3, 2, 1, 0] };
             for k in order {
                 times[k] += setup.concurrent(paths[k], per, 64).await;
             }
