@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use cred_core::{Charged, Error, ErrorKind, ResponseMeta};
+use cred_core::{Error, ErrorKind, ResponseMeta};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -171,58 +171,6 @@ impl Failure {
     }
 }
 
-/// `{"provider", "operation", "found", "licence_status"?, "charged", "request_id",
-/// "result"}`, in that order (`licence_status` only when the licence platform answered
-/// revoked, expired or restricted).
-#[derive(Serialize)]
-struct SuccessJson<'a> {
-    provider: String,
-    operation: &'a str,
-    found: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    licence_status: Option<&'a str>,
-    charged: Value,
-    request_id: Option<&'a str>,
-    result: &'a RawValue,
-}
-
-/// `{"error": {"provider", "kind", "code", "message", "retryable", "charged", "request_id"}}`.
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    error: ErrorBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    provider: Option<String>,
-    kind: &'a str,
-    code: Option<String>,
-    message: String,
-    retryable: bool,
-    charged: Value,
-    request_id: Option<&'a str>,
-}
-
-/// A provider as the command line names it (`zz-license`), whatever its SDK call-site id
-/// (`zz_license`): JSON output uses the same name as the command.
-pub fn cli_provider(provider: &str) -> String {
-    provider.replace('_', "-")
-}
-
-fn to_json(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_else(|e| {
-        format!(r#"{{"error":{{"kind":"internal","message":"cannot encode output: {e}"}}}}"#)
-    })
-}
-
-fn charged_json(c: Charged) -> Value {
-    match c {
-        Charged::Yes => Value::Bool(true),
-        Charged::No => Value::Bool(false),
-        Charged::Unknown => Value::Null,
-    }
-}
-
 /// Exit code for an error (see the `cred --help` text).
 pub fn exit_code(error: &Error) -> u8 {
     if matches!(error, Error::InvalidInput { .. }) {
@@ -248,16 +196,9 @@ pub fn emit(result: Result<Output, Failure>, json_mode: bool) -> ExitCode {
             human,
         }) => {
             if json_mode {
-                let obj = SuccessJson {
-                    provider: cli_provider(meta.provider),
-                    operation: meta.operation,
-                    found,
-                    licence_status,
-                    charged: charged_json(meta.charged),
-                    request_id: meta.request_id.as_deref(),
-                    result: &result,
-                };
-                out(&format!("{}\n", to_json(&obj)));
+                // The shape the gateway answers with too: one definition of it.
+                let obj = cred_gateway::respond::answer_json(&meta, found, licence_status, &result);
+                out(&format!("{}\n", String::from_utf8_lossy(&obj)));
             } else {
                 out(&render(&human));
             }
@@ -283,18 +224,8 @@ pub fn emit(result: Result<Output, Failure>, json_mode: bool) -> ExitCode {
 pub fn emit_error(failure: &Failure, json_mode: bool) {
     let e = &failure.error;
     if json_mode {
-        let obj = ErrorJson {
-            error: ErrorBody {
-                provider: failure.provider.map(cli_provider),
-                kind: e.kind().as_str(),
-                code: e.code(),
-                message: e.to_string(),
-                retryable: e.is_retryable(),
-                charged: charged_json(e.charged()),
-                request_id: e.request_id(),
-            },
-        };
-        out(&format!("{}\n", to_json(&obj)));
+        let obj = cred_gateway::respond::error_json(failure.provider, e);
+        out(&format!("{}\n", String::from_utf8_lossy(&obj)));
     } else {
         let line = e.to_string().replace(['\n', '\r'], " ");
         err(&format!("error: {line}\n"));
@@ -318,7 +249,7 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_contract() {
-        use cred_core::{CallSite, ProviderError};
+        use cred_core::{CallSite, Charged, ProviderError};
         let site = CallSite::new("jumdata", "credential_query");
         let p = |kind| Error::from(ProviderError::new(site, "x", "m", kind, Charged::No, None));
         assert_eq!(exit_code(&Error::invalid("idcard", "bad")), EXIT_USAGE);

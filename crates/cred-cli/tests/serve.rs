@@ -371,13 +371,7 @@ async fn an_idempotency_key_sends_once_replays_and_refuses_another_body() {
     })
     .await
     .unwrap();
-    let (dir, config, key) = caller_config("idem", "");
-    let mut served = Served::start_in(
-        dir,
-        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
-        &sandbox_env(&sandbox),
-    );
-    served.key = key;
+    let served = Served::with_caller("idem", "", &[], &sandbox_env(&sandbox));
     let http = client();
     let body = json!({"name": "王小明", "idcard": FOUND});
     let send = |key: &str, body: &Value| {

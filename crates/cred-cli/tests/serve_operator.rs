@@ -26,13 +26,7 @@ fn client() -> reqwest::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daily_budget_counts_charged_calls_and_refuses_before_sending() {
     let sandbox = Sandbox::start().await.unwrap();
-    let (dir, config, key) = caller_config("budget", "daily_budget = 2\n");
-    let mut served = Served::start_in(
-        dir,
-        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
-        &sandbox_env(&sandbox),
-    );
-    served.key = key;
+    let served = Served::with_caller("budget", "daily_budget = 2\n", &[], &sandbox_env(&sandbox));
     let http = client();
     let call = |id: &str| {
         served.post(
@@ -78,13 +72,7 @@ async fn a_daily_budget_counts_charged_calls_and_refuses_before_sending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_over_its_rate_is_refused_with_retry_after() {
     let sandbox = Sandbox::start().await.unwrap();
-    let (dir, config, key) = caller_config("rate", "rate_limit = 2\n");
-    let mut served = Served::start_in(
-        dir,
-        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
-        &sandbox_env(&sandbox),
-    );
-    served.key = key;
+    let served = Served::with_caller("rate", "rate_limit = 2\n", &[], &sandbox_env(&sandbox));
     let http = client();
     let mut statuses = Vec::new();
     for _ in 0..6 {
@@ -125,15 +113,13 @@ fn raw(addr: &str, bytes: &[u8], limit: Duration) -> (String, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_hostile_clients_are_cut_off_without_a_call() {
     let sandbox = Sandbox::start().await.unwrap();
-    let (dir, config, key) = caller_config(
+    let served = Served::with_caller(
         "hostile",
         "\n[limits]\nheader_timeout_secs = 1\nbody_timeout_secs = 1\nmax_header_bytes = 8192\n",
-    );
-    let served = Served::start_in(
-        dir,
-        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
+        &[],
         &sandbox_env(&sandbox),
     );
+    let key = served.key.clone();
     let addr = served.url.trim_start_matches("http://").to_owned();
     // A head that never ends: closed after the header timeout.
     let (_, took) = raw(
@@ -303,13 +289,7 @@ async fn sigterm_under_load_answers_every_accepted_request() {
     })
     .await
     .unwrap();
-    let (dir, config, key) = caller_config("term", "");
-    let mut served = Served::start_in(
-        dir,
-        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
-        &sandbox_env(&sandbox),
-    );
-    served.key = key;
+    let mut served = Served::with_caller("term", "", &[], &sandbox_env(&sandbox));
     let http = client();
     let mut calls = Vec::new();
     for i in 0..40 {
@@ -570,13 +550,12 @@ async fn over_its_concurrency_limit_the_gateway_sheds_load_with_503() {
     })
     .await
     .unwrap();
-    let (dir, config, key) = caller_config("shed", "\n[limits]\nmax_in_flight = 2\n");
-    let mut served = Served::start_in(
-        dir,
-        &["serve", "--no-audit", "--config", config.to_str().unwrap()],
+    let served = Served::with_caller(
+        "shed",
+        "\n[limits]\nmax_in_flight = 2\n",
+        &[],
         &sandbox_env(&sandbox),
     );
-    served.key = key;
     let http = client();
     let slow = json!({"name": "王小明", "idcard": "110101199003070126"});
     let mut calls = Vec::new();

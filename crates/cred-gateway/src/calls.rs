@@ -187,14 +187,6 @@ macro_rules! send {
     }};
 }
 
-fn level(fields: &Fields) -> zz_license_api::InterfaceType {
-    if fields.flag("city") {
-        zz_license_api::InterfaceType::City
-    } else {
-        zz_license_api::InterfaceType::Province
-    }
-}
-
 /// Builds and validates `op`'s request from `fields`; the returned future sends it.
 /// Every error here is before anything is sent.
 pub(crate) fn prepare(
@@ -203,55 +195,44 @@ pub(crate) fn prepare(
     clients: &Clients,
     audit: Audit,
 ) -> Result<Pending, Error> {
+    use crate::requests as r;
     match (op.provider, op.name) {
-        ("jumdata", _) => {
+        ("jumdata", name) => {
             let client = clients
                 .jumdata
                 .clone()
                 .ok_or_else(|| missing(op.provider))?;
-            if op.name == "credential" {
-                let mut q =
-                    jumdata_api::CredentialQuery::new(fields.text("name"), fields.text("idcard"));
-                if let Some(no) = fields.get("certificate-no") {
-                    q = q.certificate_no(no);
-                }
-                Ok(send!(audit, op, client, q, credential_query))
+            Ok(if name == "credential" {
+                send!(
+                    audit,
+                    op,
+                    client,
+                    r::jumdata_credential(fields),
+                    credential_query
+                )
             } else {
-                let q = jumdata_api::IdcardCheck::new(fields.text("name"), fields.text("idcard"));
-                Ok(send!(audit, op, client, q, idcard_check))
-            }
+                send!(audit, op, client, r::jumdata_idcard(fields), idcard_check)
+            })
         }
-        ("juhe", "administrative-license") => {
+        ("juhe", name) => {
             let client = clients.juhe.clone().ok_or_else(|| missing(op.provider))?;
-            let mut q = juhe_api::AdministrativeLicenseListByName::new(fields.text("name"));
-            if let Some(skip) = fields.get("skip") {
-                // 跳过条目数, a count of records: never below 0.
-                let n = skip
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| {
-                        Error::invalid("skip", "must be a whole number of records, 0 or more")
-                    })?;
-                q = q.skip(n);
-            }
-            Ok(send!(
-                audit,
-                op,
-                client,
-                q,
-                administrative_license_list_by_name
-            ))
-        }
-        ("juhe", _) => {
-            let client = clients.juhe.clone().ok_or_else(|| missing(op.provider))?;
-            let q = juhe_api::ConLicByName::new(fields.text("name"));
-            Ok(send!(audit, op, client, q, con_lic_by_name))
+            Ok(if name == "administrative-license" {
+                let q = r::juhe_administrative_license(fields)?;
+                send!(audit, op, client, q, administrative_license_list_by_name)
+            } else {
+                send!(
+                    audit,
+                    op,
+                    client,
+                    r::juhe_qualification(fields),
+                    con_lic_by_name
+                )
+            })
         }
         ("zz-license", _) => zz_license(op, fields, clients, audit),
         ("zhima", _) => {
             let client = clients.zhima.clone().ok_or_else(|| missing(op.provider))?;
-            let q = jobworth(fields)?;
+            let q = r::zhima_jobworth(fields)?;
             zhima_api::check_reading(&q)?;
             Ok(send!(audit, op, client, q, jobworth_authentication))
         }
@@ -268,7 +249,8 @@ fn zz_license(
     clients: &Clients,
     audit: Audit,
 ) -> Result<Pending, Error> {
-    use zz_license_api::{AuditContext, ZzRequest};
+    use crate::requests as r;
+    use zz_license_api::AuditContext;
     let base = clients
         .zz_license
         .as_ref()
@@ -279,90 +261,52 @@ fn zz_license(
         None => base.clone(),
     };
     client.audit().check_complete()?;
+    let city = fields.flag("city");
     Ok(match op.name {
-        "by-holder" => {
-            let mut q = zz_license_api::ShareQueryCertInfoByHolderCode::new(
-                fields.text("holder-code"),
-                fields.text("cert-type"),
-            )
-            .interface_type(level(fields));
-            if let Some(t) = fields.get("holder-type") {
-                let kind = zz_license_api::HolderCodeType::from_code(t)
-                    .map_err(|reason| Error::invalid("holder_type", reason))?;
-                q = q.holder_code_type(kind);
-            }
-            if let Some(no) = fields.get("certificate-number") {
-                q = q.certificate_number(no);
-            }
-            ZzRequest::check(&q)?;
-            send!(audit, op, client, q, share_query_cert_info_by_holder_code)
-        }
-        "info" => {
-            let q = zz_license_api::ShareQueryCertInfo::new(fields.text("certificate-id"))
-                .interface_type(level(fields));
-            ZzRequest::check(&q)?;
-            send!(audit, op, client, q, share_query_cert_info)
-        }
-        "by-qrcode" => {
-            let q = zz_license_api::ShareQueryCertInfoByQrcode::new(fields.text("qr"))
-                .interface_type(level(fields));
-            ZzRequest::check(&q)?;
-            send!(audit, op, client, q, share_query_cert_info_by_qrcode)
-        }
-        "verify" => {
-            let q = zz_license_api::ShareVerifyCertInfo::new(
-                fields.text("cert-type"),
-                fields.text("data"),
-                fields.text("use-for"),
-                fields.text("holder-code"),
-            )
-            .interface_type(level(fields));
-            ZzRequest::check(&q)?;
-            send!(audit, op, client, q, share_verify_cert_info)
-        }
-        "verify-file" => {
-            use base64::Engine as _;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(fields.text("file"))
-                .map_err(|_| {
-                    Error::invalid(
-                        "file",
-                        "must be the file's bytes in base64 (standard alphabet, padded)",
-                    )
-                })?;
-            if bytes.is_empty() {
-                return Err(Error::invalid("file", "is empty"));
-            }
-            if bytes.len() as u64 > zz_license_api::MAX_FILE_BYTES {
-                return Err(Error::invalid(
-                    "file",
-                    format!(
-                        "is {} bytes, more than the {}-byte limit",
-                        bytes.len(),
-                        zz_license_api::MAX_FILE_BYTES
-                    ),
-                ));
-            }
-            let q = zz_license_api::ShareVerifyCertFile::from_bytes(
-                fields.text("cert-type"),
-                &bytes,
-                fields.text("use-cause"),
-            )
-            .interface_type(level(fields));
-            ZzRequest::check(&q)?;
-            send!(audit, op, client, q, share_verify_cert_file)
-        }
-        "download-url" => {
-            let mut q = zz_license_api::ShareDownloadUrl::new(fields.text("certificate-id"));
-            if let Some(e) = fields.get("expiry") {
-                q = q.expiry_time(e);
-            }
-            ZzRequest::check(&q)?;
-            send!(audit, op, client, q, share_download_url)
-        }
+        "by-holder" => send!(
+            audit,
+            op,
+            client,
+            r::zz_by_holder(fields, city)?,
+            share_query_cert_info_by_holder_code
+        ),
+        "info" => send!(
+            audit,
+            op,
+            client,
+            r::zz_info(fields, city)?,
+            share_query_cert_info
+        ),
+        "by-qrcode" => send!(
+            audit,
+            op,
+            client,
+            r::zz_by_qrcode(fields, city)?,
+            share_query_cert_info_by_qrcode
+        ),
+        "verify" => send!(
+            audit,
+            op,
+            client,
+            r::zz_verify(fields, city)?,
+            share_verify_cert_info
+        ),
+        "verify-file" => send!(
+            audit,
+            op,
+            client,
+            r::zz_verify_file(fields, city)?,
+            share_verify_cert_file
+        ),
+        "download-url" => send!(
+            audit,
+            op,
+            client,
+            r::zz_download_url(fields)?,
+            share_download_url
+        ),
         "download" => {
-            let q = zz_license_api::ShareDownloadUrl::new(fields.text("certificate-id"));
-            ZzRequest::check(&q)?;
+            let q = r::zz_download_url(fields)?;
             ApiRequest::validate(&q)?;
             Box::pin(download(client, q, audit, op)) as Pending
         }
@@ -420,45 +364,4 @@ async fn download(
         }
     });
     (result, recorded)
-}
-
-fn jobworth(fields: &Fields) -> Result<zhima_api::JobworthAuthentication, Error> {
-    let mut q = zhima_api::JobworthAuthentication::new();
-    if let Some(v) = fields.get("conn-key") {
-        q = q.conn_key(v);
-    }
-    if let Some(v) = fields.get("once-token") {
-        q = q.once_token(v);
-    }
-    if let Some(v) = fields.get("query-type") {
-        q = q.query_type(match v.to_ascii_lowercase().as_str() {
-            "exact" => zhima_api::QueryType::Exact,
-            "dim" => zhima_api::QueryType::Dim,
-            _ => return Err(Error::invalid("query_type", "must be exact or dim")),
-        });
-    }
-    if let Some(v) = fields.get("identity-type") {
-        q = q.identity_type(v);
-    }
-    if let Some(v) = fields.get("service-id") {
-        q = q.service_id(v);
-    }
-    if let Some(v) = fields.get("user-id") {
-        q = q.user_id(v);
-    }
-    if let Some(v) = fields.get("open-id") {
-        q = q.open_id(v);
-    }
-    if let Some(v) = fields.get("cert-no") {
-        q = q.cert_no(v);
-    }
-    if let Some(v) = fields.get("cert-type") {
-        let code = v
-            .parse::<u8>()
-            .ok()
-            .and_then(zhima_api::CertType::from_code)
-            .ok_or_else(|| Error::invalid("cert_type", "must be a number from 0 to 5"))?;
-        q = q.cert_type(code);
-    }
-    Ok(q)
 }

@@ -39,6 +39,7 @@ mod fields;
 mod gateway;
 mod idempotency;
 pub mod openapi;
+pub mod requests;
 pub mod respond;
 mod serve;
 pub mod store;

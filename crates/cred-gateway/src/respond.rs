@@ -19,7 +19,7 @@
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode, header};
-use cred_core::{Charged, Error, ErrorKind, TransportFailure};
+use cred_core::{Charged, Error, ErrorKind, ResponseMeta, TransportFailure};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -113,6 +113,43 @@ mod b64 {
     }
 }
 
+/// `{provider, operation, found, licence_status?, charged, request_id, result}`: an
+/// answer as `cred --json` prints it (`result` is the typed result as JSON, `null`
+/// when nothing was found).
+pub fn answer_json(
+    meta: &ResponseMeta,
+    found: bool,
+    licence_status: Option<&str>,
+    result: &RawValue,
+) -> Vec<u8> {
+    json_bytes(&Success {
+        provider: meta.provider.replace('_', "-"),
+        operation: meta.operation,
+        found,
+        licence_status,
+        charged: charged_json(meta.charged),
+        request_id: meta.request_id.as_deref(),
+        result,
+    })
+}
+
+/// `{"error": {provider, kind, code, message, retryable, charged, request_id}}`: an
+/// error as `cred --json` prints it.
+pub fn error_json(provider: Option<&str>, error: &Error) -> Vec<u8> {
+    let provider = provider.map(|p| p.replace('_', "-"));
+    json_bytes(&Failure {
+        error: FailureBody {
+            provider: provider.as_deref(),
+            kind: error.kind().as_str(),
+            code: error.code(),
+            message: error.to_string(),
+            retryable: error.is_retryable(),
+            charged: charged_json(error.charged()),
+            request_id: error.request_id(),
+        },
+    })
+}
+
 fn json_bytes(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| {
         br#"{"error":{"kind":"internal","message":"cannot encode the answer"}}"#.to_vec()
@@ -148,15 +185,7 @@ impl Reply {
                 charged,
             };
         }
-        let body = json_bytes(&Success {
-            provider: done.meta.provider.replace('_', "-"),
-            operation: done.meta.operation,
-            found: done.found,
-            licence_status: done.licence_status,
-            charged: charged_json(done.meta.charged),
-            request_id: done.meta.request_id.as_deref(),
-            result: &done.result,
-        });
+        let body = answer_json(&done.meta, done.found, done.licence_status, &done.result);
         Reply {
             status: 200,
             content_type: "application/json".to_owned(),
@@ -175,17 +204,7 @@ impl Reply {
             headers.push(("retry-after".to_owned(), after.to_string()));
         }
         let charged = charged_json(error.charged());
-        let body = json_bytes(&Failure {
-            error: FailureBody {
-                provider,
-                kind: error.kind().as_str(),
-                code: error.code(),
-                message: error.to_string(),
-                retryable: error.is_retryable(),
-                charged: charged.clone(),
-                request_id: error.request_id(),
-            },
-        });
+        let body = error_json(provider, error);
         Reply {
             status: status.as_u16(),
             content_type: "application/json".to_owned(),

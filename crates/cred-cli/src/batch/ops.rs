@@ -4,6 +4,16 @@
 use async_trait::async_trait;
 use cred_batch::{Operation, Row};
 use cred_core::{Answer, Error};
+use cred_gateway::requests::{self as build, Named};
+
+/// A row's columns as the request builders the gateway shares read them.
+struct Columns<'a>(&'a Row);
+
+impl Named for Columns<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name)
+    }
+}
 
 /// `cred batch jumdata credential`
 pub struct JumdataCredential(pub jumdata_api::Client);
@@ -23,14 +33,7 @@ impl Operation for JumdataCredential {
         &["name", "idcard", "certificate-no"]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        let mut q = jumdata_api::CredentialQuery::new(
-            row.get("name").unwrap_or_default(),
-            row.get("idcard").unwrap_or_default(),
-        );
-        if let Some(no) = row.get("certificate-no") {
-            q = q.certificate_no(no);
-        }
-        Ok(q)
+        Ok(build::jumdata_credential(&Columns(row)))
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.0.credential_query(q).await
@@ -55,10 +58,7 @@ impl Operation for JumdataIdcard {
         &["name", "idcard"]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        Ok(jumdata_api::IdcardCheck::new(
-            row.get("name").unwrap_or_default(),
-            row.get("idcard").unwrap_or_default(),
-        ))
+        Ok(build::jumdata_idcard(&Columns(row)))
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.0.idcard_check(q).await
@@ -83,15 +83,7 @@ impl Operation for JuheAdministrative {
         &["name", "skip"]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        let mut q =
-            juhe_api::AdministrativeLicenseListByName::new(row.get("name").unwrap_or_default());
-        if let Some(skip) = row.get("skip") {
-            let n = skip
-                .parse::<i64>()
-                .map_err(|_| Error::invalid("skip", "must be a whole number of records"))?;
-            q = q.skip(n);
-        }
-        Ok(q)
+        build::juhe_administrative_license(&Columns(row))
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.0.administrative_license_list_by_name(q).await
@@ -116,9 +108,7 @@ impl Operation for JuheQualification {
         &["name"]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        Ok(juhe_api::ConLicByName::new(
-            row.get("name").unwrap_or_default(),
-        ))
+        Ok(build::juhe_qualification(&Columns(row)))
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.0.con_lic_by_name(q).await
@@ -129,14 +119,6 @@ impl Operation for JuheQualification {
 /// operation (a journal serves one).
 fn zz_name(city: bool, with_city: &'static str, without: &'static str) -> &'static str {
     if city { with_city } else { without }
-}
-
-fn level(city: bool) -> zz_license_api::InterfaceType {
-    if city {
-        zz_license_api::InterfaceType::City
-    } else {
-        zz_license_api::InterfaceType::Province
-    }
 }
 
 /// `cred batch zz-license by-holder`
@@ -171,22 +153,8 @@ impl Operation for ZzByHolder {
         ]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        let mut q = zz_license_api::ShareQueryCertInfoByHolderCode::new(
-            row.get("holder-code").unwrap_or_default(),
-            row.get("cert-type").unwrap_or_default(),
-        )
-        .interface_type(level(self.city));
-        if let Some(t) = row.get("holder-type") {
-            let kind = zz_license_api::HolderCodeType::from_code(t)
-                .map_err(|reason| Error::invalid("holder_type", reason))?;
-            q = q.holder_code_type(kind);
-        }
-        if let Some(no) = row.get("certificate-number") {
-            q = q.certificate_number(no);
-        }
-        // The platform's cross-parameter rules (a holder type for the city interface).
-        zz_license_api::ZzRequest::check(&q)?;
-        Ok(q)
+        // With the platform's cross-parameter rules (a holder type for the city interface).
+        build::zz_by_holder(&Columns(row), self.city)
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.client.share_query_cert_info_by_holder_code(q).await
@@ -219,11 +187,7 @@ impl Operation for ZzInfo {
         &["certificate-id"]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        let q =
-            zz_license_api::ShareQueryCertInfo::new(row.get("certificate-id").unwrap_or_default())
-                .interface_type(level(self.city));
-        zz_license_api::ZzRequest::check(&q)?;
-        Ok(q)
+        build::zz_info(&Columns(row), self.city)
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.client.share_query_cert_info(q).await
@@ -256,15 +220,7 @@ impl Operation for ZzVerify {
         &["cert-type", "holder-code", "data", "use-for"]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        let q = zz_license_api::ShareVerifyCertInfo::new(
-            row.get("cert-type").unwrap_or_default(),
-            row.get("data").unwrap_or_default(),
-            row.get("use-for").unwrap_or_default(),
-            row.get("holder-code").unwrap_or_default(),
-        )
-        .interface_type(level(self.city));
-        zz_license_api::ZzRequest::check(&q)?;
-        Ok(q)
+        build::zz_verify(&Columns(row), self.city)
     }
     async fn call(&self, q: &Self::Request) -> Result<Answer<Self::Result>, Error> {
         self.client.share_verify_cert_info(q).await
@@ -302,44 +258,7 @@ impl Operation for ZhimaJobworth {
         ]
     }
     fn request(&self, row: &Row) -> Result<Self::Request, Error> {
-        let mut q = zhima_api::JobworthAuthentication::new();
-        if let Some(v) = row.get("conn-key") {
-            q = q.conn_key(v);
-        }
-        if let Some(v) = row.get("once-token") {
-            q = q.once_token(v);
-        }
-        if let Some(v) = row.get("query-type") {
-            q = q.query_type(match v.to_ascii_lowercase().as_str() {
-                "exact" => zhima_api::QueryType::Exact,
-                "dim" => zhima_api::QueryType::Dim,
-                _ => return Err(Error::invalid("query_type", "must be exact or dim")),
-            });
-        }
-        if let Some(v) = row.get("identity-type") {
-            q = q.identity_type(v);
-        }
-        if let Some(v) = row.get("service-id") {
-            q = q.service_id(v);
-        }
-        if let Some(v) = row.get("user-id") {
-            q = q.user_id(v);
-        }
-        if let Some(v) = row.get("open-id") {
-            q = q.open_id(v);
-        }
-        if let Some(v) = row.get("cert-no") {
-            q = q.cert_no(v);
-        }
-        if let Some(v) = row.get("cert-type") {
-            let code = v
-                .parse::<u8>()
-                .ok()
-                .and_then(zhima_api::CertType::from_code)
-                .ok_or_else(|| Error::invalid("cert_type", "must be a number from 0 to 5"))?;
-            q = q.cert_type(code);
-        }
-        Ok(q)
+        build::zhima_jobworth(&Columns(row))
     }
     fn check(&self, q: &Self::Request) -> Result<(), Error> {
         // credkit's reading of the document, applied when the row is planned (as the

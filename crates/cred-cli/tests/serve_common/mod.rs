@@ -263,3 +263,22 @@ pub fn caller_config(name: &str, extra: &str) -> (PathBuf, PathBuf, String) {
     .unwrap();
     (dir, path, key)
 }
+
+impl Served {
+    /// A gateway whose configuration has one caller `tester` (plus `extra` settings),
+    /// its key in [`Served::key`], no ledger, with the `global` options and `env`.
+    pub fn with_caller(
+        name: &str,
+        extra: &str,
+        global: &[&str],
+        env: &[(String, String)],
+    ) -> Served {
+        let (dir, config, key) = caller_config(name, extra);
+        let config = config.to_str().unwrap().to_owned();
+        let mut args: Vec<&str> = global.to_vec();
+        args.extend(["serve", "--no-audit", "--config", &config]);
+        let mut served = Served::start_in(dir, &args, env);
+        served.key = key;
+        served
+    }
+}
