@@ -99,6 +99,22 @@ const CITY: Field = f(
     "true: the city interface (市级, interfaceType 2) instead of the province one",
 );
 
+const CERTIFICATE_ID: Field = f(
+    "certificate-id",
+    "certificate_id",
+    Str,
+    true,
+    "证照标识: the licence's identifier (certificateIdentifier)",
+);
+
+const CERT_TYPE: Field = f(
+    "cert-type",
+    "cert_type_code",
+    Str,
+    true,
+    "证照类型代码: the licence type (certificateTypeCode)",
+);
+
 /// Every operation, in the order of the docs.
 pub static OPERATIONS: &[Operation] = &[
     Operation {
@@ -194,13 +210,7 @@ pub static OPERATIONS: &[Operation] = &[
                 false,
                 "持证主体代码类型: the holder code's type code (certificateHolderCodeType)",
             ),
-            f(
-                "cert-type",
-                "cert_type_code",
-                Str,
-                true,
-                "证照类型代码: the licence type (certificateTypeCode)",
-            ),
+            CERT_TYPE,
             f(
                 "certificate-number",
                 "certificate_number",
@@ -216,16 +226,7 @@ pub static OPERATIONS: &[Operation] = &[
         provider: "zz-license",
         name: "info",
         summary: "证照标识获取证照信息: one licence, by its identifier",
-        fields: &[
-            f(
-                "certificate-id",
-                "certificate_id",
-                Str,
-                true,
-                "证照标识: the licence's identifier (certificateIdentifier)",
-            ),
-            CITY,
-        ],
+        fields: &[CERTIFICATE_ID, CITY],
         file: false,
     },
     Operation {
@@ -249,13 +250,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "verify",
         summary: "证照数据核验: whether licence data matches the platform's record",
         fields: &[
-            f(
-                "cert-type",
-                "cert_type_code",
-                Str,
-                true,
-                "证照类型代码: the licence type (certificateTypeCode)",
-            ),
+            CERT_TYPE,
             f(
                 "holder-code",
                 "holder_code",
@@ -286,13 +281,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "verify-file",
         summary: "证照文件核验: whether a licence file (PDF/OFD) is genuine",
         fields: &[
-            f(
-                "cert-type",
-                "cert_type_code",
-                Str,
-                true,
-                "证照类型代码: the licence type (certificateTypeCode)",
-            ),
+            CERT_TYPE,
             f(
                 "file",
                 "content",
@@ -316,13 +305,7 @@ pub static OPERATIONS: &[Operation] = &[
         name: "download-url",
         summary: "获取证照下载地址: a download link for a licence file",
         fields: &[
-            f(
-                "certificate-id",
-                "certificate_id",
-                Str,
-                true,
-                "证照标识: the licence's identifier (certificateIdentifier)",
-            ),
+            CERTIFICATE_ID,
             f(
                 "expiry",
                 "expiry_time",
@@ -337,13 +320,7 @@ pub static OPERATIONS: &[Operation] = &[
         provider: "zz-license",
         name: "download",
         summary: "证照文件下载: the licence file itself (the link is asked and followed)",
-        fields: &[f(
-            "certificate-id",
-            "certificate_id",
-            Str,
-            true,
-            "证照标识: the licence's identifier (certificateIdentifier)",
-        )],
+        fields: &[CERTIFICATE_ID],
         file: true,
     },
     Operation {
