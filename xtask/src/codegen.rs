@@ -50,16 +50,34 @@ pub fn generate(root: &Path, spec_path: &Path) -> Result<(PathBuf, String), Stri
     Ok((target, out))
 }
 
-/// Runs codegen over the workspace; the report lists what was written or found stale.
-pub fn run(root: &Path, mode: Mode) -> Result<String, String> {
-    let mut report = String::new();
-    let mut stale = Vec::new();
+/// Every generated file and its text: each spec's `generated.rs`, and (when the
+/// workspace has the gateway) the gateway's table of every spec's parameters.
+fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let specs = specs(root)?;
     if specs.is_empty() {
         return Err(format!("no crates/*/api.toml below {}", root.display()));
     }
-    for spec_path in specs {
-        let (target, text) = generate(root, &spec_path)?;
+    let mut out = Vec::new();
+    let mut parsed = Vec::new();
+    for spec_path in &specs {
+        out.push(generate(root, spec_path)?);
+        let rel = spec_path.strip_prefix(root).unwrap_or(spec_path);
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(spec_path).map_err(|e| format!("{rel}: {e}"))?;
+        parsed.push((rel, Spec::parse(&text)?));
+    }
+    let gateway = root.join(crate::gateway_params::TARGET);
+    if gateway.parent().is_some_and(Path::is_dir) {
+        out.push((gateway, crate::gateway_params::render(&parsed)));
+    }
+    Ok(out)
+}
+
+/// Runs codegen over the workspace; the report lists what was written or found stale.
+pub fn run(root: &Path, mode: Mode) -> Result<String, String> {
+    let mut report = String::new();
+    let mut stale = Vec::new();
+    for (target, text) in outputs(root)? {
         let rel = target
             .strip_prefix(root)
             .unwrap_or(&target)

@@ -28,6 +28,7 @@
 mod client;
 mod codegen;
 mod docs;
+mod gateway_params;
 mod readme;
 mod release;
 mod render;

@@ -35,14 +35,37 @@ impl FieldKind {
 pub struct Field {
     /// The JSON name (the `cred batch` column).
     pub name: &'static str,
-    /// The parameter's name in the SDK (what errors name).
+    /// The parameter's name in the SDK and its spec (what errors name).
     pub rust_name: &'static str,
     /// Its type.
     pub kind: FieldKind,
     /// Whether the body must give it.
     pub required: bool,
-    /// What it is, with the provider's wire name.
-    pub description: &'static str,
+    /// What it is, for a field of the gateway's own (`None`: the provider's spec says,
+    /// see [`Field::description`]).
+    own_description: Option<&'static str>,
+}
+
+impl Field {
+    /// What the field is: the provider spec's documentation of the parameter (with its
+    /// wire name), or the gateway's own words for a field of its own.
+    pub fn description(&self, op: &Operation) -> String {
+        if let Some(own) = self.own_description {
+            return own.to_owned();
+        }
+        match spec_param(op, self.rust_name) {
+            Some(p) => format!("{} (`{}`)", p.doc, p.wire),
+            None => String::new(),
+        }
+    }
+}
+
+/// The spec's parameter behind `rust_name` of `op`'s endpoint.
+pub(crate) fn spec_param(op: &Operation, rust_name: &str) -> Option<&'static crate::params::Param> {
+    let provider = op.provider.replace('-', "_");
+    crate::params::PARAMS
+        .iter()
+        .find(|p| p.provider == provider && p.endpoint == op.endpoint && p.name == rust_name)
 }
 
 /// One operation.
@@ -53,6 +76,8 @@ pub struct Operation {
     pub provider: &'static str,
     /// As on the command line: `credential`, `by-holder`, ...
     pub name: &'static str,
+    /// The SDK client method (the spec's endpoint): `credential_query`, ...
+    pub endpoint: &'static str,
     /// One line: what it answers (with the provider's Chinese name).
     pub summary: &'static str,
     /// The body's fields.
@@ -73,309 +98,180 @@ impl Operation {
     }
 }
 
-const fn f(
-    name: &'static str,
-    rust_name: &'static str,
-    kind: FieldKind,
-    required: bool,
-    description: &'static str,
-) -> Field {
+use FieldKind::{Base64, Boolean, Integer, String as Str};
+
+/// A field backed by the spec's parameter `rust_name` (its documentation comes from the
+/// spec).
+const fn p(name: &'static str, rust_name: &'static str, kind: FieldKind, required: bool) -> Field {
     Field {
         name,
         rust_name,
         kind,
         required,
-        description,
+        own_description: None,
     }
 }
 
-use FieldKind::{Base64, Boolean, Integer, String as Str};
+const CITY: Field = Field {
+    name: "city",
+    rust_name: "interface_type",
+    kind: Boolean,
+    required: false,
+    own_description: Some(
+        "true: the city interface (市级, interfaceType 2) instead of the province one",
+    ),
+};
 
-const CITY: Field = f(
-    "city",
-    "interface_type",
-    Boolean,
-    false,
-    "true: the city interface (市级, interfaceType 2) instead of the province one",
-);
+const CERTIFICATE_ID: Field = p("certificate-id", "certificate_id", Str, true);
+const CERT_TYPE: Field = p("cert-type", "cert_type_code", Str, true);
+const NAME: Field = p("name", "name", Str, true);
+const IDCARD: Field = p("idcard", "idcard", Str, true);
 
-const CERTIFICATE_ID: Field = f(
-    "certificate-id",
-    "certificate_id",
-    Str,
-    true,
-    "证照标识: the licence's identifier (certificateIdentifier)",
-);
-
-const CERT_TYPE: Field = f(
-    "cert-type",
-    "cert_type_code",
-    Str,
-    true,
-    "证照类型代码: the licence type (certificateTypeCode)",
-);
+const fn op(
+    provider: &'static str,
+    name: &'static str,
+    endpoint: &'static str,
+    summary: &'static str,
+    fields: &'static [Field],
+) -> Operation {
+    Operation {
+        provider,
+        name,
+        endpoint,
+        summary,
+        fields,
+        file: false,
+    }
+}
 
 /// Every operation, in the order of the docs.
 pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        provider: "jumdata",
-        name: "credential",
-        summary: "职业资格证书核验: a person's professional-qualification certificates",
-        fields: &[
-            f("name", "name", Str, true, "姓名: the holder's name (name)"),
-            f(
-                "idcard",
-                "idcard",
-                Str,
-                true,
-                "身份证号: the 18-character resident ID number (idcard)",
-            ),
-            f(
-                "certificate-no",
-                "certificate_no",
-                Str,
-                false,
-                "证书编号: one certificate's number (certificateNo)",
-            ),
+    op(
+        "jumdata",
+        "credential",
+        "credential_query",
+        "职业资格证书核验: a person's professional-qualification certificates",
+        &[
+            NAME,
+            IDCARD,
+            p("certificate-no", "certificate_no", Str, false),
         ],
-        file: false,
-    },
-    Operation {
-        provider: "jumdata",
-        name: "idcard",
-        summary: "身份证二要素核验: whether a name and an ID number belong together",
-        fields: &[
-            f("name", "name", Str, true, "姓名: the name (name)"),
-            f(
-                "idcard",
-                "idcard",
-                Str,
-                true,
-                "身份证号: the 18-character resident ID number (idcard)",
-            ),
-        ],
-        file: false,
-    },
-    Operation {
-        provider: "juhe",
-        name: "administrative-license",
-        summary: "行政许可信息: a company's administrative licences, by name",
-        fields: &[
-            f(
-                "name",
-                "name",
-                Str,
-                true,
-                "企业名称或统一社会信用代码: the company (name)",
-            ),
-            f(
-                "skip",
-                "skip",
-                Integer,
-                false,
-                "跳过条数: records to skip, for paging (skip)",
-            ),
-        ],
-        file: false,
-    },
-    Operation {
-        provider: "juhe",
-        name: "qualification",
-        summary: "建筑企业资质: a construction company's qualifications, by name",
-        fields: &[f(
-            "name",
-            "name",
-            Str,
-            true,
-            "企业名称: the company's name (name)",
-        )],
-        file: false,
-    },
-    Operation {
-        provider: "zz-license",
-        name: "by-holder",
-        summary: "证照持有主体代码获取证照信息: a holder's licences of one type",
-        fields: &[
-            f(
-                "holder-code",
-                "holder_code",
-                Str,
-                true,
-                "证照持有主体代码: ID number or unified social credit code (certificateHolderCode)",
-            ),
-            f(
-                "holder-type",
-                "holder_type",
-                Str,
-                false,
-                "持证主体代码类型: the holder code's type code (certificateHolderCodeType)",
-            ),
+    ),
+    op(
+        "jumdata",
+        "idcard",
+        "idcard_check",
+        "身份证二要素核验: whether a name and an ID number belong together",
+        &[NAME, IDCARD],
+    ),
+    op(
+        "juhe",
+        "administrative-license",
+        "administrative_license_list_by_name",
+        "行政许可信息: a company's administrative licences, by name",
+        &[NAME, p("skip", "skip", Integer, false)],
+    ),
+    op(
+        "juhe",
+        "qualification",
+        "con_lic_by_name",
+        "建筑企业资质: a construction company's qualifications, by name",
+        &[NAME],
+    ),
+    op(
+        "zz-license",
+        "by-holder",
+        "share_query_cert_info_by_holder_code",
+        "证照持有主体代码获取证照信息: a holder's licences of one type",
+        &[
+            p("holder-code", "certificate_holder_code", Str, true),
+            p("holder-type", "holder_code_type", Str, false),
             CERT_TYPE,
-            f(
-                "certificate-number",
-                "certificate_number",
-                Str,
-                false,
-                "证照编号: one licence's number (certificateNumber)",
-            ),
+            p("certificate-number", "certificate_number", Str, false),
             CITY,
         ],
-        file: false,
-    },
-    Operation {
-        provider: "zz-license",
-        name: "info",
-        summary: "证照标识获取证照信息: one licence, by its identifier",
-        fields: &[CERTIFICATE_ID, CITY],
-        file: false,
-    },
-    Operation {
-        provider: "zz-license",
-        name: "by-qrcode",
-        summary: "二维码获取证照信息: the licence behind a licence QR code",
-        fields: &[
-            f(
-                "qr",
-                "qr_value",
-                Str,
-                true,
-                "二维码内容: the QR code's text (qrCodeValue)",
-            ),
-            CITY,
-        ],
-        file: false,
-    },
-    Operation {
-        provider: "zz-license",
-        name: "verify",
-        summary: "证照数据核验: whether licence data matches the platform's record",
-        fields: &[
+    ),
+    op(
+        "zz-license",
+        "info",
+        "share_query_cert_info",
+        "证照标识获取证照信息: one licence, by its identifier",
+        &[CERTIFICATE_ID, CITY],
+    ),
+    op(
+        "zz-license",
+        "by-qrcode",
+        "share_query_cert_info_by_qrcode",
+        "二维码获取证照信息: the licence behind a licence QR code",
+        &[p("qr", "qr_value", Str, true), CITY],
+    ),
+    op(
+        "zz-license",
+        "verify",
+        "share_verify_cert_info",
+        "证照数据核验: whether licence data matches the platform's record",
+        &[
             CERT_TYPE,
-            f(
-                "holder-code",
-                "holder_code",
-                Str,
-                true,
-                "证照持有主体代码: ID number or credit code (certificateHolderCode)",
-            ),
-            f(
-                "data",
-                "certificate_data",
-                Str,
-                true,
-                "核验数据: the licence data to check, as the platform's JSON text (certificateData)",
-            ),
-            f(
-                "use-for",
-                "use_for",
-                Str,
-                true,
-                "用途: what the check is for (useFor)",
-            ),
+            p("holder-code", "certificate_holder_code", Str, true),
+            p("data", "certificate_data", Str, true),
+            p("use-for", "use_for", Str, true),
             CITY,
         ],
-        file: false,
-    },
-    Operation {
-        provider: "zz-license",
-        name: "verify-file",
-        summary: "证照文件核验: whether a licence file (PDF/OFD) is genuine",
-        fields: &[
+    ),
+    op(
+        "zz-license",
+        "verify-file",
+        "share_verify_cert_file",
+        "证照文件核验: whether a licence file (PDF/OFD) is genuine",
+        &[
             CERT_TYPE,
-            f(
-                "file",
-                "content",
-                Base64,
-                true,
-                "the file's bytes, base64-encoded (at most 20 MiB before encoding)",
-            ),
-            f(
-                "use-cause",
-                "use_cause",
-                Str,
-                true,
-                "核验事由: why the file is checked (useCause)",
-            ),
+            Field {
+                name: "file",
+                rust_name: "content",
+                kind: Base64,
+                required: true,
+                own_description: Some(
+                    "the licence file's bytes, base64-encoded (at most 20 MiB before encoding); sent as `content`",
+                ),
+            },
+            p("use-cause", "use_cause", Str, true),
             CITY,
         ],
-        file: false,
-    },
+    ),
+    op(
+        "zz-license",
+        "download-url",
+        "share_download_url",
+        "获取证照下载地址: a download link for a licence file",
+        &[CERTIFICATE_ID, p("expiry", "expiry_time", Str, false)],
+    ),
     Operation {
-        provider: "zz-license",
-        name: "download-url",
-        summary: "获取证照下载地址: a download link for a licence file",
-        fields: &[
-            CERTIFICATE_ID,
-            f(
-                "expiry",
-                "expiry_time",
-                Str,
-                false,
-                "链接有效期: how long the link stays valid (expiryTime)",
-            ),
-        ],
-        file: false,
-    },
-    Operation {
-        provider: "zz-license",
-        name: "download",
-        summary: "证照文件下载: the licence file itself (the link is asked and followed)",
-        fields: &[CERTIFICATE_ID],
         file: true,
+        ..op(
+            "zz-license",
+            "download",
+            "share_download_url",
+            "证照文件下载: the licence file itself (the link is asked and followed)",
+            &[CERTIFICATE_ID],
+        )
     },
-    Operation {
-        provider: "zhima",
-        name: "jobworth",
-        summary: "职得身份认证结果查询: an occupation-identity authentication's result",
-        fields: &[
-            f(
-                "conn-key",
-                "conn_key",
-                Str,
-                false,
-                "第一步的 out_agreement_no (conn_key)",
-            ),
-            f(
-                "once-token",
-                "once_token",
-                Str,
-                false,
-                "查询凭证: the one-time token (once_token)",
-            ),
-            f(
-                "query-type",
-                "query_type",
-                Str,
-                false,
-                "exact or dim (query_type)",
-            ),
-            f(
-                "identity-type",
-                "identity_type",
-                Str,
-                false,
-                "身份类型 (identity_type)",
-            ),
-            f(
-                "service-id",
-                "service_id",
-                Str,
-                false,
-                "服务 id (service_id)",
-            ),
-            f("user-id", "user_id", Str, false, "支付宝用户 id (user_id)"),
-            f("open-id", "open_id", Str, false, "open_id"),
-            f("cert-no", "cert_no", Str, false, "证件号码 (cert_no)"),
-            f(
-                "cert-type",
-                "cert_type",
-                Str,
-                false,
-                "证件类型: a number from 0 to 5 (cert_type)",
-            ),
+    op(
+        "zhima",
+        "jobworth",
+        "jobworth_authentication",
+        "职得身份认证结果查询: an occupation-identity authentication's result",
+        &[
+            p("conn-key", "conn_key", Str, false),
+            p("once-token", "once_token", Str, false),
+            p("query-type", "query_type", Str, false),
+            p("identity-type", "identity_type", Str, false),
+            p("service-id", "service_id", Str, false),
+            p("user-id", "user_id", Str, false),
+            p("open-id", "open_id", Str, false),
+            p("cert-no", "cert_no", Str, false),
+            p("cert-type", "cert_type", Str, false),
         ],
-        file: false,
-    },
+    ),
 ];
 
 /// The operation `provider/name`, if offered.
@@ -383,4 +279,63 @@ pub fn find(provider: &str, name: &str) -> Option<&'static Operation> {
     OPERATIONS
         .iter()
         .find(|o| o.provider == provider && o.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table agrees with the specs: every field but the gateway's own is a
+    /// parameter of its operation's endpoint, required exactly when the spec says, of a
+    /// kind its type allows; every required parameter has a field.
+    #[test]
+    fn every_field_is_a_spec_parameter_of_a_matching_kind() {
+        for op in OPERATIONS {
+            for f in op.fields {
+                let Some(param) = spec_param(op, f.rust_name) else {
+                    assert!(
+                        f.own_description.is_some(),
+                        "{} {}: {} is in no spec",
+                        op.provider,
+                        op.name,
+                        f.rust_name
+                    );
+                    continue;
+                };
+                if f.own_description.is_none() {
+                    assert_eq!(
+                        f.required, param.required,
+                        "{} {}: {}",
+                        op.provider, op.name, f.name
+                    );
+                }
+                let fits = match f.kind {
+                    FieldKind::Integer => param.ty == "int",
+                    FieldKind::Boolean => param.ty == "bool" || param.ty == "InterfaceType",
+                    FieldKind::String | FieldKind::Base64 => {
+                        param.ty != "int" && param.ty != "bool"
+                    }
+                };
+                assert!(
+                    fits,
+                    "{} {}: {} is {:?}, the spec says {}",
+                    op.provider, op.name, f.name, f.kind, param.ty
+                );
+                assert!(!f.description(op).is_empty());
+            }
+            let provider = op.provider.replace('-', "_");
+            for param in crate::params::PARAMS
+                .iter()
+                .filter(|p| p.provider == provider && p.endpoint == op.endpoint && p.required)
+            {
+                assert!(
+                    op.fields.iter().any(|f| f.rust_name == param.name),
+                    "{} {}: the required {} has no field",
+                    op.provider,
+                    op.name,
+                    param.name
+                );
+            }
+        }
+    }
 }

@@ -39,6 +39,8 @@ mod fields;
 mod gateway;
 mod idempotency;
 pub mod openapi;
+#[rustfmt::skip]
+mod params;
 pub mod requests;
 pub mod respond;
 mod serve;

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document and the `/docs` page, both made from the operation table
-//! ([`crate::catalogue::OPERATIONS`]). The document is also committed as
-//! `crates/cred-gateway/openapi.json`; a test fails when the two differ.
+//! ([`crate::catalogue::OPERATIONS`]), each field documented by its provider's spec
+//! (`api.toml`, through the table `cargo xtask codegen` generates). The document is also
+//! committed as `crates/cred-gateway/openapi.json`; a test fails when the two differ.
 
 use std::sync::LazyLock;
 
@@ -61,7 +62,7 @@ fn field_schema(kind: FieldKind, description: &str) -> Value {
 fn operation(op: &Operation) -> Value {
     let mut properties = Map::new();
     for f in op.fields {
-        properties.insert(f.name.to_owned(), field_schema(f.kind, f.description));
+        properties.insert(f.name.to_owned(), field_schema(f.kind, &f.description(op)));
     }
     let required: Vec<&str> = op
         .fields
@@ -206,7 +207,7 @@ pub static DOCS_PAGE: LazyLock<String> = LazyLock::new(|| {
                 escape(f.name),
                 escape(f.kind.expected()),
                 if f.required { "yes" } else { "no" },
-                escape(f.description)
+                escape(&f.description(op))
             ));
         }
         html.push_str("</table>\n</section>\n");
