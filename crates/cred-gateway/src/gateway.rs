@@ -690,10 +690,8 @@ async fn handle(
     });
     match task.await {
         Ok(reply) => reply,
-        Err(_) => Reply::refusal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the call failed inside the gateway; whether it was sent is unknown",
+        Err(_) => Reply::unknown_outcome(
+            "the call failed inside the gateway; whether it was sent, and charged, is unknown",
         ),
     }
 }

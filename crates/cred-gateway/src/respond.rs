@@ -244,6 +244,17 @@ impl Reply {
         }
     }
 
+    /// A failure inside the gateway after the call may have been sent (500,
+    /// `charged: null`).
+    pub fn unknown_outcome(message: &str) -> Reply {
+        let mut reply = Reply::refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal", message);
+        let mut v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        v["error"]["charged"] = Value::Null;
+        reply.body = json_bytes(&v);
+        reply.charged = None;
+        reply
+    }
+
     /// Adds a header.
     pub fn with(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.to_owned(), value.into()));
@@ -296,5 +307,12 @@ mod tests {
         let reply = Reply::error(Some("jumdata"), &timeout);
         let v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
         assert_eq!(v["error"]["charged"], Value::Null, "{v}");
+        let internal = Reply::unknown_outcome("x");
+        let v: Value = serde_json::from_slice(&internal.body).unwrap_or_default();
+        assert_eq!((internal.status, internal.charged), (500, None));
+        assert_eq!(v["error"]["charged"], Value::Null, "{v}");
+        let refused = Reply::refusal(StatusCode::UNAUTHORIZED, "auth", "x");
+        let v: Value = serde_json::from_slice(&refused.body).unwrap_or_default();
+        assert_eq!(v["error"]["charged"], Value::Bool(false), "{v}");
     }
 }
