@@ -63,9 +63,34 @@ impl Clients {
 /// A licence file (`zz-license download`).
 #[derive(Debug)]
 pub(crate) struct File {
-    pub bytes: Vec<u8>,
+    pub body: FileBody,
     pub content_type: String,
     pub extension: &'static str,
+}
+
+/// A file's bytes: whole (a download with an `Idempotency-Key`, kept for its replay),
+/// or streamed to the caller as they arrive.
+pub(crate) enum FileBody {
+    Whole(Vec<u8>),
+    Stream(axum::body::Body),
+}
+
+impl std::fmt::Debug for FileBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileBody::Whole(b) => write!(f, "Whole({} bytes)", b.len()),
+            FileBody::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+fn media_type(format: zz_license_api::FileFormat) -> &'static str {
+    // By what the bytes are, not by what the platform's header said.
+    match format {
+        zz_license_api::FileFormat::Pdf => "application/pdf",
+        zz_license_api::FileFormat::Ofd => "application/ofd",
+        _ => "application/octet-stream",
+    }
 }
 
 /// A provider's answer, as the gateway sends it.
@@ -308,15 +333,150 @@ fn zz_license(
         "download" => {
             let q = r::zz_download_url(fields)?;
             ApiRequest::validate(&q)?;
-            Box::pin(download(client, q, audit, op)) as Pending
+            if audit.idempotency_key.is_some() {
+                Box::pin(download(client, q, audit, op)) as Pending
+            } else {
+                Box::pin(download_streamed(client, q, audit, op)) as Pending
+            }
         }
         other => return Err(Error::config(format!("zz-license {other} is not offered"))),
     })
 }
 
+/// The SDK's sink for a streamed file: each piece goes to the caller as it arrives; a
+/// caller that went away stops the download.
+struct Chunks(tokio::sync::mpsc::UnboundedSender<bytes::Bytes>);
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .send(bytes::Bytes::copy_from_slice(buf))
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the caller went away")
+            })?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A failure after the link was given (and possibly charged): the file could not be
+/// fetched. It carries the link request's charge and request id.
+fn after_link(error: &Error, meta: &ResponseMeta) -> Error {
+    let kind = match error {
+        // A link that cannot be followed is the platform's answer being unusable.
+        Error::InvalidInput { .. } => cred_core::ErrorKind::Unknown,
+        other => other.kind(),
+    };
+    Error::from(cred_core::ProviderError::new(
+        zz_license_api::DOWNLOAD.site,
+        "download-failed",
+        format!("the platform gave a download link, but the file could not be fetched: {error}"),
+        kind,
+        meta.charged,
+        meta.request_id.clone(),
+    ))
+}
+
+/// The link (recorded in the ledger: it is the paid call), then the file, streamed to
+/// the caller as it arrives: the answer starts with the first bytes (its type and
+/// billing known by then); a failure before them is a JSON error, one after them cuts
+/// the transfer (the chunked body never ends cleanly), so a cut file is never taken for
+/// a whole one. The download rules are the SDK's (`Client::download`: the token only to
+/// the platform itself, the size cap, an HTML or JSON answer refused).
+async fn download_streamed(
+    client: zz_license_api::Client,
+    request: zz_license_api::ShareDownloadUrl,
+    audit: Audit,
+    op: &'static Operation,
+) -> Outcome {
+    let (links, recorded) = audit
+        .record(
+            op.provider,
+            op.name,
+            &request,
+            client.share_download_url(&request),
+        )
+        .await;
+    let answer = match links {
+        Ok(a) => a,
+        Err(e) => return (Err(e), recorded),
+    };
+    let (links, mut meta) = answer.into_parts();
+    meta.operation = "download";
+    let licence_status = zz_license_api::LicenceStatus::of_meta(&meta).map(|s| s.as_str());
+    let null = || serde_json::value::to_raw_value(&()).unwrap_or_default();
+    let Some(url) = links
+        .as_ref()
+        .and_then(|l| l.first_url())
+        .map(str::to_owned)
+    else {
+        let done = Done {
+            meta,
+            found: false,
+            licence_status,
+            result: null(),
+            file: None,
+        };
+        return (Ok(done), recorded);
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let link = url.clone();
+    let fetch = tokio::spawn(async move { client.download(&link, &mut Chunks(tx)).await });
+    let Some(first) = rx.recv().await else {
+        // Ended before its first byte: refused (an expired link's HTML page, ...).
+        let error = match fetch.await {
+            Ok(Err(e)) => e,
+            Ok(Ok(_)) => Error::decode(
+                zz_license_api::DOWNLOAD.site,
+                "the platform's file was empty",
+                String::new(),
+            ),
+            Err(_) => Error::config("the download stopped inside the gateway"),
+        };
+        return (Err(after_link(&error, &meta)), recorded);
+    };
+    let format = zz_license_api::FileFormat::detect(&first, None, &url);
+    let (mut sender, body) =
+        http_body_util::channel::Channel::<bytes::Bytes, std::io::Error>::new(8);
+    tokio::spawn(async move {
+        let mut next = Some(first);
+        while let Some(chunk) = next {
+            if sender.send_data(chunk).await.is_err() {
+                return; // the caller went away: dropping `rx` stops the download
+            }
+            next = rx.recv().await;
+        }
+        let failed = match fetch.await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("the download stopped inside the gateway".to_owned()),
+        };
+        if let Some(why) = failed {
+            tracing::warn!(target: "cred_gateway", "a streamed licence file was cut: {why}");
+            sender.abort(std::io::Error::other(why));
+        }
+    });
+    let result = serde_json::value::to_raw_value(&serde_json::json!({"format": format}))
+        .unwrap_or_else(|_| null());
+    let done = Done {
+        meta,
+        found: true,
+        licence_status,
+        result,
+        file: Some(File {
+            content_type: media_type(format).to_owned(),
+            extension: format.extension(),
+            body: FileBody::Stream(axum::body::Body::new(body)),
+        }),
+    };
+    (Ok(done), recorded)
+}
+
 /// The link, then the file, held whole (at most the client's download cap) so that a
 /// caller never takes a cut file for a whole one: it is sent with its length, or not at
-/// all.
+/// all. With an `Idempotency-Key`: the answer is stored for the key's replay.
 async fn download(
     client: zz_license_api::Client,
     request: zz_license_api::ShareDownloadUrl,
@@ -351,15 +511,9 @@ async fn download(
             licence_status,
             result,
             file: downloaded.map(|d| File {
-                // By what the bytes are, not by what the platform's header said.
-                content_type: match d.format {
-                    zz_license_api::FileFormat::Pdf => "application/pdf",
-                    zz_license_api::FileFormat::Ofd => "application/ofd",
-                    _ => "application/octet-stream",
-                }
-                .to_owned(),
+                content_type: media_type(d.format).to_owned(),
                 extension: d.format.extension(),
-                bytes: std::mem::take(&mut sink),
+                body: FileBody::Whole(std::mem::take(&mut sink)),
             }),
         }
     });

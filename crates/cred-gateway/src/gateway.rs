@@ -364,6 +364,8 @@ struct Seen {
     caller: String,
     route: String,
     replayed: bool,
+    /// A streamed file's body (the reply holds its head).
+    stream: Option<Body>,
 }
 
 async fn call(
@@ -376,6 +378,7 @@ async fn call(
         caller: "-".to_owned(),
         route: "unknown".to_owned(),
         replayed: false,
+        stream: None,
     };
     let reply = match g.inner.in_flight.clone().try_acquire_owned() {
         Err(_) => Reply::refusal(
@@ -417,6 +420,9 @@ async fn call(
     metrics::histogram!("credkit_gateway_request_duration_seconds", "route" => seen.route)
         .record(elapsed.as_secs_f64());
     let mut response = reply.into_response();
+    if let Some(stream) = seen.stream.take() {
+        *response.body_mut() = stream;
+    }
     if seen.replayed {
         response.headers_mut().insert(
             "idempotent-replayed",
@@ -667,9 +673,9 @@ async fn handle(
         if let Err(e) = recorded {
             tracing::error!(target: "cred_gateway", route = %op_id, "the call was made but its audit record could not be written: {e}");
         }
-        let reply = match result {
+        let (reply, stream) = match result {
             Ok(done) => Reply::answer(done),
-            Err(e) => Reply::error(Some(provider_name), &e),
+            Err(e) => (Reply::error(Some(provider_name), &e), None),
         };
         if let Some(name) = &budget
             && reply.charged == Some(false)
@@ -686,10 +692,13 @@ async fn handle(
         {
             tracing::error!(target: "cred_gateway", "the answer to an idempotent request could not be stored (a retry with its key is refused as in flight): {e}");
         }
-        reply
+        (reply, stream)
     });
     match task.await {
-        Ok(reply) => reply,
+        Ok((reply, stream)) => {
+            seen.stream = stream;
+            reply
+        }
         Err(_) => Reply::unknown_outcome(
             "the call failed inside the gateway; whether it was sent, and charged, is unknown",
         ),

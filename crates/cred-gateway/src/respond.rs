@@ -157,8 +157,9 @@ fn json_bytes(value: &impl Serialize) -> Vec<u8> {
 }
 
 impl Reply {
-    /// A provider's answer (a file for a download that found one).
-    pub fn answer(mut done: Done) -> Reply {
+    /// A provider's answer (a file for a download that found one; a streamed file's
+    /// body comes beside the reply).
+    pub fn answer(mut done: Done) -> (Reply, Option<axum::body::Body>) {
         let charged = charged_json(done.meta.charged).as_bool();
         let mut headers = vec![(
             "x-credkit-charged".to_owned(),
@@ -177,22 +178,28 @@ impl Reply {
                 "content-disposition".to_owned(),
                 format!("attachment; filename=\"licence.{}\"", file.extension),
             ));
-            return Reply {
+            let (body, stream) = match file.body {
+                crate::calls::FileBody::Whole(bytes) => (bytes, None),
+                crate::calls::FileBody::Stream(stream) => (Vec::new(), Some(stream)),
+            };
+            let reply = Reply {
                 status: 200,
                 content_type: file.content_type,
                 headers,
-                body: file.bytes,
+                body,
                 charged,
             };
+            return (reply, stream);
         }
         let body = answer_json(&done.meta, done.found, done.licence_status, &done.result);
-        Reply {
+        let reply = Reply {
             status: 200,
             content_type: "application/json".to_owned(),
             headers,
             body,
             charged,
-        }
+        };
+        (reply, None)
     }
 
     /// An SDK error from `provider`'s call (or before it).
