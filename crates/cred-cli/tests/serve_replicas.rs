@@ -233,3 +233,53 @@ async fn without_redis_the_gateway_fails_closed() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_rate_holds_across_replicas() {
+    let Some(redis) = RedisServer::start("gw-caller-rate") else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let gateways = replicas("gwcrate", &sandbox, &redis, "rate_limit = 2\n", "100");
+    let http = client();
+    let started = std::time::Instant::now();
+    let mut calls = Vec::new();
+    for i in 0..12 {
+        calls.push(tokio::spawn(
+            gateways[i % 3]
+                .post(
+                    &http,
+                    "/v1/jumdata/idcard",
+                    &json!({"name": "王小明", "idcard": FOUND}),
+                )
+                .send(),
+        ));
+    }
+    let mut admitted = 0;
+    for c in calls {
+        let r = c.await.unwrap().unwrap();
+        match r.status().as_u16() {
+            200 => admitted += 1,
+            429 => assert!(r.headers().contains_key("retry-after")),
+            other => panic!("{other}"),
+        }
+    }
+    // Bursts of 2, then 2 a second, for all replicas together (alone, each would admit
+    // its own burst: 6).
+    let elapsed = started.elapsed().as_secs_f64();
+    let most = 2 + (elapsed * 2.0).ceil() as usize;
+    assert!(
+        (2..=most).contains(&admitted),
+        "{admitted} admitted in {elapsed:.2} s"
+    );
+    assert!(
+        admitted < 6,
+        "{admitted}: the replicas did not share the rate"
+    );
+    assert_eq!(
+        sandbox_arrivals(sandbox.base_url(), "/idcard/check")
+            .await
+            .len(),
+        admitted
+    );
+}

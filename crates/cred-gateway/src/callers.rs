@@ -75,7 +75,8 @@ pub struct Caller {
     digest: [u8; 32],
     /// `provider/operation`, `provider/*` or `*`.
     pub operations: Vec<String>,
-    /// Requests a second this caller may make (per gateway process).
+    /// Calls a second this caller may make (bursts of as many; across replicas when
+    /// they share a Redis store).
     pub rate_limit: Option<u32>,
     /// Charged calls a day (UTC) this caller may make.
     pub daily_budget: Option<u64>,

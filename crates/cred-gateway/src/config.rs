@@ -17,7 +17,7 @@
 //! name = "hr-portal"
 //! key_sha256 = "sha256:…"          # from `cred serve keygen hr-portal`
 //! operations = ["jumdata/*", "juhe/qualification"]
-//! rate_limit = 20                  # calls a second (per gateway process)
+//! rate_limit = 20                  # calls a second (across replicas with Redis)
 //! daily_budget = 5000              # charged calls a day (UTC)
 //! ```
 

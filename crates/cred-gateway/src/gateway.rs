@@ -1,9 +1,7 @@
 //! The gateway: its state, its builder and its routes.
 
-use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -12,11 +10,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use cred_core::Error;
 use cred_core::seal::SealingKey;
-use cred_core::{Error, LocalRateLimiter, RateLimiter};
 use tokio::sync::Semaphore;
 
-use crate::callers::{Caller, Callers};
+use crate::callers::Callers;
 use crate::calls::{Audit, Clients};
 use crate::catalogue::{self, Operation};
 use crate::fields::Fields;
@@ -149,7 +147,6 @@ impl GatewayBuilder {
                 in_flight: Arc::new(Semaphore::new(self.limits.max_in_flight.max(1))),
                 limits: self.limits,
                 metrics: self.metrics,
-                rates: Mutex::new(HashMap::new()),
                 draining: AtomicBool::new(false),
             }),
         })
@@ -166,7 +163,6 @@ struct Inner {
     limits: Limits,
     in_flight: Arc<Semaphore>,
     metrics: Option<Render>,
-    rates: Mutex<HashMap<String, (u32, Arc<LocalRateLimiter>)>>,
     draining: AtomicBool,
 }
 
@@ -343,20 +339,6 @@ fn today() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400);
     format!("d{days}")
-}
-
-impl Gateway {
-    fn rate_limiter(&self, caller: &Caller) -> Option<Arc<LocalRateLimiter>> {
-        let rate = NonZeroU32::new(caller.rate_limit?)?;
-        let mut rates = self.inner.rates.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = rates
-            .entry(caller.name.clone())
-            .or_insert_with(|| (rate.get(), Arc::new(LocalRateLimiter::new(rate, rate))));
-        if entry.0 != rate.get() {
-            *entry = (rate.get(), Arc::new(LocalRateLimiter::new(rate, rate)));
-        }
-        Some(entry.1.clone())
-    }
 }
 
 /// What the access log and the metrics say of one call.
@@ -623,20 +605,27 @@ async fn handle(
         },
     };
     // Within the caller's rate and budget.
-    if let Some(limiter) = g.rate_limiter(&caller)
-        && !limiter.try_acquire(cred_core::CallSite::new("gateway", "caller"))
-    {
-        release(g, claimed.as_deref()).await;
-        let per = limiter.rate().get();
-        return Reply::refusal(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
-            format!(
-                "caller {} is over its rate of {per} calls a second; nothing was sent",
-                caller.name
-            ),
-        )
-        .with("retry-after", "1");
+    if let Some(per_second) = caller.rate_limit {
+        match g.inner.store.admit(&caller.name, per_second).await {
+            Err(e) => {
+                release(g, claimed.as_deref()).await;
+                return Reply::error(None, &e);
+            }
+            Ok(Some(wait)) => {
+                release(g, claimed.as_deref()).await;
+                let after = wait.as_secs_f64().ceil().max(1.0) as u64;
+                return Reply::refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    format!(
+                        "caller {} is over its rate of {per_second} calls a second; nothing was sent",
+                        caller.name
+                    ),
+                )
+                .with("retry-after", after.to_string());
+            }
+            Ok(None) => {}
+        }
     }
     let budget = match caller.daily_budget {
         None => None,

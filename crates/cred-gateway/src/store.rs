@@ -1,5 +1,5 @@
-//! Where the gateway keeps what its replicas share: idempotency records and the
-//! per-caller daily budgets. In the process by default; in Redis with
+//! Where the gateway keeps what its replicas share: idempotency records, the callers'
+//! rates (GCRA, on the Redis clock) and their daily budgets. In the process by default; in Redis with
 //! [`RedisStore`] so that every replica sees the same.
 //!
 //! Stores hold opaque (already sealed) bytes under keys that hold no caller's text:
@@ -32,8 +32,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn reserve(&self, budget: &str, limit: u64) -> Result<Option<u64>, Error>;
     /// Gives back one reserved call (it was not charged).
     async fn refund(&self, budget: &str) -> Result<(), Error>;
+    /// Admits one call of `caller` at `per_second` (bursts of up to `per_second`):
+    /// `None` when admitted, else how long until a call would be.
+    async fn admit(&self, caller: &str, per_second: u32) -> Result<Option<Duration>, Error>;
     /// Whether the store can be used now (`/readyz`).
     async fn ping(&self) -> Result<(), Error>;
+}
+
+/// GCRA: with `tat` the theoretical arrival time of the next call, a call at `now` is
+/// admitted unless `tat - now` exceeds the burst's tolerance; admitted, `tat` moves one
+/// interval on. What is returned: the new `tat`, or how long to wait.
+fn gcra(now: Duration, tat: Duration, per_second: u32) -> Result<Duration, Duration> {
+    let interval = Duration::from_secs(1) / per_second.max(1);
+    let tolerance = interval * per_second.max(1).saturating_sub(1);
+    let tat = tat.max(now);
+    let allowed_from = tat.saturating_sub(tolerance);
+    if now < allowed_from {
+        return Err(allowed_from - now);
+    }
+    Ok(tat + interval)
 }
 
 /// The store of one gateway process.
@@ -41,6 +58,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 pub struct MemoryStore {
     records: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
     budgets: Mutex<HashMap<String, u64>>,
+    /// Per caller: the theoretical arrival time of its next call (since `epoch`).
+    rates: Mutex<HashMap<String, Duration>>,
+    epoch: std::sync::OnceLock<Instant>,
 }
 
 impl MemoryStore {
@@ -96,6 +116,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn admit(&self, caller: &str, per_second: u32) -> Result<Option<Duration>, Error> {
+        let epoch = *self.epoch.get_or_init(Instant::now);
+        let now = epoch.elapsed();
+        let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        let tat = rates.get(caller).copied().unwrap_or(now);
+        Ok(match gcra(now, tat, per_second) {
+            Ok(next) => {
+                rates.insert(caller.to_owned(), next);
+                None
+            }
+            Err(wait) => Some(wait),
+        })
+    }
+
     async fn ping(&self) -> Result<(), Error> {
         Ok(())
     }
@@ -140,6 +174,20 @@ if used >= tonumber(ARGV[1]) then return -1 end
 used = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], 172800)
 return used
+";
+
+/// GCRA on the Redis clock (every replica shares it): ARGV[1] the interval and ARGV[2]
+/// the tolerance, in microseconds. Returns 0 when admitted, else microseconds to wait.
+const ADMIT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local allowed_from = tat - tonumber(ARGV[2])
+if now < allowed_from then return allowed_from - now end
+local next = tat + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], next, 'PX', math.floor((next - now) / 1000) + 1000)
+return 0
 ";
 
 const REFUND: &str = r"
@@ -275,8 +323,46 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn admit(&self, caller: &str, per_second: u32) -> Result<Option<Duration>, Error> {
+        let interval = 1_000_000 / u64::from(per_second.max(1));
+        let tolerance = interval * u64::from(per_second.max(1).saturating_sub(1));
+        let wait: i64 = self
+            .run(
+                "check a caller's rate",
+                redis::cmd("EVAL")
+                    .arg(ADMIT)
+                    .arg(1)
+                    .arg(format!("{}:gw:rate:{caller}", self.namespace))
+                    .arg(interval)
+                    .arg(tolerance),
+            )
+            .await?;
+        Ok((wait > 0).then(|| Duration::from_micros(wait.unsigned_abs())))
+    }
+
     async fn ping(&self) -> Result<(), Error> {
         let _: String = self.run("answer a ping", &mut redis::cmd("PING")).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_admits_a_burst_then_one_per_interval() {
+        let ms = Duration::from_millis;
+        // 4 a second: bursts of 4, then one every 250 ms.
+        let mut tat = ms(0);
+        for _ in 0..4 {
+            tat = gcra(ms(0), tat, 4).unwrap_or_else(|w| unreachable!("{w:?}"));
+        }
+        assert_eq!(gcra(ms(0), tat, 4), Err(ms(250)));
+        assert_eq!(gcra(ms(100), tat, 4), Err(ms(150)));
+        assert!(gcra(ms(250), tat, 4).is_ok());
+        // Idle for long: a full burst again, no more.
+        let rested = gcra(ms(10_000), tat, 4);
+        assert_eq!(rested, Ok(ms(10_250)));
     }
 }
