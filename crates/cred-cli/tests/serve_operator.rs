@@ -620,3 +620,36 @@ fn without_callers_or_credentials_serve_says_what_to_do() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cannot_take_more_than_max_connections() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let served = Served::with_caller(
+        "conns",
+        "\n[limits]\nmax_connections = 2\nheader_timeout_secs = 20\n",
+        &[],
+        &sandbox_env(&sandbox),
+    );
+    let addr = served.url.trim_start_matches("http://").to_owned();
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let health = format!("{}/healthz", served.url);
+    // Two idle connections hold both slots: a third waits (here: times out).
+    let first = TcpStream::connect(&addr).unwrap();
+    let _second = TcpStream::connect(&addr).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        quick.get(&health).send().await.is_err(),
+        "a third connection was served"
+    );
+    // One closes: the waiting ones are served.
+    drop(first);
+    let fresh = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let r = fresh.get(&health).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}

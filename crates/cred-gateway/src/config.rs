@@ -82,6 +82,8 @@ pub struct LimitsConfig {
     pub max_in_flight: Option<usize>,
     /// Seconds a stop waits for accepted requests (default 30).
     pub shutdown_grace_secs: Option<f64>,
+    /// Connections open at once (default 1024).
+    pub max_connections: Option<usize>,
 }
 
 /// `[tls]`.
@@ -186,6 +188,11 @@ impl GatewayConfig {
             header_timeout: secs(l.header_timeout_secs, 10, "limits.header_timeout_secs")?,
             max_header_bytes: l.max_header_bytes.unwrap_or(d.max_header_bytes),
             shutdown_grace: secs(l.shutdown_grace_secs, 30, "limits.shutdown_grace_secs")?,
+            max_connections: match l.max_connections {
+                Some(0) => return Err("limits.max_connections must be above 0".to_owned()),
+                Some(n) => n,
+                None => d.max_connections,
+            },
             tls: None,
         })
     }

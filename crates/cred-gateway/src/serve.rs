@@ -21,6 +21,9 @@ pub struct ServeOptions {
     pub max_header_bytes: usize,
     /// How long a stop waits for accepted requests to be answered (default 30 s).
     pub shutdown_grace: Duration,
+    /// Connections open at once (default 1,024); more wait in the listen queue until
+    /// one closes, so idle keep-alive connections cannot exhaust the process.
+    pub max_connections: usize,
     /// TLS, when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -31,6 +34,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("header_timeout", &self.header_timeout)
             .field("max_header_bytes", &self.max_header_bytes)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("max_connections", &self.max_connections)
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -42,6 +46,7 @@ impl Default for ServeOptions {
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
+            max_connections: 1024,
             tls: None,
         }
     }
@@ -87,8 +92,16 @@ pub async fn serve(
         .max_buf_size(options.max_header_bytes.max(8192));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // A free connection slot first: beyond the limit, connections wait in the
+        // kernel's listen queue rather than in this process.
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             () = &mut shutdown => break,
@@ -109,6 +122,7 @@ pub async fn serve(
         let tls = tls.clone();
         let handshake_deadline = options.header_timeout;
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
                 None => {
                     let conn = http.serve_connection(TokioIo::new(stream), service);
