@@ -418,3 +418,39 @@ async fn an_idempotency_key_sends_once_replays_and_refuses_another_body() {
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     assert_eq!(reached(&sandbox, "/credential/query").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_gives_up_leaves_a_whole_call_its_retry_gets() {
+    let sandbox = Sandbox::start_with(SandboxConfig {
+        slow_delay: Duration::from_millis(1200),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let served = Served::with_caller("giveup", "daily_budget = 10\n", &[], &sandbox_env(&sandbox));
+    let body = json!({"name": "王小明", "idcard": "110101199003070126"});
+    // A client whose timeout is shorter than the provider: it drops the request.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sent = served
+        .post(&impatient, "/v1/jumdata/credential", &body)
+        .header("Idempotency-Key", "hire-7")
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client was meant to give up");
+    // Its retry, after the provider answered: the stored answer, not a second call
+    // and not a key stuck "in flight".
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let http = client();
+    let retry = served
+        .post(&http, "/v1/jumdata/credential", &body)
+        .header("Idempotency-Key", "hire-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 200);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(reached(&sandbox, "/credential/query").await, 1);
+}

@@ -572,92 +572,19 @@ async fn handle(
         Ok(p) => p,
         Err(e) => return Reply::error(Some(op.provider), &e),
     };
-    let claimed = match &key {
-        None => None,
-        Some(k) => match g
-            .inner
-            .idempotency
-            .claim(&caller.name, k, &op.id(), &body)
-            .await
-        {
-            Err(e) => return Reply::error(None, &e),
-            Ok(Claim::Replay(reply)) => {
-                seen.replayed = true;
-                return reply;
-            }
-            Ok(Claim::Mismatch) => {
-                return Reply::refusal(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency-mismatch",
-                    "this Idempotency-Key was used with another operation or body; nothing was sent (use a new key for a new request)",
-                );
-            }
-            Ok(Claim::InFlight(secs)) => {
-                return Reply::refusal(
-                    StatusCode::CONFLICT,
-                    "idempotency-in-flight",
-                    format!(
-                        "a request with this Idempotency-Key started {secs} s ago and has not finished; nothing was sent. Retry later for its answer; if its gateway stopped, whether it was charged is unknown, and only a new key sends again"
-                    ),
-                );
-            }
-            Ok(Claim::Fresh(storage_key)) => Some(storage_key),
-        },
-    };
-    // Within the caller's rate and budget.
-    if let Some(per_second) = caller.rate_limit {
-        match g.inner.store.admit(&caller.name, per_second).await {
-            Err(e) => {
-                release(g, claimed.as_deref()).await;
-                return Reply::error(None, &e);
-            }
-            Ok(Some(wait)) => {
-                release(g, claimed.as_deref()).await;
-                let after = wait.as_secs_f64().ceil().max(1.0) as u64;
-                return Reply::refusal(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "throttled",
-                    format!(
-                        "caller {} is over its rate of {per_second} calls a second; nothing was sent",
-                        caller.name
-                    ),
-                )
-                .with("retry-after", after.to_string());
-            }
-            Ok(None) => {}
-        }
-    }
-    let budget = match caller.daily_budget {
-        None => None,
-        Some(limit) => {
-            let name = format!("{}:{}", caller.name, today());
-            match g.inner.store.reserve(&name, limit).await {
-                Err(e) => {
-                    release(g, claimed.as_deref()).await;
-                    return Reply::error(None, &e);
-                }
-                Ok(None) => {
-                    release(g, claimed.as_deref()).await;
-                    return Reply::refusal(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "quota-exhausted",
-                        format!(
-                            "caller {} has used its budget of {limit} charged calls today (UTC); nothing was sent",
-                            caller.name
-                        ),
-                    )
-                    .with("retry-after", until_tomorrow().to_string());
-                }
-                Ok(Some(_)) => Some(name),
-            }
-        }
-    };
-    // The call runs in a task of its own: a caller that goes away does not cut it
-    // short, and its answer is still recorded and stored for a retry with the key.
+    // From here on the request runs in a task of its own: a caller that goes away (a
+    // client's timeout) cuts short neither the claim of its idempotency key nor the
+    // call; the answer is still recorded, counted and stored for a retry with the key.
     let task_gateway = g.clone();
     let op_id = op.id();
     let provider_name = op.provider;
     let task = tokio::spawn(async move {
+        let (claimed, budget) = match gate(&task_gateway, &caller, op, key.as_deref(), &body).await
+        {
+            Gate::Refused(reply) => return (reply, None, false),
+            Gate::Replay(reply) => return (reply, None, true),
+            Gate::Go { claimed, budget } => (claimed, budget),
+        };
         let (result, recorded) = pending.await;
         if let Err(e) = recorded {
             tracing::error!(target: "cred_gateway", route = %op_id, "the call was made but its audit record could not be written: {e}");
@@ -681,17 +608,118 @@ async fn handle(
         {
             tracing::error!(target: "cred_gateway", "the answer to an idempotent request could not be stored (a retry with its key is refused as in flight): {e}");
         }
-        (reply, stream)
+        (reply, stream, false)
     });
     match task.await {
-        Ok((reply, stream)) => {
+        Ok((reply, stream, replayed)) => {
             seen.stream = stream;
+            seen.replayed = replayed;
             reply
         }
         Err(_) => Reply::unknown_outcome(
             "the call failed inside the gateway; whether it was sent, and charged, is unknown",
         ),
     }
+}
+
+/// What the idempotency record, the caller's rate and its budget say of a request.
+enum Gate {
+    /// Refused before sending.
+    Refused(Reply),
+    /// Answered before: this is the stored answer.
+    Replay(Reply),
+    /// To be sent: the claimed idempotency record and the budget counted, if any.
+    Go {
+        claimed: Option<String>,
+        budget: Option<String>,
+    },
+}
+
+async fn gate(
+    g: &Gateway,
+    caller: &crate::callers::Caller,
+    op: &'static Operation,
+    key: Option<&str>,
+    body: &[u8],
+) -> Gate {
+    let claimed = match key {
+        None => None,
+        Some(k) => match g
+            .inner
+            .idempotency
+            .claim(&caller.name, k, &op.id(), body)
+            .await
+        {
+            Err(e) => return Gate::Refused(Reply::error(None, &e)),
+            Ok(Claim::Replay(reply)) => return Gate::Replay(reply),
+            Ok(Claim::Mismatch) => {
+                return Gate::Refused(Reply::refusal(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency-mismatch",
+                    "this Idempotency-Key was used with another operation or body; nothing was sent (use a new key for a new request)",
+                ));
+            }
+            Ok(Claim::InFlight(secs)) => {
+                return Gate::Refused(Reply::refusal(
+                    StatusCode::CONFLICT,
+                    "idempotency-in-flight",
+                    format!(
+                        "a request with this Idempotency-Key started {secs} s ago and has not finished; nothing was sent. Retry later for its answer; if its gateway stopped, whether it was charged is unknown, and only a new key sends again"
+                    ),
+                ));
+            }
+            Ok(Claim::Fresh(storage_key)) => Some(storage_key),
+        },
+    };
+    // Within the caller's rate and budget.
+    if let Some(per_second) = caller.rate_limit {
+        match g.inner.store.admit(&caller.name, per_second).await {
+            Err(e) => {
+                release(g, claimed.as_deref()).await;
+                return Gate::Refused(Reply::error(None, &e));
+            }
+            Ok(Some(wait)) => {
+                release(g, claimed.as_deref()).await;
+                let after = wait.as_secs_f64().ceil().max(1.0) as u64;
+                return Gate::Refused(Reply::refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    format!(
+                        "caller {} is over its rate of {per_second} calls a second; nothing was sent",
+                        caller.name
+                    ),
+                )
+                .with("retry-after", after.to_string()));
+            }
+            Ok(None) => {}
+        }
+    }
+    let budget = match caller.daily_budget {
+        None => None,
+        Some(limit) => {
+            let name = format!("{}:{}", caller.name, today());
+            match g.inner.store.reserve(&name, limit).await {
+                Err(e) => {
+                    release(g, claimed.as_deref()).await;
+                    return Gate::Refused(Reply::error(None, &e));
+                }
+                Ok(None) => {
+                    release(g, claimed.as_deref()).await;
+                    return Gate::Refused(Reply::refusal(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "quota-exhausted",
+                        format!(
+                            "caller {} has used its budget of {limit} charged calls today (UTC); nothing was sent",
+                            caller.name
+                        ),
+                    )
+                    .with("retry-after", until_tomorrow().to_string()));
+                }
+                Ok(Some(_)) => Some(name),
+            }
+        }
+    };
+    Gate::Go { claimed, budget }
 }
 
 async fn release(g: &Gateway, claimed: Option<&str>) {
