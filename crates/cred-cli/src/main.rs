@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     {
         return code;
     }
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Serve(_)));
     // Reading a ledger is blocking file work: no runtime for it.
     if let Command::Audit(command) = &cli.command {
         return audit::run(command, cli.json);
@@ -102,7 +102,7 @@ async fn run(cli: &Cli) -> ExitCode {
     if let Command::Serve(args) = &cli.command {
         let served = match Context::new(cli).await {
             Err(e) => Err(e),
-            Ok(ctx) => serve::run(&ctx, args, cli.verbose).await,
+            Ok(ctx) => serve::run(&ctx, args).await,
         };
         return match served {
             Ok(()) => ExitCode::SUCCESS,
@@ -165,12 +165,16 @@ fn usage_error(e: clap::Error, json_mode: bool) -> ExitCode {
     }
 }
 
-/// `-v`: credkit's own debug logs; `-vv`: everything at trace level. Logs go to stderr;
-/// credkit masks personal data in every event and never logs secrets.
-fn init_logging(verbose: u8) {
+/// `-v`: credkit's own debug logs; `-vv`: everything at trace level; `cred serve`'s
+/// access log (the gateway's info events) always. Logs go to stderr; credkit masks
+/// personal data in every event and never logs secrets.
+fn init_logging(verbose: u8, access_log: bool) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
     let filter = match verbose {
+        0 if access_log => Targets::new()
+            .with_default(LevelFilter::WARN)
+            .with_target("cred_gateway", LevelFilter::INFO),
         0 => return,
         1 => Targets::new()
             .with_default(LevelFilter::WARN)

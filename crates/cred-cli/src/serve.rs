@@ -132,27 +132,8 @@ fn metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     Some(handle)
 }
 
-/// The access log on stderr (info level for the gateway; `-v` adds credkit's own).
-fn access_log(verbose: u8) {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::prelude::*;
-    if verbose > 0 {
-        return; // main's -v logging is on, with the gateway's target.
-    }
-    let filter = Targets::new()
-        .with_default(LevelFilter::WARN)
-        .with_target("cred_gateway", LevelFilter::INFO);
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(false);
-    let _ = tracing_subscriber::registry()
-        .with(layer)
-        .with(filter)
-        .try_init();
-}
-
 /// `cred serve`.
-pub async fn run(ctx: &Context, args: &ServeArgs, verbose: u8) -> Result<(), Error> {
+pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<(), Error> {
     let config = read_config(args.config.as_deref())?;
     let mut callers = config.callers().map_err(Error::config)?;
     let mut sandbox_key = None;
@@ -206,7 +187,6 @@ pub async fn run(ctx: &Context, args: &ServeArgs, verbose: u8) -> Result<(), Err
     let addr = listener
         .local_addr()
         .map_err(|e| Error::config(format!("cannot listen on {listen}: {e}")))?;
-    access_log(verbose);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut banner = format!("cred serve: listening on {scheme}://{addr}\n");
     if let Some(l) = &ledger {

@@ -51,6 +51,27 @@ fn replicas(
         .collect()
 }
 
+/// `n` calls of `path` with `body` at once, spread over `gateways`: their responses.
+async fn burst(
+    gateways: &[Served],
+    http: &reqwest::Client,
+    path: &str,
+    body: &Value,
+    n: usize,
+) -> Vec<reqwest::Response> {
+    let mut calls = Vec::new();
+    for i in 0..n {
+        calls.push(tokio::spawn(
+            gateways[i % gateways.len()].post(http, path, body).send(),
+        ));
+    }
+    let mut out = Vec::new();
+    for c in calls {
+        out.push(c.await.unwrap().unwrap());
+    }
+    out
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -164,21 +185,9 @@ async fn a_daily_budget_holds_across_replicas() {
     let sandbox = Sandbox::start().await.unwrap();
     let gateways = replicas("gwbudget", &sandbox, &redis, "daily_budget = 4\n", "100");
     let http = client();
-    let mut calls = Vec::new();
-    for i in 0..12 {
-        calls.push(tokio::spawn(
-            gateways[i % 3]
-                .post(
-                    &http,
-                    "/v1/jumdata/credential",
-                    &json!({"name": "王小明", "idcard": FOUND}),
-                )
-                .send(),
-        ));
-    }
+    let person = json!({"name": "王小明", "idcard": FOUND});
     let mut ok = 0;
-    for c in calls {
-        let r = c.await.unwrap().unwrap();
+    for r in burst(&gateways, &http, "/v1/jumdata/credential", &person, 12).await {
         match r.status().as_u16() {
             200 => ok += 1,
             429 => {
@@ -243,21 +252,9 @@ async fn a_callers_rate_holds_across_replicas() {
     let gateways = replicas("gwcrate", &sandbox, &redis, "rate_limit = 2\n", "100");
     let http = client();
     let started = std::time::Instant::now();
-    let mut calls = Vec::new();
-    for i in 0..12 {
-        calls.push(tokio::spawn(
-            gateways[i % 3]
-                .post(
-                    &http,
-                    "/v1/jumdata/idcard",
-                    &json!({"name": "王小明", "idcard": FOUND}),
-                )
-                .send(),
-        ));
-    }
+    let person = json!({"name": "王小明", "idcard": FOUND});
     let mut admitted = 0;
-    for c in calls {
-        let r = c.await.unwrap().unwrap();
+    for r in burst(&gateways, &http, "/v1/jumdata/idcard", &person, 12).await {
         match r.status().as_u16() {
             200 => admitted += 1,
             429 => assert!(r.headers().contains_key("retry-after")),
