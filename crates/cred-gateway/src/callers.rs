@@ -201,12 +201,8 @@ impl Callers {
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {
-    let hex = cred_core::digest::sha256_hex(data);
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_default();
-    }
-    out
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data).into()
 }
 
 #[cfg(test)]

@@ -110,8 +110,7 @@ impl Done {
         let licence_status =
             zz_license_api::LicenceStatus::of_meta(answer.meta()).map(|s| s.as_str());
         let (result, meta) = answer.into_parts();
-        let json = serde_json::value::to_raw_value(&result)
-            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+        let json = raw_json(&result);
         Done {
             meta,
             found: result.is_some(),
@@ -120,6 +119,12 @@ impl Done {
             file: None,
         }
     }
+}
+
+/// `value` as JSON kept verbatim (`null` if it cannot be encoded).
+fn raw_json<T: Serialize + ?Sized>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default())
 }
 
 /// Who asks and why, for the ledger.
@@ -406,7 +411,6 @@ async fn download_streamed(
     let (links, mut meta) = answer.into_parts();
     meta.operation = "download";
     let licence_status = zz_license_api::LicenceStatus::of_meta(&meta).map(|s| s.as_str());
-    let null = || serde_json::value::to_raw_value(&()).unwrap_or_default();
     let Some(url) = links
         .as_ref()
         .and_then(|l| l.first_url())
@@ -416,7 +420,7 @@ async fn download_streamed(
             meta,
             found: false,
             licence_status,
-            result: null(),
+            result: raw_json(&()),
             file: None,
         };
         return (Ok(done), recorded);
@@ -458,8 +462,7 @@ async fn download_streamed(
             sender.abort(std::io::Error::other(why));
         }
     });
-    let result = serde_json::value::to_raw_value(&serde_json::json!({"format": format}))
-        .unwrap_or_else(|_| null());
+    let result = raw_json(&serde_json::json!({"format": format}));
     let done = Done {
         meta,
         found: true,
@@ -503,8 +506,7 @@ async fn download(
                 "content_type": d.content_type,
             })
         });
-        let result = serde_json::value::to_raw_value(&info)
-            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).unwrap_or_default());
+        let result = raw_json(&info);
         Done {
             meta,
             found: downloaded.is_some(),

@@ -254,12 +254,23 @@ impl Reply {
     /// A failure inside the gateway after the call may have been sent (500,
     /// `charged: null`).
     pub fn unknown_outcome(message: &str) -> Reply {
-        let mut reply = Reply::refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal", message);
-        let mut v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
-        v["error"]["charged"] = Value::Null;
-        reply.body = json_bytes(&v);
-        reply.charged = None;
-        reply
+        Reply {
+            status: StatusCode::INTERNAL_SERVER_ERROR.as_u16(),
+            content_type: "application/json".to_owned(),
+            headers: Vec::new(),
+            body: json_bytes(&Failure {
+                error: FailureBody {
+                    provider: None,
+                    kind: "internal",
+                    code: None,
+                    message: message.to_owned(),
+                    retryable: false,
+                    charged: Value::Null,
+                    request_id: None,
+                },
+            }),
+            charged: None,
+        }
     }
 
     /// Adds a header.
